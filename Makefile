@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: BSD-2-Clause
+.POSIX:
+.SUFFIXES:
+.SUFFIXES: .c .o
+
+include config.mk
+
+ALL_CPPFLAGS = $(NSBOX_CPPFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   = $(NSBOX_CFLAGS) $(CFLAGS)
+
+LIB_SRC = src/util.c src/err.c src/spec.c src/idmap.c src/plan.c src/profile.c \
+	src/options.c src/exec.c
+LIB_OBJ = $(LIB_SRC:.c=.o)
+HDR     = src/*.h
+UNIT    = tests/unit/test_spec tests/unit/test_profile tests/unit/test_plan \
+	tests/unit/test_options
+SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+all: nsbox
+
+options:
+	@echo "CC       = $(CC)"
+	@echo "CPPFLAGS = $(ALL_CPPFLAGS)"
+	@echo "CFLAGS   = $(ALL_CFLAGS)"
+	@echo "LDFLAGS  = $(LDFLAGS)"
+	@echo "LIBS     = $(PKGS_LIB)"
+
+.c.o:
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB_OBJ) src/main.o: $(HDR) config.mk
+
+libnsbox.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+nsbox: src/main.o libnsbox.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ src/main.o libnsbox.a $(PKGS_LIB)
+
+$(UNIT): libnsbox.a tests/unit/unit.h
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c libnsbox.a $(PKGS_LIB) $(TEST_LIB)
+
+deps:
+	sh tests/deps.sh
+
+# The one test command: everything that can run here runs.
+check: check-unit check-golden
+
+check-unit: nsbox $(UNIT)
+	CMOCKA_MESSAGE_OUTPUT=TAP prove -e '' $(UNIT)
+
+check-golden: nsbox
+	prove tests/golden/run.sh
+
+asan:
+	$(MAKE) clean
+	$(MAKE) check CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)"
+	$(MAKE) clean
+
+format:
+	clang-format -i src/*.[ch] tests/unit/*.[ch]
+
+format-check:
+	clang-format --dry-run -Werror src/*.[ch] tests/unit/*.[ch]
+
+lint:
+	cppcheck --quiet --enable=warning,portability --error-exitcode=1 --inline-suppr \
+		-D_GNU_SOURCE -Isrc src
+	shellcheck tests/*.sh tests/golden/*.sh .ci/run
+	mandoc -Tlint -Wwarning man/*.[158]
+	! grep -n 'sprintf(' src/*.c | grep -v 'snprintf(\|vasprintf(\|asprintf('
+	! grep -nE '(^|[^x_a-z])(malloc|strdup|strndup|realloc|calloc)\(' src/*.c | grep -v '^src/util.c'
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	cp -f nsbox $(DESTDIR)$(BINDIR)/nsbox
+	chmod 755 $(DESTDIR)$(BINDIR)/nsbox
+	cp -f profiles/*.conf $(DESTDIR)$(DATADIR)/profiles/
+	chmod 644 $(DESTDIR)$(DATADIR)/profiles/*.conf
+	cp -f man/nsbox.1 $(DESTDIR)$(MANDIR)/man1/
+	cp -f man/nsbox.conf.5 $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nsbox $(DESTDIR)$(MANDIR)/man1/nsbox.1 \
+		$(DESTDIR)$(MANDIR)/man5/nsbox.conf.5
+	for f in profiles/*.conf; do rm -f $(DESTDIR)$(DATADIR)/$$f; done
+	-rmdir $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -f nsbox libnsbox.a src/*.o $(UNIT)
+
+.PHONY: all options deps check check-unit check-golden asan format format-check lint \
+	install uninstall clean

@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# nsbox build settings; override on the command line (make PREFIX=/usr).
+VERSION    = 0.1.0
+
+PREFIX     = /usr/local
+BINDIR     = $(PREFIX)/bin
+LIBEXECDIR = $(PREFIX)/lib/nsbox
+DATADIR    = $(PREFIX)/share/nsbox
+MANDIR     = $(PREFIX)/share/man
+SYSCONFDIR = /etc
+DESTDIR    =
+
+CC         = cc
+AR         = ar
+PKG_CONFIG = pkg-config
+PKGS       = inih libmnl libcap libarchive
+PKGS_INC  != $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null || true
+PKGS_LIB  != $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -linih -lmnl -lcap -larchive
+TEST_LIB  != $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka
+
+NSBOX_CPPFLAGS = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" -DSYSCONFDIR=\"$(SYSCONFDIR)\" \
+	-DDATADIR=\"$(DATADIR)\" -DLIBEXECDIR=\"$(LIBEXECDIR)\" -Isrc
+NSBOX_CFLAGS   = -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 $(PKGS_INC)
+
+# The user's flags; they come last, so dpkg-buildflags works.
+CFLAGS  = -O2 -g
+LDFLAGS =

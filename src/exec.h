@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef NSBOX_EXEC_H
+#define NSBOX_EXEC_H
+
+#include <stdbool.h>
+
+#include "err.h"
+#include "plan.h"
+
+/* Apply a validated plan: start the container, wait for it, clean up.
+ * Returns the command's exit status (128+N for signal N, 126 cannot
+ * execute, 127 not found), or -1 with err when nsbox itself failed. */
+int exec_run(struct plan *p, bool verbose, bool dry_run, struct nsbox_err *err);
+
+#endif

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "options.h"
+#include "profile.h"
+#include "util.h"
+
+#ifndef VERSION
+#define VERSION "unknown"
+#endif
+
+#define EXIT_NSBOX 125
+
+static const char usage[] = "usage: nsbox COMMAND [OPTIONS] [--] [ARGS]\n"
+			    "\n"
+			    "  run     run a command in a container\n"
+			    "  show    print the merged plan, with where each value came from\n"
+			    "  check   validate profiles\n"
+			    "  list    list the profiles in the search path\n"
+			    "\n"
+			    "nsbox COMMAND --help shows a command's options.\n";
+
+static void
+print_diag(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(stderr, "nsbox: %s\n", d->msgs[i]);
+}
+
+static unsigned
+load_flags(void)
+{
+	return geteuid() == 0 ? PROFILE_TRUST : 0;
+}
+
+/* defaults < each --profile (its includes first) < the command line */
+static struct plan *
+build_plan(struct overrides *o, struct diag *d)
+{
+	struct plan *p = plan_new();
+
+	for (size_t i = 0; o->profiles && o->profiles[i]; i++) {
+		struct layer l = {0};
+
+		profile_load(o->profiles[i], "command line: --profile", load_flags(), &l, d);
+		plan_merge(p, &l, d);
+		layer_free(&l);
+	}
+	plan_merge(p, &o->layer, d);
+	plan_validate(p, d);
+	return p;
+}
+
+static int
+cmd_run_show(enum command cmd, struct overrides *o)
+{
+	_cleanup_plan_ struct plan *p = NULL;
+	struct diag d = {0};
+	struct nsbox_err err = {0};
+	int rc;
+
+	p = build_plan(o, &d);
+	if (d.n) {
+		print_diag(&d);
+		diag_free(&d);
+		return EXIT_NSBOX;
+	}
+	if (cmd == CMD_SHOW) {
+		plan_print(p, stdout, o->json);
+		return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
+	}
+	if (o->attach) {
+		fprintf(stderr, "nsbox: command line: --attach: not supported yet\n");
+		return EXIT_NSBOX;
+	}
+	p->argv = steal_ptr(&o->args);
+	rc = exec_run(p, o->verbose, o->dry_run, &err);
+	if (rc < 0) {
+		fprintf(stderr, "nsbox: %s\n", err.msg);
+		return EXIT_NSBOX;
+	}
+	return rc;
+}
+
+static bool
+check_one(const char *name)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct layer l = {0};
+	struct diag d = {0};
+	bool ok;
+
+	profile_load(name, "command line", load_flags(), &l, &d);
+	plan_merge(p, &l, &d);
+	plan_validate(p, &d);
+	layer_free(&l);
+	print_diag(&d);
+	ok = d.n == 0;
+	if (ok)
+		printf("%s: ok\n", name);
+	diag_free(&d);
+	return ok;
+}
+
+/* Exit 0 when every profile is valid, else 1 (not 125: check itself worked). */
+static int
+cmd_check(struct overrides *o)
+{
+	struct profile_info *v = NULL;
+	size_t n = 0;
+	bool ok = true;
+
+	if (o->args) {
+		for (size_t i = 0; o->args[i]; i++)
+			ok &= check_one(o->args[i]);
+		return ok ? 0 : 1;
+	}
+	n = profile_list(&v);
+	for (size_t i = 0; i < n; i++)
+		ok &= check_one(v[i].path);
+	profile_list_free(v, n);
+	if (n == 0)
+		printf("no profiles found\n");
+	return ok ? 0 : 1;
+}
+
+static char *
+description_of(const char *path)
+{
+	struct layer l = {0};
+	struct diag d = {0};
+	char *desc = NULL;
+
+	profile_load(path, "list", load_flags(), &l, &d);
+	for (size_t i = 0; i < l.n; i++) {
+		if (streq(l.v[i].section, "profile") && streq(l.v[i].key, "description")) {
+			free(desc);
+			desc = xstrdup(l.v[i].value);
+		}
+	}
+	if (d.n) {
+		free(desc);
+		desc = xstrdup("(invalid: see nsbox check)");
+	}
+	layer_free(&l);
+	diag_free(&d);
+	return desc;
+}
+
+static int
+cmd_list(void)
+{
+	struct profile_info *v = NULL;
+	size_t n = profile_list(&v);
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *desc = description_of(v[i].path);
+
+		printf("%-20s %s", v[i].name, v[i].path);
+		if (v[i].shadowed_by)
+			printf("  (shadowed by %s)", v[i].shadowed_by);
+		else if (desc)
+			printf("  %s", desc);
+		putchar('\n');
+	}
+	profile_list_free(v, n);
+	return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const char *const names[] = {
+		[CMD_RUN] = "run", [CMD_SHOW] = "show", [CMD_CHECK] = "check", [CMD_LIST] = "list"};
+	struct overrides o;
+	struct nsbox_err err = {0};
+	int cmd = -1, rc;
+
+	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_NSBOX : 0;
+	}
+	if (streq(argv[1], "--version")) {
+		printf("nsbox %s\n", VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (streq(argv[1], names[i]))
+			cmd = (int)i;
+	if (cmd < 0) {
+		_cleanup_free_ char *c = str_escape(argv[1]);
+
+		fprintf(stderr, "nsbox: command line: unknown command '%s' (see nsbox --help)\n",
+			c);
+		return EXIT_NSBOX;
+	}
+	if (options_parse(cmd, argc - 1, argv + 1, &o, &err) < 0) {
+		fprintf(stderr, "nsbox: %s\n", err.msg);
+		overrides_free(&o);
+		return EXIT_NSBOX;
+	}
+	if (o.help)
+		rc = fputs(options_usage(cmd), stdout) < 0 ? EXIT_NSBOX : 0;
+	else if (cmd == CMD_CHECK)
+		rc = cmd_check(&o);
+	else if (cmd == CMD_LIST)
+		rc = cmd_list();
+	else
+		rc = cmd_run_show(cmd, &o);
+	overrides_free(&o);
+	return rc;
+}

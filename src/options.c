@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "util.h"
+
+#define CL "command line"
+
+enum { OPT_SET = 256, OPT_JSON, OPT_DRY_RUN };
+
+static const struct option run_opts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"profile", required_argument, NULL, 'p'},
+	{"set", required_argument, NULL, OPT_SET},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	/* pflask's options, with pflask's short forms */
+	{"caps", required_argument, NULL, 'b'},
+	{"chroot", required_argument, NULL, 'r'},
+	{"chdir", required_argument, NULL, 'c'},
+	{"hostname", required_argument, NULL, 't'},
+	{"mount", required_argument, NULL, 'm'},
+	{"netif", optional_argument, NULL, 'n'},
+	{"user", required_argument, NULL, 'u'},
+	{"user-map", required_argument, NULL, 'e'},
+	{"ephemeral", no_argument, NULL, 'w'},
+	{"cgroup", required_argument, NULL, 'g'},
+	{"detach", no_argument, NULL, 'd'},
+	{"attach", required_argument, NULL, 'a'},
+	{"setenv", required_argument, NULL, 's'},
+	{"keepenv", no_argument, NULL, 'k'},
+	{"no-userns", no_argument, NULL, 'U'},
+	{"no-mountns", no_argument, NULL, 'M'},
+	{"no-netns", no_argument, NULL, 'N'},
+	{"no-ipcns", no_argument, NULL, 'I'},
+	{"no-utsns", no_argument, NULL, 'H'},
+	{"no-pidns", no_argument, NULL, 'P'},
+	{NULL, 0, NULL, 0},
+};
+
+/* Options that set one key to a fixed value or to their argument. */
+static const struct {
+	int opt;
+	const char *section, *key, *value; /* value NULL: the argument */
+} simple[] = {
+	{'r', "root", "directory", NULL},   {'c', "root", "chdir", NULL},
+	{'t', "root", "hostname", NULL},    {'u', "user", "user", NULL},
+	{'e', "user", "map", NULL},         {'b', "security", "capabilities", NULL},
+	{'w', "root", "ephemeral", "yes"},  {'d', "process", "detach", "yes"},
+	{'k', "env", "clear", "no"},        {'U', "user", "userns", "no"},
+	{'M', "namespaces", "mount", "no"}, {'N', "namespaces", "net", "no"},
+	{'I', "namespaces", "ipc", "no"},   {'H', "namespaces", "uts", "no"},
+	{'P', "namespaces", "pid", "no"},
+};
+
+static const char run_usage[] =
+	"usage: nsbox run [OPTIONS] [--] [COMMAND [ARG...]]\n"
+	"       nsbox show [--json] [OPTIONS]\n"
+	"\n"
+	"  -p, --profile=NAME|PATH   load a profile (repeatable; later ones win)\n"
+	"      --set=SECTION.KEY=VALUE  override any profile key\n"
+	"  -r, --chroot=DIR          use DIR as the root\n"
+	"  -w, --ephemeral           discard changes to the root on exit\n"
+	"  -m, --mount=TYPE:SPEC     bind:SRC:DEST bind-ro:SRC:DEST tmp:DEST\n"
+	"                            overlay:DIR:DEST:WORK\n"
+	"  -n, --netif[=SPEC]        private network; DEV:NAME veth:OUT:IN\n"
+	"                            macvlan:MASTER:NAME ipvlan:MASTER:NAME\n"
+	"  -u, --user=USER           run as USER (from the root's /etc/passwd)\n"
+	"  -e, --user-map=IN:OUT:N   map ids into a user namespace\n"
+	"  -c, --chdir=DIR           working directory inside the container\n"
+	"  -t, --hostname=NAME       hostname inside the container\n"
+	"  -g, --cgroup=CONTROLLER[,CONTROLLER...]\n"
+	"  -b, --caps=[+-]CAP[,...]  add or drop capabilities\n"
+	"  -s, --setenv=NAME=VALUE   set a variable (repeatable)\n"
+	"  -k, --keepenv             keep the caller's environment\n"
+	"  -d, --detach              detach from the terminal\n"
+	"  -a, --attach=PID          attach to a detached container\n"
+	"  -U, -M, -N, -I, -H, -P    --no-userns --no-mountns --no-netns\n"
+	"                            --no-ipcns --no-utsns --no-pidns\n"
+	"      --dry-run             print the plan and the steps, run nothing\n"
+	"  -v, --verbose             trace each step\n"
+	"      --json                (show) print the plan as JSON\n";
+
+const char *
+options_usage(enum command cmd)
+{
+	switch (cmd) {
+	case CMD_CHECK:
+		return "usage: nsbox check [NAME|PATH...]\n";
+	case CMD_LIST:
+		return "usage: nsbox list\n";
+	default:
+		return run_usage;
+	}
+}
+
+static void
+add(struct overrides *o, const char *section, const char *key, const char *value)
+{
+	layer_add(&o->layer, section, key, value, CL);
+}
+
+static int
+opt_mount(struct overrides *o, const char *arg, struct nsbox_err *err)
+{
+	static const char *const types[] = {"bind", "bind-ro", "tmp", "overlay"};
+	const char *colon = strchr(arg, ':');
+	_cleanup_free_ char *type = NULL;
+
+	/* --mount= (empty) clears the mount list, as an empty key does. */
+	if (!*arg) {
+		add(o, "mount", "bind", "");
+		return 0;
+	}
+	type = colon ? xstrndup(arg, (size_t)(colon - arg)) : xstrdup(arg);
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+		if (streq(type, types[i])) {
+			add(o, "mount", type, colon ? colon + 1 : "");
+			return colon ? 0
+				     : nsbox_error(err, 0, CL ": --mount: %s needs a spec", type);
+		}
+	}
+	return nsbox_error(err, 0,
+			   CL ": --mount: unknown mount type '%.64s' (expected bind, bind-ro, "
+			      "tmp or overlay)",
+			   type);
+}
+
+static int
+opt_set(struct overrides *o, const char *arg, struct nsbox_err *err)
+{
+	const char *eq = strchr(arg, '='), *dot = strchr(arg, '.');
+	_cleanup_free_ char *section = NULL, *key = NULL;
+
+	if (!eq || !dot || dot > eq || dot == arg)
+		return nsbox_error(err, 0, CL ": --set: expected SECTION.KEY=VALUE");
+	section = xstrndup(arg, (size_t)(dot - arg));
+	key = xstrndup(dot + 1, (size_t)(eq - dot - 1));
+	add(o, section, key, eq + 1);
+	return 0;
+}
+
+static int
+opt_setenv(struct overrides *o, const char *arg, struct nsbox_err *err)
+{
+	const char *eq = strchr(arg, '=');
+	_cleanup_free_ char *key = NULL;
+
+	/* One variable per option, so that values may hold commas. */
+	if (!*arg) {
+		add(o, "env", "", "");
+		return 0;
+	}
+	if (!eq || eq == arg)
+		return nsbox_error(err, 0, CL ": --setenv: expected NAME=VALUE");
+	key = xstrndup(arg, (size_t)(eq - arg));
+	if (streq(key, "clear"))
+		return nsbox_error(err, 0, CL ": --setenv: 'clear' is reserved; use --keepenv");
+	add(o, "env", key, eq + 1);
+	return 0;
+}
+
+static void
+opt_cgroup(struct overrides *o, const char *arg)
+{
+	_cleanup_free_ char *copy = xstrdup(arg);
+	char *save = NULL;
+
+	if (!*arg)
+		add(o, "limits", "cgroup", "");
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		add(o, "limits", "cgroup", t);
+}
+
+static int
+opt_attach(struct overrides *o, const char *arg, struct nsbox_err *err)
+{
+	uint64_t pid;
+
+	if (spec_uint(arg, 1, 4194304, &pid))
+		return nsbox_error(err, 0, CL ": --attach: expected a process id");
+	o->attach = (long)pid;
+	return 0;
+}
+
+static int
+opt_simple(struct overrides *o, int c, const char *arg)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(simple); i++) {
+		if (simple[i].opt == c) {
+			add(o, simple[i].section, simple[i].key,
+			    simple[i].value ? simple[i].value : arg);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+handle(struct overrides *o, int c, const char *arg, struct nsbox_err *err)
+{
+	switch (c) {
+	case 'h':
+		o->help = true;
+		return 0;
+	case 'v':
+		o->verbose = true;
+		return 0;
+	case 'p':
+		strv_push(&o->profiles, arg);
+		return 0;
+	case OPT_SET:
+		return opt_set(o, arg, err);
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		return 0;
+	case 'm':
+		return opt_mount(o, arg, err);
+	case 'n':
+		add(o, "namespaces", "net", "yes");
+		if (arg)
+			add(o, "network", "netif", arg);
+		return 0;
+	case 'g':
+		opt_cgroup(o, arg);
+		return 0;
+	case 'a':
+		return opt_attach(o, arg, err);
+	case 's':
+		return opt_setenv(o, arg, err);
+	}
+	if (opt_simple(o, c, arg) == 0)
+		return 0;
+	return nsbox_error(err, 0, CL ": internal error: unhandled option %d", c);
+}
+
+static int
+bad_option(char **argv, int c, struct nsbox_err *err)
+{
+	const char *what = argv[optind - 1];
+
+	if (c == ':')
+		return nsbox_error(err, 0, CL ": option '%.64s' needs a value", what);
+	if (optopt && optopt != '?')
+		return nsbox_error(err, 0, CL ": unknown option '-%c'", optopt);
+	return nsbox_error(err, 0, CL ": unknown option '%.64s'", what);
+}
+
+int
+options_parse(enum command cmd, int argc, char **argv, struct overrides *o, struct nsbox_err *err)
+{
+	/* '+': stop at the command; ':': report missing values ourselves. */
+	const char *shortopts = cmd == CMD_RUN || cmd == CMD_SHOW
+					? "+:hvp:b:r:c:t:m:n::u:e:wg:da:s:kUMNIHP"
+					: "+:h";
+	static const struct option none[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 0; /* glibc: reinitialise, so tests can parse more than once */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts,
+				cmd == CMD_RUN || cmd == CMD_SHOW ? run_opts : none, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return bad_option(argv, c, err);
+		if ((c == OPT_JSON && cmd != CMD_SHOW) || (c == OPT_DRY_RUN && cmd != CMD_RUN))
+			return nsbox_error(err, 0, CL ": option '%s' is only for nsbox %s",
+					   argv[optind - 1], c == OPT_JSON ? "show" : "run");
+		if (handle(o, c, optarg, err) < 0)
+			return -1;
+	}
+	if (optind < argc && cmd != CMD_RUN && cmd != CMD_CHECK)
+		return nsbox_error(err, 0, CL ": unexpected argument '%.64s'", argv[optind]);
+	for (int i = optind; i < argc; i++)
+		strv_push(&o->args, argv[i]);
+	return 0;
+}
+
+void
+overrides_free(struct overrides *o)
+{
+	strv_free(o->profiles);
+	strv_free(o->args);
+	layer_free(&o->layer);
+	memset(o, 0, sizeof(*o));
+}

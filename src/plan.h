@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef NSBOX_PLAN_H
+#define NSBOX_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "spec.h"
+
+/* One setting from one source: a profile line, the command line or the
+ * built-in defaults. origin is "FILE:LINE", "command line" or "default". */
+struct entry {
+	char *section, *key, *value, *origin;
+};
+
+/* The settings of one source, in order. */
+struct layer {
+	struct entry *v;
+	size_t n, cap;
+};
+
+void layer_add(struct layer *l, const char *section, const char *key, const char *value,
+	       const char *origin);
+/* Move every entry of src to the end of dst. */
+void layer_move(struct layer *dst, struct layer *src);
+void layer_free(struct layer *l);
+
+/* Is section.key (or, with key NULL, the section) part of the profile
+ * format? 0 if so; otherwise -1 and a message (with a "did you mean" hint
+ * when one is close) in msg. */
+int plan_key_check(const char *section, const char *key, char *msg, size_t size);
+
+enum plan_scalar {
+	PK_DESCRIPTION,
+	PK_DIRECTORY,
+	PK_TARBALL,
+	PK_EPHEMERAL,
+	PK_UPPER,
+	PK_HOSTNAME,
+	PK_CHDIR,
+	PK_NS_MOUNT,
+	PK_NS_PID,
+	PK_NS_IPC,
+	PK_NS_UTS,
+	PK_NS_NET,
+	PK_NS_CGROUP,
+	PK_GATEWAY,
+	PK_USER,
+	PK_USERNS,
+	PK_ENV_CLEAR,
+	PK_MEMORY,
+	PK_PIDS,
+	PK_CPU,
+	PK_SHM_SIZE,
+	PK_NOFILE,
+	PK_NPROC,
+	PK_CORE,
+	PK_STACK,
+	PK_FSIZE,
+	PK_MEMLOCK,
+	PK_AS,
+	PK_NNP,
+	PK_SECCOMP,
+	PK_INIT,
+	PK_GRACE,
+	PK_DETACH,
+	PK_PRE_EXEC,
+	PK_POST_EXIT,
+	PK__COUNT
+};
+
+enum plan_list {
+	PL_OVERLAY,
+	PL_MOUNT,
+	PL_NETIF,
+	PL_ADDRESS,
+	PL_ADDRESS_OUT,
+	PL_IDMAP,
+	PL_ENV,
+	PL_CAPS,
+	PL_CGROUP,
+	PL__COUNT
+};
+
+struct pscalar {
+	char *text, *origin; /* text NULL: not set */
+};
+
+struct pitem {
+	char *key, *text, *origin;
+};
+
+struct plist {
+	struct pitem *v;
+	size_t n, cap;
+	char *cleared; /* origin of the empty value that last cleared the list */
+};
+
+struct env_var {
+	char *key;
+	const char *value, *origin;
+};
+
+struct rlimit_op {
+	int resource;
+	uint64_t soft, hard; /* UINT64_MAX: unlimited */
+	const char *origin;
+};
+
+struct plan {
+	/* What was merged: the winning text and origin of each setting. */
+	struct pscalar scalar[PK__COUNT];
+	struct plist list[PL__COUNT];
+
+	/* The same, typed, filled by plan_validate(); what the executor reads.
+	 * Strings point into the texts above. */
+	unsigned long ns_flags; /* CLONE_NEW*, without CLONE_NEWUSER */
+	const char *rootfs, *tarball, *upper, *hostname, *chdir, *user;
+	const char **overlays;
+	size_t n_overlays;
+	bool ephemeral, env_clear, no_new_privs, seccomp, detach;
+	enum tristate userns, init;
+	struct mount_op *mounts;
+	size_t n_mounts;
+	struct netif_op *netifs;
+	size_t n_netifs;
+	struct addr_op *addrs, *addrs_out;
+	size_t n_addrs, n_addrs_out;
+	int gw_family;
+	unsigned char gateway[16];
+	struct idmap *uid_map, *gid_map;
+	size_t n_uid_map, n_gid_map;
+	struct env_var *env;
+	size_t n_env;
+	uint64_t caps; /* bit N: keep capability N */
+	uint64_t memory, pids, shm_size;
+	unsigned cpu_milli; /* 0: no limit */
+	struct rlimit_op rlimits[7];
+	size_t n_rlimits;
+	const char **cgroups;
+	size_t n_cgroups;
+	unsigned grace;
+	const char *pre_exec, *post_exit;
+
+	char **argv; /* the command; NULL: the user's shell */
+};
+
+/* A plan holding only the built-in defaults. */
+struct plan *plan_new(void);
+void plan_free(struct plan *p);
+void plan_freep(struct plan **p);
+#define _cleanup_plan_ __attribute__((cleanup(plan_freep)))
+
+/* Fold a layer into the plan: scalars take the last value, lists append,
+ * an empty value clears a list. Each bad value adds one message to d.
+ * Returns the number of messages added. */
+size_t plan_merge(struct plan *p, const struct layer *l, struct diag *d);
+
+/* Check the merged plan as a whole (contradictions, overlaps) and fill the
+ * typed fields. Returns the number of messages added to d. */
+size_t plan_validate(struct plan *p, struct diag *d);
+
+/* Print the plan as INI with "# origin" comments, or as JSON. The output is
+ * stable: golden tests compare it byte for byte. */
+void plan_print(const struct plan *p, FILE *f, bool json);
+
+#endif

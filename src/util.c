@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static void __attribute__((noreturn)) oom(void)
+{
+	static const char msg[] = "nsbox: out of memory\n";
+
+	/* write(2), not stdio: stdio may itself need memory. */
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(125);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void
+xgrow(void *pp, size_t *cap, size_t need, size_t sz)
+{
+	void **p = pp;
+	size_t ncap = *cap ? *cap : 4;
+
+	if (need <= *cap)
+		return;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2 / sz)
+			oom();
+		ncap *= 2;
+	}
+	*p = xrealloc(*p, ncap * sz);
+	*cap = ncap;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+	char *p = NULL;
+
+	if (vasprintf(&p, fmt, ap) < 0)
+		oom();
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = xvasprintf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void
+freep(void *p)
+{
+	free(*(void **)p);
+}
+
+void
+closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+
+		close(*fd);
+		errno = saved;
+	}
+}
+
+void
+fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+size_t
+strv_len(char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+void
+strv_push(char ***v, const char *s)
+{
+	size_t n = strv_len(*v);
+
+	*v = xrealloc(*v, (n + 2) * sizeof(char *));
+	(*v)[n] = xstrdup(s);
+	(*v)[n + 1] = NULL;
+}
+
+void
+strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+strv_freep(char ***v)
+{
+	strv_free(*v);
+}
+
+bool
+streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+bool
+startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int
+parse_u64(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (!*s)
+		return -1;
+	/* No sign, no spaces, no 0x: strtoull would accept all three. */
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (ULLONG_MAX - (unsigned)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (unsigned)(*s - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+char *
+str_escape(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = xmalloc(n * 4 + 1), *o = out;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c >= 0x7f) {
+			static const char hex[] = "0123456789abcdef";
+
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+unsigned
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned row[64];
+
+	if (la >= ARRAY_SIZE(row) || lb >= ARRAY_SIZE(row))
+		return 100;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+int
+read_regular_file(int fd, size_t max, char **buf, size_t *len, const char **why)
+{
+	struct stat st;
+	_cleanup_free_ char *b = NULL;
+	size_t n = 0;
+
+	if (fstat(fd, &st) < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		*why = "is a directory";
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		return -1;
+	}
+	if ((size_t)st.st_size > max) {
+		*why = "file too large";
+		return -1;
+	}
+	b = xmalloc(max + 1);
+	for (;;) {
+		ssize_t r = read(fd, b + n, max + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*why = strerror(errno);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			*why = "file too large";
+			return -1;
+		}
+	}
+	b[n] = '\0';
+	*len = n;
+	*buf = steal_ptr(&b);
+	return 0;
+}
