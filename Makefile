@@ -37,7 +37,7 @@ libnsbox.a: $(LIB_OBJ)
 nsbox: src/main.o libnsbox.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ src/main.o libnsbox.a $(PKGS_LIB)
 
-$(UNIT): libnsbox.a tests/unit/unit.h
+$(UNIT): libnsbox.a tests/unit/unit.h $(UNIT:=.c)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c libnsbox.a $(PKGS_LIB) $(TEST_LIB)
 
 deps:

@@ -135,9 +135,11 @@ layer_add(struct layer *l, const char *section, const char *key, const char *val
 void
 layer_move(struct layer *dst, struct layer *src)
 {
-	xgrow(&dst->v, &dst->cap, dst->n + src->n, sizeof(*dst->v));
-	memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
-	dst->n += src->n;
+	if (src->n) {
+		xgrow(&dst->v, &dst->cap, dst->n + src->n, sizeof(*dst->v));
+		memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
+		dst->n += src->n;
+	}
 	free(src->v);
 	memset(src, 0, sizeof(*src));
 }
@@ -352,8 +354,11 @@ scalar_set(struct pscalar *s, const char *text, const char *origin)
 {
 	free(s->text);
 	free(s->origin);
-	s->text = text ? xstrdup(text) : NULL;
-	s->origin = text ? xstrdup(origin) : NULL;
+	s->text = s->origin = NULL;
+	if (!text || !origin)
+		return;
+	s->text = xstrdup(text);
+	s->origin = xstrdup(origin);
 }
 
 static bool
@@ -910,24 +915,39 @@ print_item(FILE *f, bool json, bool *first, const char *key, const char *text, c
 	*first = false;
 }
 
+/* A variable set again later: show prints the value that takes effect. */
+static bool
+overridden(const struct plist *l, enum plan_list idx, size_t i)
+{
+	if (idx != PL_ENV)
+		return false;
+	for (size_t j = i + 1; j < l->n; j++)
+		if (streq(l->v[j].key, l->v[i].key))
+			return true;
+	return false;
+}
+
 static void
 print_list(const struct plan *p, FILE *f, bool json, bool *first, enum plan_list idx)
 {
 	const struct plist *l = &p->list[idx];
-	bool ifirst = true;
+	bool ifirst = true, unused = true;
 
 	if (!json) {
 		if (l->cleared)
 			fprintf(f, "# %s cleared at %s\n", list_names[idx], l->cleared);
 		for (size_t i = 0; i < l->n; i++)
-			print_item(f, false, NULL, l->v[i].key, l->v[i].text, l->v[i].origin);
+			if (!overridden(l, idx, i))
+				print_item(f, false, &unused, l->v[i].key, l->v[i].text,
+					   l->v[i].origin);
 		return;
 	}
 	fprintf(f, "%s\n    ", *first ? "" : ",");
 	json_str(f, list_names[idx]);
 	fputs(": [", f);
 	for (size_t i = 0; i < l->n; i++)
-		print_item(f, true, &ifirst, l->v[i].key, l->v[i].text, l->v[i].origin);
+		if (!overridden(l, idx, i))
+			print_item(f, true, &ifirst, l->v[i].key, l->v[i].text, l->v[i].origin);
 	fputs(l->n ? "\n    ]" : "]", f);
 	*first = false;
 }

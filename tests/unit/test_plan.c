@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <sched.h>
+
+#include "unit.h"
+#include "plan.h"
+
+/* Merge a layer given as section,key,value,origin quadruples. */
+static size_t
+merge(struct plan *p, struct diag *d, const char *const *q, size_t n)
+{
+	struct layer l = {0};
+	size_t r;
+
+	for (size_t i = 0; i + 3 < n; i += 4)
+		layer_add(&l, q[i], q[i + 1], q[i + 2], q[i + 3]);
+	r = plan_merge(p, &l, d);
+	layer_free(&l);
+	return r;
+}
+
+#define MERGE(p, d, ...)                                                                           \
+	merge(p, d, (const char *const[]){__VA_ARGS__},                                            \
+	      sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+
+static void
+test_defaults(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+
+	(void)state;
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->ns_flags, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+					      CLONE_NEWNET | CLONE_NEWCGROUP);
+	assert_null(p->rootfs);
+	assert_true(p->env_clear);
+	assert_true(p->no_new_privs);
+	assert_int_equal(p->grace, 10);
+	assert_string_equal(p->scalar[PK_EPHEMERAL].origin, "default");
+	/* podman's 11 */
+	assert_int_equal(__builtin_popcountll(p->caps), 11);
+}
+
+static void
+test_precedence(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+
+	(void)state;
+	MERGE(p, &d, "root", "hostname", "inc", "inc.conf:1", "root", "chdir", "/inc",
+	      "inc.conf:2");
+	MERGE(p, &d, "root", "hostname", "prof", "prof.conf:3");
+	MERGE(p, &d, "root", "hostname", "later", "later.conf:1");
+	MERGE(p, &d, "root", "hostname", "cli", "command line");
+	assert_int_equal(d.n, 0);
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_string_equal(p->hostname, "cli");
+	assert_string_equal(p->scalar[PK_HOSTNAME].origin, "command line");
+	assert_string_equal(p->chdir, "/inc");
+	assert_string_equal(p->scalar[PK_CHDIR].origin, "inc.conf:2");
+}
+
+static void
+test_lists(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+
+	(void)state;
+	MERGE(p, &d, "mount", "bind", "/a:/a", "x.conf:1", "mount", "tmp", "/t", "x.conf:2",
+	      "mount", "bind", "", "x.conf:3", "mount", "bind-ro", "/b:/b", "x.conf:4", "mount",
+	      "overlay", "/u:/usr:/w", "command line");
+	assert_int_equal(d.n, 0);
+	assert_int_equal(plan_validate(p, &d), 0);
+	/* the empty value cleared everything before it */
+	assert_int_equal(p->n_mounts, 2);
+	assert_int_equal(p->mounts[0].kind, MOUNT_BIND_RO);
+	assert_string_equal(p->mounts[0].origin, "x.conf:4");
+	assert_int_equal(p->mounts[1].kind, MOUNT_OVERLAY);
+	assert_string_equal(p->list[PL_MOUNT].cleared, "x.conf:3");
+	/* capabilities: the default list can be cleared and rebuilt */
+	MERGE(p, &d, "security", "capabilities", "", "c:1", "security", "capabilities",
+	      "CAP_CHOWN,+kill", "c:2", "security", "capabilities", "-chown", "c:3");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->caps, 1ULL << 5 /* CAP_KILL */);
+}
+
+static void
+test_env(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+
+	(void)state;
+	MERGE(p, &d, "env", "A", "1", "p:1", "env", "B", "x,y", "p:2", "env", "A", "2",
+	      "command line", "env", "clear", "no", "command line", "env", "E", "", "p:3");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->n_env, 3);
+	assert_string_equal(p->env[0].key, "A");
+	assert_string_equal(p->env[0].value, "2");
+	assert_string_equal(p->env[0].origin, "command line");
+	assert_string_equal(p->env[1].value, "x,y");
+	assert_string_equal(p->env[2].value, "");
+	assert_false(p->env_clear);
+	MERGE(p, &d, "env", "", "", "command line");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->n_env, 0);
+	assert_int_equal(MERGE(p, &d, "env", "A B", "1", "p:9"), 1);
+	assert_true(unit_diag_has(&d, "p:9: env.A B: variable names must not contain", NULL));
+	diag_free(&d);
+}
+
+static void
+test_bad_values(void **state)
+{
+	static const struct {
+		const char *section, *key, *value, *msg;
+	} cases[] = {
+		{"root", "ephemeral", "Y",
+		 "f:7: root.ephemeral: 'Y': expected yes, no, true, false, 1 or 0"},
+		{"root", "directory", "foo",
+		 "f:7: root.directory: 'foo': expected an absolute path"},
+		{"root", "hostname", "-x", "f:7: root.hostname: '-x': a hostname must not start"},
+		{"limits", "memory", "10Q", "f:7: limits.memory: '10Q': expected a size"},
+		{"limits", "pids", "-1", "f:7: limits.pids: '-1': expected a number"},
+		{"limits", "nofile", "12abc", "f:7: limits.nofile: '12abc': expected a number"},
+		{"user", "map", "0:4294967295:2",
+		 "f:7: user.map: '0:4294967295:2': the range runs"},
+		{"user", "userns", "maybe", "f:7: user.userns: 'maybe': expected auto, yes"},
+		{"network", "netif", "veth:a:lo", "f:7: network.netif: 'veth:a:lo': lo cannot be"},
+		{"mount", "bind", "/a", "f:7: mount.bind: '/a': expected SRC:DEST"},
+		{"mount", "tmp", "/", "f:7: mount.tmp: '/': the destination must not be /"},
+		{"security", "capabilities", "CAP_FOO",
+		 "f:7: security.capabilities: 'CAP_FOO': unknown"},
+		{"process", "grace", "1e3",
+		 "f:7: process.grace: '1e3': expected a number of seconds"},
+		{"root", "hostnme", "x", "f:7: unknown key 'hostnme' in [root] (did you mean"},
+		{"profile", "include", "x", "f:7: profile.include: 'x': include is only valid"},
+		{"root", "ephemeral", "", "f:7: root.ephemeral: '': expected yes"},
+		{"root", "hostname", "a\x01", "f:7: root.hostname: 'a\\x01':"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_plan_ struct plan *p = plan_new();
+		struct diag d = {0};
+
+		assert_int_equal(
+			MERGE(p, &d, cases[i].section, cases[i].key, cases[i].value, "f:7"), 1);
+		assert_true(unit_diag_has(&d, cases[i].msg, NULL));
+		diag_free(&d);
+	}
+}
+
+static void
+test_conflicts(void **state)
+{
+	static const struct {
+		const char *s1, *k1, *v1, *s2, *k2, *v2, *msg;
+	} cases[] = {
+		{"root", "directory", "/r", "root", "tarball", "/t.tar",
+		 "b:2: root.tarball: conflicts with root.directory (a:1)"},
+		{"root", "ephemeral", "yes", "root", "upper", "/u",
+		 "b:2: root.upper: conflicts with root.ephemeral = yes (a:1)"},
+		{"namespaces", "mount", "no", "mount", "tmp", "/t",
+		 "b:2: mount: conflicts with namespaces.mount = no (a:1)"},
+		{"network", "private", "no", "network", "netif", "veth:auto:eth0",
+		 "b:2: network.netif: conflicts with namespaces.net = no (a:1)"},
+		{"user", "userns", "no", "user", "map", "0:1000:1",
+		 "b:2: user.map: conflicts with user.userns = no (a:1)"},
+		{"namespaces", "pid", "no", "process", "init", "yes",
+		 "b:2: process.init = yes: conflicts with namespaces.pid = no (a:1)"},
+		{"namespaces", "uts", "no", "root", "hostname", "h",
+		 "b:2: root.hostname: conflicts with namespaces.uts = no (a:1)"},
+		{"network", "netif", "veth:auto:eth0", "network", "netif", "dummy0:eth0",
+		 "b:2: network.netif: interface name 'eth0' is used twice"},
+		{"network", "netif", "veth:auto:eth0", "network", "address", "eth1:169.254.0.1/16",
+		 "b:2: network.address: no container interface 'eth1'"},
+		{"user", "map", "0:100000:65536", "user", "uid-map", "1000:500:1",
+		 "b:2: user.map: container uid range overlaps an earlier extent"},
+		{"user", "map", "0:100000:10", "user", "gid-map", "100:100005:1",
+		 "b:2: user.map: host gid range overlaps an earlier extent"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_plan_ struct plan *p = plan_new();
+		struct diag d = {0};
+
+		MERGE(p, &d, cases[i].s1, cases[i].k1, cases[i].v1, "a:1", cases[i].s2, cases[i].k2,
+		      cases[i].v2, "b:2");
+		assert_int_equal(d.n, 0);
+		assert_int_equal(plan_validate(p, &d), 1);
+		assert_true(unit_diag_has(&d, cases[i].msg, NULL));
+		diag_free(&d);
+	}
+}
+
+static void
+test_all_errors_in_one_pass(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+
+	(void)state;
+	MERGE(p, &d, "root", "ephemeral", "Y", "a:1", "root", "hostname", "-", "a:2", "mount",
+	      "bind", "x", "a:3", "root", "directory", "/r", "a:4", "root", "tarball", "/t", "a:5");
+	plan_validate(p, &d);
+	assert_int_equal(d.n, 4);
+	diag_free(&d);
+}
+
+static void
+test_print(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	MERGE(p, &d, "root", "hostname", "x", "command line", "mount", "bind", "/a:/b", "p.conf:3",
+	      "env", "FOO", "a \"q\"", "p.conf:4");
+	plan_validate(p, &d);
+	plan_print(p, f, false);
+	fflush(f);
+	assert_non_null(
+		strstr(buf, "[root]\nephemeral = no  # default\nhostname = x  # command line\n"));
+	assert_non_null(strstr(buf, "[mount]\nbind = /a:/b  # p.conf:3\n"));
+	assert_null(strstr(buf, "[hooks]"));
+	fclose(f);
+	free(buf);
+	f = open_memstream(&buf, &len);
+	plan_print(p, f, true);
+	fflush(f);
+	assert_non_null(
+		strstr(buf, "\"hostname\": {\"value\": \"x\", \"origin\": \"command line\"}"));
+	assert_non_null(strstr(buf, "{\"key\": \"FOO\", \"value\": \"a \\\"q\\\"\", \"origin\""));
+	fclose(f);
+	free(buf);
+}
+
+static void
+test_key_check(void **state)
+{
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(plan_key_check("root", "hostname", msg, sizeof(msg)), 0);
+	assert_int_equal(plan_key_check("env", "ANYTHING", msg, sizeof(msg)), 0);
+	assert_int_equal(plan_key_check("netwrk", NULL, msg, sizeof(msg)), -1);
+	assert_string_equal(msg, "unknown section [netwrk] (did you mean [network]?)");
+	assert_int_equal(plan_key_check("zzzzzzzz", NULL, msg, sizeof(msg)), -1);
+	assert_string_equal(msg, "unknown section [zzzzzzzz]");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_conflicts),
+		cmocka_unit_test(test_all_errors_in_one_pass),
+		cmocka_unit_test(test_print),
+		cmocka_unit_test(test_key_check),
+	};
+
+	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
+}

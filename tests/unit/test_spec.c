@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <sys/socket.h>
+
+#include "unit.h"
+#include "idmap.h"
+#include "spec.h"
+
+static void
+test_bool(void **state)
+{
+	static const char *const bad[] = {"yes1", "Y", "enable", "", "YES", " yes"};
+	bool b;
+
+	(void)state;
+	assert_null(spec_bool("yes", &b));
+	assert_true(b);
+	assert_null(spec_bool("0", &b));
+	assert_false(b);
+	assert_null(spec_bool("false", &b));
+	assert_false(b);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_string_equal(spec_bool(bad[i], &b), "expected yes, no, true, false, 1 or 0");
+}
+
+static void
+test_size(void **state)
+{
+	static const char *const bad[] = {"10Q",  "99999999999999999999G",
+					  "-5",   "",
+					  "1.5G", "0x10",
+					  " 12",  "12abc",
+					  "max",  "16777216T"};
+	uint64_t v;
+
+	(void)state;
+	assert_null(spec_size("4G", false, &v));
+	assert_int_equal(v, 4ULL << 30);
+	assert_null(spec_size("512m", false, &v));
+	assert_int_equal(v, 512ULL << 20);
+	assert_null(spec_size("0", false, &v));
+	assert_int_equal(v, 0);
+	assert_null(spec_size("max", true, &v));
+	assert_int_equal(v, UINT64_MAX);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_non_null(spec_size(bad[i], false, &v));
+}
+
+static void
+test_uint(void **state)
+{
+	static const char *const bad[] = {"-1", "4294967296", "0x10", "1e3", " 12", "12abc", ""};
+	uint64_t v;
+
+	(void)state;
+	assert_null(spec_uint("4294967295", 0, UINT32_MAX, &v));
+	assert_int_equal(v, 4294967295U);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_non_null(spec_uint(bad[i], 0, UINT32_MAX, &v));
+}
+
+static void
+test_paths(void **state)
+{
+	(void)state;
+	assert_null(spec_abspath("/srv/a"));
+	assert_null(spec_abspath("//x"));
+	assert_null(spec_abspath("/a/"));
+	assert_string_equal(spec_abspath("foo"), "expected an absolute path");
+	assert_string_equal(spec_abspath(""), "expected an absolute path");
+	assert_non_null(spec_abspath("/a/../.."));
+	assert_non_null(spec_abspath("/dev/../etc"));
+	assert_non_null(spec_abspath("/a/./b"));
+	assert_null(spec_abspath("/a/..b/.c"));
+}
+
+static void
+test_hostname_ifname(void **state)
+{
+	char long65[66];
+
+	(void)state;
+	memset(long65, 'a', 65);
+	long65[65] = '\0';
+	assert_null(spec_hostname("sid-build"));
+	assert_non_null(spec_hostname(long65));
+	assert_non_null(spec_hostname("-x"));
+	assert_non_null(spec_hostname("a_b"));
+	assert_non_null(spec_hostname(""));
+	assert_null(spec_ifname("eth0"));
+	assert_null(spec_ifname("fifteen-bytes-x"));
+	assert_non_null(spec_ifname("sixteen-bytes-xx"));
+	assert_non_null(spec_ifname("a/b"));
+	assert_non_null(spec_ifname("."));
+	assert_non_null(spec_ifname(".."));
+	assert_non_null(spec_ifname("eth 0"));
+	assert_non_null(spec_ifname(""));
+}
+
+static void
+test_mount(void **state)
+{
+	struct mount_op op;
+
+	(void)state;
+	assert_null(spec_mount("bind", "/srv/a:/mnt", &op));
+	assert_int_equal(op.kind, MOUNT_BIND);
+	assert_string_equal(op.src, "/srv/a");
+	assert_string_equal(op.dst, "/mnt");
+	mount_op_clear(&op);
+	assert_null(spec_mount("bind-ro", "/a\\:b:/c\\\\d", &op));
+	assert_int_equal(op.kind, MOUNT_BIND_RO);
+	assert_string_equal(op.src, "/a:b");
+	assert_string_equal(op.dst, "/c\\d");
+	mount_op_clear(&op);
+	assert_null(spec_mount("tmp", "/tmp", &op));
+	assert_int_equal(op.kind, MOUNT_TMPFS);
+	assert_null(op.src);
+	mount_op_clear(&op);
+	assert_null(spec_mount("overlay", "/up:/usr:/work", &op));
+	assert_string_equal(op.work, "/work");
+	mount_op_clear(&op);
+	assert_string_equal(spec_mount("bind", "/a", &op),
+			    "expected SRC:DEST (write \\: for a colon in a path)");
+	assert_non_null(spec_mount("bind", "/a:/b:/c", &op));
+	assert_non_null(spec_mount("overlay", "/::", &op));
+	assert_non_null(spec_mount("overlay", "::", &op));
+	assert_non_null(spec_mount("bind", "/a:/", &op));
+	assert_non_null(spec_mount("bind", "a:/b", &op));
+	assert_non_null(spec_mount("tmp", "/a:/b", &op));
+}
+
+static void
+test_netif(void **state)
+{
+	struct netif_op op;
+
+	(void)state;
+	assert_null(spec_netif("veth:auto:eth0", &op));
+	assert_int_equal(op.kind, NETIF_VETH);
+	assert_null(op.dev);
+	assert_string_equal(op.name, "eth0");
+	netif_op_clear(&op);
+	assert_null(spec_netif("dummy0:eth1", &op));
+	assert_int_equal(op.kind, NETIF_MOVE);
+	assert_string_equal(op.dev, "dummy0");
+	netif_op_clear(&op);
+	assert_null(spec_netif("macvlan:eth0:mv0", &op));
+	assert_int_equal(op.kind, NETIF_MACVLAN);
+	netif_op_clear(&op);
+	assert_non_null(spec_netif("veth:", &op));
+	assert_non_null(spec_netif("macvlan::x", &op));
+	assert_non_null(spec_netif("veth:a:lo", &op));
+	assert_non_null(spec_netif("bogus:a:b", &op));
+	assert_non_null(spec_netif("a:b:c:d", &op));
+}
+
+static void
+test_idmap(void **state)
+{
+	struct idmap m[3];
+	char buf[64];
+
+	(void)state;
+	assert_null(idmap_parse("0:100000:65536", &m[0]));
+	assert_int_equal(m[0].outside, 100000);
+	assert_null(idmap_parse("65536:300000:10", &m[1]));
+	assert_int_equal(idmap_overlap(m, 2, false), -1);
+	assert_int_equal(idmap_overlap(m, 2, true), -1);
+	assert_null(idmap_parse("10:200000:5", &m[2]));
+	assert_int_equal(idmap_overlap(m, 3, false), 2);
+	assert_int_equal(idmap_overlap(m, 3, true), -1);
+	assert_non_null(idmap_parse("0:4294967295:2", &m[0]));
+	assert_non_null(idmap_parse("0:1:0", &m[0]));
+	assert_non_null(idmap_parse("0:1", &m[0]));
+	assert_non_null(idmap_parse("-1:1:1", &m[0]));
+	assert_null(idmap_parse("0:1000:1", &m[0]));
+	assert_int_equal(idmap_format(m, 1, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "0 1000 1\n");
+	assert_int_equal(idmap_format(m, 1, buf, 4), -1);
+}
+
+static void
+test_misc(void **state)
+{
+	unsigned milli;
+	uint64_t soft, hard;
+	int cap, fam;
+	unsigned char a[16];
+	struct addr_op op;
+
+	(void)state;
+	assert_null(spec_cpu("1.5", &milli));
+	assert_int_equal(milli, 1500);
+	assert_null(spec_cpu("50%", &milli));
+	assert_int_equal(milli, 500);
+	assert_non_null(spec_cpu("0", &milli));
+	assert_non_null(spec_cpu("1.2345", &milli));
+	assert_null(spec_rlimit("1024:524288", false, &soft, &hard));
+	assert_int_equal(soft, 1024);
+	assert_int_equal(hard, 524288);
+	assert_null(spec_rlimit("unlimited", true, &soft, &hard));
+	assert_int_equal(hard, UINT64_MAX);
+	assert_non_null(spec_rlimit("10:5", false, &soft, &hard));
+	assert_null(spec_cap("CAP_SYS_ADMIN", &cap));
+	assert_int_equal(cap, 21);
+	assert_null(spec_cap("sys_admin", &cap));
+	assert_non_null(spec_cap("CAP_FOO", &cap));
+	assert_non_null(spec_cap("12", &cap));
+	assert_null(spec_ipaddr("fe80::1", &fam, a));
+	assert_int_equal(fam, AF_INET6);
+	assert_null(spec_addr("eth0:169.254.1.2/16", &op));
+	assert_int_equal(op.prefix, 16);
+	free(op.ifname);
+	assert_non_null(spec_addr("eth0:300.1.1.1/33", &op));
+	assert_non_null(spec_addr("eth0:169.254.1.1/33", &op));
+	assert_null(spec_addr("eth0:fd00::1/64", &op));
+	free(op.ifname);
+	assert_non_null(spec_envkey("A=B"));
+	assert_non_null(spec_envkey("A B"));
+	assert_non_null(spec_envkey(""));
+	assert_null(spec_envkey("DEB_BUILD_OPTIONS"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_uint),
+		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_hostname_ifname),
+		cmocka_unit_test(test_mount),
+		cmocka_unit_test(test_netif),
+		cmocka_unit_test(test_idmap),
+		cmocka_unit_test(test_misc),
+	};
+
+	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
+}
