@@ -1,11 +1,680 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "env.h"
 #include "exec.h"
+#include "mount.h"
+#include "nl.h"
+#include "util.h"
+
+#ifndef RUNDIR
+#define RUNDIR "/run/nsbox"
+#endif
+
+extern char **environ;
+
+struct exec_ctx {
+	struct plan *p;
+	bool verbose;
+	char *rundir; /* RUNDIR/ID: this run's state, removed on exit */
+	char *lockpath;
+	int lockfd;
+	char *newroot; /* where the root is assembled; NULL: the host root */
+	int rootfd;
+	int sync[2]; /* parent -> child: go (EOF: the parent died) */
+	int errp[2]; /* child -> parent: a setup error; EOF: setup done */
+	pid_t pid;
+	struct user_info user;
+};
+
+struct step {
+	const char *name;
+	int (*run)(struct exec_ctx *ctx, struct nsbox_err *err);
+};
+
+/* Signals nsbox passes on to the container. */
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+static void
+signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(set, forwarded[i]);
+}
+
+/* --- host state: RUNDIR/ID, locked for as long as the run lives --- */
+
+/* Remove a tree by fds, never following a symlink and never leaving the
+ * filesystem it started on: the tree may hold what the container wrote. */
+static void
+remove_tree_at(int at, const char *name, dev_t dev)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0) {
+		unlinkat(at, name, 0);
+		return;
+	}
+	if (fstat(fd, &st) < 0 || st.st_dev != dev || !(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+			remove_tree_at(dirfd(d), de->d_name, dev);
+	closedir(d);
+	unlinkat(at, name, AT_REMOVEDIR);
+}
+
+static void
+remove_tree(const char *path)
+{
+	_cleanup_free_ char *parent = xstrdup(path);
+	char *slash = strrchr(parent, '/');
+	struct stat st;
+	int pfd;
+
+	if (!slash || lstat(path, &st) < 0)
+		return;
+	*slash = '\0';
+	pfd = open(*parent ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return;
+	remove_tree_at(pfd, slash + 1, st.st_dev);
+	close(pfd);
+}
+
+/* Runs killed with SIGKILL leave RUNDIR/ID and a free ID.lock behind. */
+static void
+gc_stale(void)
+{
+	DIR *d = opendir(RUNDIR);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		_cleanup_free_ char *lock = NULL, *dir = NULL;
+		_cleanup_close_ int fd = -1;
+
+		if (n <= 5 || !streq(de->d_name + n - 5, ".lock"))
+			continue;
+		lock = xasprintf("%s/%s", RUNDIR, de->d_name);
+		fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue;
+		dir = xasprintf("%s/%.*s", RUNDIR, (int)(n - 5), de->d_name);
+		remove_tree(dir);
+		unlink(lock);
+		fprintf(stderr, "nsbox: removed leftovers of run %.*s\n", (int)(n - 5), de->d_name);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int
+step_state(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	unsigned char rnd[6];
+	char id[13];
+
+	if (mkdir(RUNDIR, 0700) < 0 && errno != EEXIST)
+		return nsbox_error(err, errno, "%s", RUNDIR);
+	gc_stale();
+	if (getentropy(rnd, sizeof(rnd)) < 0)
+		return nsbox_error(err, errno, "getentropy");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	/* The lock exists before the directory, so gc never takes a live run. */
+	ctx->lockpath = xasprintf("%s/%s.lock", RUNDIR, id);
+	ctx->lockfd = open(ctx->lockpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (ctx->lockfd < 0 || flock(ctx->lockfd, LOCK_EX) < 0)
+		return nsbox_error(err, errno, "%s", ctx->lockpath);
+	ctx->rundir = xasprintf("%s/%s", RUNDIR, id);
+	if (mkdir(ctx->rundir, 0700) < 0)
+		return nsbox_error(err, errno, "%s", ctx->rundir);
+	return 0;
+}
+
+static int
+mkdir_in_run(struct exec_ctx *ctx, const char *name, char **out, struct nsbox_err *err)
+{
+	*out = xasprintf("%s/%s", ctx->rundir, name);
+	if (mkdir(*out, 0755) < 0)
+		return nsbox_error(err, errno, "%s", *out);
+	return 0;
+}
+
+static int
+step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const struct plan *p = ctx->p;
+	_cleanup_free_ char *empty = xasprintf("%s/empty", ctx->rundir);
+	_cleanup_close_ int fd = open(empty, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+
+	if (fd < 0)
+		return nsbox_error(err, errno, "%s", empty);
+	if (p->tarball)
+		return nsbox_error(err, 0, "root.tarball: tarball roots are not supported yet");
+	if (!p->rootfs && (p->ephemeral || p->upper || p->n_overlays))
+		return nsbox_error(
+			err, 0,
+			"root.ephemeral, root.upper and root.overlay need root.directory "
+			"(an overlay on the host root is not supported)");
+	if (p->rootfs) {
+		struct stat st;
+
+		if (stat(p->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
+			return nsbox_error(err, errno ? errno : ENOTDIR, "root.directory %s",
+					   p->rootfs);
+		if (mkdir_in_run(ctx, "root", &ctx->newroot, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- child side, in the new namespaces --- */
+
+static int
+step_propagation(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	(void)ctx;
+	/* Before anything is mounted: nothing may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return nsbox_error(err, errno, "make / private");
+	return 0;
+}
+
+static char *
+overlay_lower(const struct plan *p)
+{
+	char *s = xstrdup("");
+
+	/* overlayfs lists the top layer first; the root is the bottom. */
+	for (size_t i = p->n_overlays; i-- > 0;) {
+		char *t = xasprintf("%s%s:", s, p->overlays[i]);
+
+		free(s);
+		s = t;
+	}
+	{
+		char *t = xasprintf("%s%s", s, p->rootfs);
+
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+static int
+step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const struct plan *p = ctx->p;
+	_cleanup_close_ int target = -1;
+	_cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL;
+
+	if (!ctx->newroot) {
+		ctx->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		return ctx->rootfd < 0 ? nsbox_error(err, errno, "/") : 0;
+	}
+	target = open(ctx->newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (target < 0)
+		return nsbox_error(err, errno, "%s", ctx->newroot);
+	if (p->ephemeral || p->upper || p->n_overlays) {
+		lower = overlay_lower(p);
+		if (p->upper) {
+			upper = xstrdup(p->upper);
+			/* overlayfs wants its work dir on the upper's filesystem. */
+			work = xasprintf("%s.work", p->upper);
+			if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
+			    (mkdir(work, 0700) < 0 && errno != EEXIST))
+				return nsbox_error(err, errno, "root.upper %s", p->upper);
+		} else if (p->ephemeral) {
+			if (mkdir_in_run(ctx, "upper", &upper, err) < 0 ||
+			    mkdir_in_run(ctx, "work", &work, err) < 0)
+				return -1;
+		}
+		const char *o[] = {"lowerdir", lower, upper ? "upperdir" : NULL, upper, "workdir",
+				   work,       NULL};
+
+		if (!upper) {
+			o[2] = NULL; /* read-only layers only */
+			if (!p->n_overlays)
+				return mount_bind_at(p->rootfs, false, target, err);
+		}
+		if (mount_fs_at("overlay", o, 0, target, err) < 0)
+			return -1;
+	} else if (mount_bind_at(p->rootfs, false, target, err) < 0) {
+		return -1;
+	}
+	ctx->rootfd = open(ctx->newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return ctx->rootfd < 0 ? nsbox_error(err, errno, "%s", ctx->newroot) : 0;
+}
+
+static int
+step_api_fs(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	_cleanup_free_ char *empty = xasprintf("%s/empty", ctx->rundir);
+
+	if (!(ctx->p->ns_flags & CLONE_NEWNS))
+		return 0;
+	if (ctx->p->ns_flags & CLONE_NEWPID && mount_proc(ctx->rootfd, empty, err) < 0)
+		return -1;
+	/* The host root keeps the host's /dev and /sys, as in pflask. */
+	if (!ctx->newroot)
+		return 0;
+	if (!(ctx->p->ns_flags & CLONE_NEWPID) && mount_proc(ctx->rootfd, empty, err) < 0)
+		return -1;
+	if (mount_sys(ctx->rootfd, err) < 0)
+		return -1;
+	return mount_dev(ctx->rootfd, ctx->p->shm_size, err);
+}
+
+static int
+step_mounts(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	for (size_t i = 0; i < ctx->p->n_mounts; i++) {
+		const struct mount_op *m = &ctx->p->mounts[i];
+
+		if (mount_apply(ctx->rootfd, m, err) < 0) {
+			char where[300];
+
+			snprintf(where, sizeof(where), "%s: mount %s", m->origin, m->dst);
+			nsbox_error_prefix(err, where);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+step_pivot(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	if (!ctx->newroot)
+		return 0;
+	return mount_pivot(ctx->newroot, err);
+}
+
+static int
+step_hostname(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const char *h = ctx->p->hostname;
+
+	if (h && sethostname(h, strlen(h)) < 0)
+		return nsbox_error(err, errno, "sethostname");
+	return 0;
+}
+
+static int
+step_loopback(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	return ctx->p->ns_flags & CLONE_NEWNET ? nl_lo_up(err) : 0;
+}
+
+static int
+step_user(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	FILE *pw = NULL, *gr = NULL;
+	int rc;
+
+	/* After pivot_root, /etc/passwd is the container's own; on the host
+	 * root it is the host's file, read as a file, never through NSS. */
+	pw = fopen("/etc/passwd", "re");
+	gr = fopen("/etc/group", "re");
+	rc = user_lookup(ctx->p->user, pw, gr, &ctx->user, err);
+	if (pw)
+		fclose(pw);
+	if (gr)
+		fclose(gr);
+	return rc;
+}
+
+static int
+step_chdir(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const char *dir = ctx->p->chdir;
+	char cwd[4096];
+
+	if (!dir && !ctx->newroot)
+		return 0; /* the host root: stay where the caller is, as pflask */
+	if (!dir)
+		dir = "/";
+	if (chdir(dir) < 0)
+		return nsbox_error(err, errno, "root.chdir %s", dir);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return nsbox_error(err, errno, "getcwd");
+	return 0;
+}
+
+static int
+step_rlimits(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	for (size_t i = 0; i < ctx->p->n_rlimits; i++) {
+		const struct rlimit_op *r = &ctx->p->rlimits[i];
+		struct rlimit cur, lim = {r->soft == UINT64_MAX ? RLIM_INFINITY : r->soft,
+					  r->hard == UINT64_MAX ? RLIM_INFINITY : r->hard};
+
+		/* Never above what the host allows: clamp rather than fail. */
+		if (getrlimit(r->resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY) {
+			if (lim.rlim_max > cur.rlim_max)
+				lim.rlim_max = cur.rlim_max;
+			if (lim.rlim_cur > lim.rlim_max)
+				lim.rlim_cur = lim.rlim_max;
+		}
+		if (setrlimit(r->resource, &lim) < 0)
+			return nsbox_error(err, errno, "%s: limits", r->origin);
+	}
+	return 0;
+}
+
+static const struct step child_steps[] = {
+	{"propagation", step_propagation}, {"rootfs", step_rootfs}, {"api-fs", step_api_fs},
+	{"mounts", step_mounts},           {"pivot", step_pivot},   {"hostname", step_hostname},
+	{"loopback", step_loopback},       {"user", step_user},     {"chdir", step_chdir},
+	{"limits", step_rlimits},
+};
+
+/* --- the payload: identity, capabilities, exec --- */
+
+static int
+drop_identity(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const struct user_info *u = &ctx->user;
+	cap_t caps;
+	cap_value_t list[64];
+	int n = 0;
+
+	for (int c = 0; c <= CAP_LAST_CAP; c++) {
+		if (ctx->p->caps & (1ULL << c))
+			list[n++] = c;
+		else if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return nsbox_error(err, errno, "caps: drop from bounding set");
+	}
+	if (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0)
+		return nsbox_error(err, errno, "user: set ids");
+	/* A non-root user lost every capability with setresuid; root keeps
+	 * the plan's set, and inheritable and ambient stay empty. */
+	caps = cap_init();
+	if (u->uid == 0) {
+		cap_set_flag(caps, CAP_EFFECTIVE, n, list, CAP_SET);
+		cap_set_flag(caps, CAP_PERMITTED, n, list, CAP_SET);
+	}
+	if (cap_set_proc(caps) < 0) {
+		cap_free(caps);
+		return nsbox_error(err, errno, "caps: set");
+	}
+	cap_free(caps);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (ctx->p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return nsbox_error(err, errno, "no-new-privileges");
+	/* Cleared by the uid change above: arm it again. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return nsbox_error(err, errno, "pdeathsig");
+	return 0;
+}
+
+static void __attribute__((noreturn)) payload(struct exec_ctx *ctx)
+{
+	struct nsbox_err err = {0};
+	char **argv = ctx->p->argv, *sh[] = {ctx->user.shell, NULL};
+	char **envp;
+	sigset_t none;
+
+	if (!argv || !argv[0])
+		argv = sh;
+	if (setsid() < 0 || drop_identity(ctx, &err) < 0) {
+		fprintf(stderr, "nsbox: %s\n", err.msg[0] ? err.msg : "setsid failed");
+		_exit(125);
+	}
+	envp = env_build(ctx->p, environ, &ctx->user);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	umask(022);
+	/* Nothing but 0, 1 and 2 crosses into the payload. */
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	execvpe(argv[0], argv, envp);
+	fprintf(stderr, "nsbox: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(errno == ENOENT || errno == ENOTDIR ? 127 : 126);
+}
+
+static int
+status_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 125;
+}
+
+/* A minimal PID 1: forward signals to the payload, reap everything, exit
+ * with the payload's status. Part 2 of the executor grows it. */
+static void __attribute__((noreturn)) init_loop(pid_t child)
+{
+	sigset_t set;
+
+	signal_set(&set);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si), status;
+		pid_t w;
+
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		while ((w = waitpid(-1, &status, WNOHANG)) > 0)
+			if (w == child)
+				_exit(status_code(status));
+	}
+}
+
+static void __attribute__((noreturn))
+child_fail(struct exec_ctx *ctx, const char *step, struct nsbox_err *err)
+{
+	char buf[600];
+	int n = snprintf(buf, sizeof(buf), "%s: %s", step, err->msg);
+
+	if (write(ctx->errp[1], buf, (size_t)n) < 0)
+		_exit(125);
+	_exit(125);
+}
+
+static int
+child_main(void *arg)
+{
+	struct exec_ctx *ctx = arg;
+	struct nsbox_err err = {0};
+	char go;
+	pid_t pid;
+
+	close(ctx->sync[1]);
+	close(ctx->errp[0]);
+	/* Die with nsbox; if it is already gone, the read sees EOF. Not
+	 * dumpable: the container must not reach nsbox's binary through
+	 * /proc/1/exe (CVE-2019-5736). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (read(ctx->sync[0], &go, 1) != 1)
+		_exit(125);
+	close(ctx->sync[0]);
+	for (size_t i = 0; i < ARRAY_SIZE(child_steps); i++) {
+		if (ctx->verbose)
+			fprintf(stderr, "nsbox: step %s\n", child_steps[i].name);
+		if (child_steps[i].run(ctx, &err) < 0)
+			child_fail(ctx, child_steps[i].name, &err);
+	}
+	pid = fork();
+	if (pid < 0) {
+		nsbox_error(&err, errno, "fork");
+		child_fail(ctx, "exec", &err);
+	}
+	if (pid == 0)
+		payload(ctx);
+	close(ctx->errp[1]);
+	if (ctx->rootfd >= 0)
+		close(ctx->rootfd);
+	init_loop(pid);
+}
+
+/* --- parent side --- */
+
+static int
+step_clone(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	size_t stack_size = 1 << 20;
+	_cleanup_free_ char *stack = xmalloc(stack_size);
+
+	if (pipe2(ctx->sync, O_CLOEXEC) < 0 || pipe2(ctx->errp, O_CLOEXEC) < 0)
+		return nsbox_error(err, errno, "pipe");
+	fflush(NULL);
+	ctx->pid = clone(child_main, stack + stack_size, (int)ctx->p->ns_flags | SIGCHLD, ctx);
+	if (ctx->pid < 0)
+		return nsbox_error(err, errno, "clone");
+	close(ctx->sync[0]);
+	close(ctx->errp[1]);
+	ctx->sync[0] = ctx->errp[1] = -1;
+	return 0;
+}
+
+static const struct step parent_steps[] = {
+	{"state", step_state},
+	{"prepare-root", step_prepare_root},
+	{"clone", step_clone},
+};
+
+static int
+wait_child(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	char buf[600];
+	ssize_t n;
+	sigset_t set;
+	int status;
+
+	if (write(ctx->sync[1], "g", 1) != 1)
+		return nsbox_error(err, errno, "wake the container");
+	close(ctx->sync[1]);
+	ctx->sync[1] = -1;
+	do
+		n = read(ctx->errp[0], buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		buf[n] = '\0';
+		waitpid(ctx->pid, &status, 0);
+		ctx->pid = 0;
+		return nsbox_error(err, 0, "%s", buf);
+	}
+	signal_set(&set);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+
+		if (sig > 0 && sig != SIGCHLD) {
+			kill(ctx->pid, sig);
+			continue;
+		}
+		if (waitpid(ctx->pid, &status, WNOHANG) == ctx->pid) {
+			ctx->pid = 0;
+			return status_code(status);
+		}
+	}
+}
+
+static void
+cleanup(struct exec_ctx *ctx)
+{
+	if (ctx->pid > 0) {
+		kill(ctx->pid, SIGKILL);
+		waitpid(ctx->pid, NULL, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (ctx->sync[i] >= 0)
+			close(ctx->sync[i]);
+		if (ctx->errp[i] >= 0)
+			close(ctx->errp[i]);
+	}
+	if (ctx->rundir)
+		remove_tree(ctx->rundir);
+	if (ctx->lockpath && ctx->lockfd >= 0)
+		unlink(ctx->lockpath);
+	if (ctx->lockfd >= 0)
+		close(ctx->lockfd);
+	free(ctx->rundir);
+	free(ctx->lockpath);
+	free(ctx->newroot);
+	user_info_clear(&ctx->user);
+}
+
+static void
+dry_run(const struct plan *p)
+{
+	plan_print(p, stdout, false);
+	printf("\n# steps\n");
+	for (size_t i = 0; i < ARRAY_SIZE(parent_steps); i++)
+		printf("# parent: %s\n", parent_steps[i].name);
+	for (size_t i = 0; i < ARRAY_SIZE(child_steps); i++)
+		printf("# child: %s\n", child_steps[i].name);
+	printf("# child: exec\n");
+}
 
 int
-exec_run(struct plan *p, bool verbose, bool dry_run, struct nsbox_err *err)
+exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 {
-	(void)p;
-	(void)verbose;
-	(void)dry_run;
-	return nsbox_error(err, 0, "run: not implemented yet");
+	struct exec_ctx ctx = {.p = p,
+			       .verbose = verbose,
+			       .lockfd = -1,
+			       .rootfd = -1,
+			       .sync = {-1, -1},
+			       .errp = {-1, -1}};
+	sigset_t set, old;
+	int rc = 0;
+
+	if (dryrun) {
+		dry_run(p);
+		return 0;
+	}
+	if (geteuid() != 0)
+		return nsbox_error(err, 0, "run: unprivileged containers are not supported yet");
+	/* Blocked from before clone, so none is lost; the child inherits the
+	 * mask and its init waits for them too. */
+	signal_set(&set);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	for (size_t i = 0; i < ARRAY_SIZE(parent_steps) && rc == 0; i++) {
+		if (verbose)
+			fprintf(stderr, "nsbox: step %s\n", parent_steps[i].name);
+		if ((rc = parent_steps[i].run(&ctx, err)) < 0)
+			nsbox_error_prefix(err, parent_steps[i].name);
+	}
+	if (rc == 0)
+		rc = wait_child(&ctx, err);
+	cleanup(&ctx);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }

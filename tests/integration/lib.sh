@@ -1,0 +1,65 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Shared by the integration tests: TAP output, the fixture root, and the
+# leak audit (host mountinfo and nsbox state before and after).
+# shellcheck disable=SC2012,SC2034 # ls of nsbox's own names; vars for the tests
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+NSBOX="$TOP/nsbox"
+W=$(mktemp -d /tmp/nsbox-it.XXXXXX)
+ROOT="$W/root"
+n=0
+failed=0
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		if [ "${CI:-}" = true ]; then
+			echo "Bail out! integration tests need root in CI"
+			exit 1
+		fi
+		echo "1..0 # SKIP not root"
+		exit 0
+	fi
+}
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+	shift
+	for l in "$@"; do echo "# $l"; done
+}
+
+# check NAME EXPECTED ACTUAL
+check() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "got: $3"; fi
+}
+
+audit_snapshot() {
+	grep -v ' /tmp/nsbox-it\.' /proc/self/mountinfo | awk '{print $5}' | sort >"$W/$1.mounts"
+	ls -A /run/nsbox 2>/dev/null | sort >"$W/$1.state"
+}
+
+# The host must look as it did before: no mounts, no state left.
+audit_check() {
+	audit_snapshot after
+	if cmp -s "$W/before.mounts" "$W/after.mounts"; then ok "$1: no mounts left on the host"
+	else not_ok "$1: no mounts left on the host" "$(diff "$W/before.mounts" "$W/after.mounts" | tr '\n' ' ')"; fi
+	if cmp -s "$W/before.state" "$W/after.state"; then ok "$1: no state left in /run/nsbox"
+	else not_ok "$1: no state left in /run/nsbox" "$(tr '\n' ' ' <"$W/after.state")"; fi
+}
+
+finish() {
+	rm -rf "$W"
+	echo "1..$n"
+	[ "$failed" -eq 0 ]
+}
+
+need_root
+sh "$TOP/tests/fixtures/mkroot.sh" "$ROOT" || { echo "Bail out! cannot build the fixture root"; exit 1; }
+audit_snapshot before

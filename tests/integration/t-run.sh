@@ -1,0 +1,149 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# nsbox run as root: roots, mounts, /proc, /dev, env, users, exit codes.
+# Commands in single quotes run inside the container, expanded there.
+# shellcheck disable=SC2016,SC2012
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+run() { "$NSBOX" run "$@"; }
+
+# pflask's examples
+check "run -- id (host root)" "uid=0(root) gid=0(root)" "$(run -- id | cut -d' ' -f1-2)"
+check "host root: pid 2 under nsbox's init" "2" "$(run -- sh -c 'echo $$')"
+check "chroot: the root's own passwd" "builder" "$(run --chroot="$ROOT" -- cut -d: -f1 /etc/passwd | tail -1)"
+check "chroot: cwd is /" "/" "$(run --chroot="$ROOT" -- pwd)"
+
+# exit statuses
+for code in 0 1 42 255; do
+	run --chroot="$ROOT" -- sh -c "exit $code"
+	check "exit $code passes through" "$code" "$?"
+done
+run --chroot="$ROOT" -- sh -c 'kill -KILL $$'; check "SIGKILL -> 137" 137 $?
+run --chroot="$ROOT" -- sh -c 'kill -SEGV $$'; check "SIGSEGV -> 139" 139 $?
+run --chroot="$ROOT" -- sh -c 'kill -TERM $$'; check "SIGTERM -> 143" 143 $?
+run --chroot="$ROOT" -- /nonexistent 2>/dev/null; check "not found -> 127" 127 $?
+run --chroot="$ROOT" -- /etc/passwd 2>/dev/null; check "not executable -> 126" 126 $?
+err=$(run --chroot="$W/nope" -- true 2>&1); rc=$?
+check "missing root -> 125" 125 "$rc"
+check "missing root: one line naming the step" "1" "$(printf '%s\n' "$err" | wc -l)"
+case $err in "nsbox: prepare-root: root.directory $W/nope"*) ok "message names the root";;
+*) not_ok "message names the root" "$err";; esac
+
+# ephemeral: writes vanish, the base is untouched, the upper is removed
+run --chroot="$ROOT" --ephemeral -- sh -c 'echo x >/marker; rm /etc/group'
+check "ephemeral: write not in the base" "no" "$([ -e "$ROOT/marker" ] && echo yes || echo no)"
+check "ephemeral: delete not in the base" "yes" "$([ -e "$ROOT/etc/group" ] && echo yes || echo no)"
+check "ephemeral: sees its own writes" "x" "$(run --chroot="$ROOT" -w -- sh -c 'echo x >/m; cat /m')"
+
+# a persistent upper keeps what was written
+run --chroot="$ROOT" --set root.upper="$W/upper" -- sh -c 'echo kept >/kept'
+check "upper: write kept in the upper" "kept" "$(cat "$W/upper/kept" 2>&1)"
+check "upper: base untouched" "no" "$([ -e "$ROOT/kept" ] && echo yes || echo no)"
+check "upper: next run sees it" "kept" "$(run --chroot="$ROOT" --set root.upper="$W/upper" -- cat /kept)"
+
+# read-only overlay layers
+mkdir -p "$W/layer/opt"; echo layered >"$W/layer/opt/f"
+check "overlay layer visible" "layered" "$(run --chroot="$ROOT" -w --set root.overlay="$W/layer" -- cat /opt/f)"
+
+# mounts
+mkdir -p "$W/src/sub"; echo hello >"$W/src/file"
+check "bind" "hello" "$(run --chroot="$ROOT" -m bind:"$W/src":/mnt/src -- cat /mnt/src/file)"
+run --chroot="$ROOT" -m bind:"$W/src":/mnt/src -- sh -c 'echo w >/mnt/src/written'
+check "bind is writable" "w" "$(cat "$W/src/written" 2>&1)"
+run --chroot="$ROOT" -m bind-ro:"$W/src":/mnt/src -- sh -c 'echo w >/mnt/src/ro' 2>/dev/null
+check "bind-ro refuses writes" "no" "$([ -e "$W/src/ro" ] && echo yes || echo no)"
+mount -t tmpfs none "$W/src/sub"
+run --chroot="$ROOT" -m bind-ro:"$W/src":/mnt/src -- sh -c 'echo w >/mnt/src/sub/ro' 2>/dev/null
+check "bind-ro is recursive (submount read-only)" "no" "$([ -e "$W/src/sub/ro" ] && echo yes || echo no)"
+umount "$W/src/sub"
+check "bind a file" "hello" "$(run --chroot="$ROOT" -m bind:"$W/src/file":/etc/motd -- cat /etc/motd)"
+check "tmp" "tmpfs" "$(run --chroot="$ROOT" -m tmp:/scratch -- sh -c "awk '\$2==\"/scratch\"{print \$3}' /proc/mounts")"
+mkdir -p "$W/ovl/up" "$W/ovl/work"
+run --chroot="$ROOT" -m "overlay:$W/ovl/up:/etc:$W/ovl/work" -- sh -c 'echo o >/etc/new'
+check "pflask overlay: writes go to DIR" "o" "$(cat "$W/ovl/up/new" 2>&1)"
+check "pflask overlay: lower kept" "no" "$([ -e "$ROOT/etc/new" ] && echo yes || echo no)"
+check "mount tmp over \$HOME on the host root" "0" "$(run -m tmp:/root -- sh -c 'ls -A /root | wc -l')"
+
+# hostile roots: symlinks out of the root (R1, R3, R4, R5)
+mkdir -p "$W/evil"; cp -a "$ROOT/." "$W/evil/"
+mkdir -p "$W/outside"; echo m >"$W/outside/marker"
+ln -s "$W/outside" "$W/evil/mnt"
+run --chroot="$W/evil" -m bind:"$W/src":/mnt/x -- true 2>/dev/null
+check "R1: absolute symlink target stays inside the root" "marker" "$(ls "$W/outside")"
+ln -s ../../../../../../.. "$W/evil/up"
+run --chroot="$W/evil" -m tmp:/up/escape -- true 2>/dev/null
+check "R2: ../ symlink stays inside the root" "no" "$([ -e /escape ] && echo yes || echo no)"
+ln -s /nonexistent-nsbox/dir "$W/evil/dangling"
+run --chroot="$W/evil" -m tmp:/dangling/sub -- true 2>/dev/null
+check "R3: dangling symlink creates nothing on the host" "no" "$([ -e /nonexistent-nsbox ] && echo yes || echo no)"
+echo secret >"$W/outside/shadow"; ln -s "$W/outside/shadow" "$W/evil/etc/hostfile"
+run --chroot="$W/evil" -m bind:"$W/src/file":/etc/hostfile -- true 2>/dev/null
+check "R4: file bind target symlink: host file untouched" "secret" "$(cat "$W/outside/shadow")"
+rm -rf "$W/evil/proc"; mkdir -p "$W/bad-proc"; ln -s "$W/bad-proc" "$W/evil/proc"
+err=$(run --chroot="$W/evil" -- true 2>&1); rc=$?
+check "R5: /proc symlink refused" "125" "$rc"
+case $err in *"must be an ordinary directory"*) ok "R5: message says why";; *) not_ok "R5: message" "$err";; esac
+check "R5: nothing mounted outside" "0" "$(ls -A "$W/bad-proc" | wc -l)"
+
+# /proc and /dev from inside
+check "I4: /proc/kallsyms masked" "0" "$(run --chroot="$ROOT" -- sh -c 'cat /proc/kallsyms 2>/dev/null | wc -c')"
+run --chroot="$ROOT" -- sh -c 'echo h >/proc/sysrq-trigger' 2>/dev/null
+check "I4: /proc/sysrq-trigger not writable" "1" "$?"
+run --chroot="$ROOT" -- sh -c 'echo 1 >/proc/sys/kernel/sysrq' 2>/dev/null
+check "I4: /proc/sys read-only" "1" "$?"
+check "I4: /sys read-only" "ro" "$(run --chroot="$ROOT" -- sh -c "awk '\$2==\"/sys\"{split(\$4,a,\",\");print a[1]}' /proc/mounts")"
+check "I8: /dev has exactly the documented nodes" \
+	"fd full null ptmx pts random shm stderr stdin stdout tty urandom zero" \
+	"$(run --chroot="$ROOT" -- ls /dev | tr '\n' ' ' | sed 's/ $//')"
+check "I6: old root detached (no mount point outside the root)" "0" \
+	"$(run --chroot="$ROOT" -- sh -c "awk '\$5 ~ /nsbox-it/' /proc/self/mountinfo | wc -l")"
+
+# env, user, fds, hostname
+check "env cleared" "" "$(NSBOX_T=1 run --chroot="$ROOT" -- sh -c 'echo ${NSBOX_T:-}')"
+check "keepenv" "1" "$(NSBOX_T=1 run --chroot="$ROOT" --keepenv -- sh -c 'echo ${NSBOX_T:-}')"
+check "setenv with a comma" "a,b" "$(run --chroot="$ROOT" --setenv=X=a,b -- sh -c 'echo $X')"
+check "PATH set" "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$(run --chroot="$ROOT" -- sh -c 'echo $PATH')"
+check "user from the root's passwd" "1000 1000 1000 2000 /home/builder" \
+	"$(run --chroot="$ROOT" --user=builder -- sh -c 'echo $(id -u) $(id -g) $(id -G) $HOME')"
+run --chroot="$ROOT" --user=nosuch -- true 2>/dev/null; check "unknown user -> 125" 125 $?
+check "I1: only fds 0-2 (and ls's own)" "0 1 2 3" \
+	"$(exec 5</dev/null 7</ 9</dev/null; run --chroot="$ROOT" -- ls /proc/self/fd | tr '\n' ' ' | sed 's/ $//')"
+check "hostname" "box" "$(run --chroot="$ROOT" --hostname=box -- hostname)"
+check "I3: capabilities dropped to the default set" "00000000800405fb" \
+	"$(run --chroot="$ROOT" -- sh -c "awk '/CapBnd/{print \$2}' /proc/self/status")"
+check "I3: no_new_privs" "1" "$(run --chroot="$ROOT" -- sh -c "awk '/NoNewPrivs/{print \$2}' /proc/self/status")"
+check "nofile soft limit 1024" "1024" "$(run --chroot="$ROOT" -- sh -c 'ulimit -n')"
+
+# namespaces on and off
+check "net: only lo, up" "lo UP" "$(run --chroot="$ROOT" -- sh -c "ip -o link | awk '{print \$2, \$3}' | tr -d ':' | sed 's/<.*UP.*>/UP/'")"
+check "--no-netns sees the host's interfaces" "$(grep -c : /proc/net/dev)" "$(run --no-netns -- grep -c : /proc/net/dev)"
+check "--no-pidns sees host pids" "yes" "$(run --no-pidns -- sh -c '[ $$ -gt 2 ] && echo yes')"
+check "--no-utsns keeps the host name" "$(hostname)" "$(run --no-utsns -- hostname)"
+inner=$(run -- readlink /proc/self/ns/ipc)
+if [ -n "$inner" ] && [ "$inner" != "$(readlink /proc/self/ns/ipc)" ]; then ok "ipc namespace is new"
+else not_ok "ipc namespace is new" "$inner"; fi
+check "--no-ipcns shares the host's" "$(readlink /proc/self/ns/ipc)" "$(run --no-ipcns -- readlink /proc/self/ns/ipc)"
+
+# 20 MB through stdout, byte-exact
+head -c 20000000 /dev/urandom >"$W/big"
+run --chroot="$ROOT" -m bind-ro:"$W/big":/big -- cat /big | cmp -s - "$W/big"
+check "20 MB stdout byte-exact" 0 $?
+
+# signals: SIGTERM to nsbox reaches the payload
+"$NSBOX" run --chroot="$ROOT" -- sh -c 'trap "exit 3" TERM; while :; do sleep 1; done' &
+pid=$!; sleep 1; kill -TERM $pid; wait $pid
+check "L5: SIGTERM forwarded, payload's status" 3 $?
+"$NSBOX" run --chroot="$ROOT" -- sleep 100 &
+pid=$!; sleep 1; kill -TERM $pid; wait $pid
+check "L6: SIGTERM kills an unhandled payload" 143 $?
+
+# kill -9 of nsbox: nothing survives, the next run cleans up
+"$NSBOX" run --chroot="$ROOT" -w -- sleep 300 &
+pid=$!; sleep 1; kill -KILL $pid; wait $pid 2>/dev/null; sleep 1
+check "L13: no container process after kill -9" "0" "$(pgrep -fc '^sleep 300$' || true)"
+msg=$(run --chroot="$ROOT" -- true 2>&1)
+case $msg in "nsbox: removed leftovers of run "*) ok "L15: next run removes leftovers";; *) not_ok "L15: next run removes leftovers" "$msg";; esac
+
+audit_check "after all runs"
+finish
