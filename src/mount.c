@@ -110,10 +110,11 @@ root_mkpath(int rootfd, const char *dst, bool want_file, struct nsbox_err *err)
 			return nsbox_error(err, errno, "cannot create %s", prefix);
 		}
 	}
-	n = (size_t)root_open(rootfd, dst, O_PATH);
-	if ((int)n < 0)
-		return nsbox_error(err, errno, "%s", dst);
-	return (int)n;
+	{
+		int fd = root_open(rootfd, dst, O_PATH);
+
+		return fd < 0 ? nsbox_error(err, errno, "%s", dst) : fd;
+	}
 }
 
 static int

@@ -678,7 +678,7 @@ derive_env(struct plan *p)
 }
 
 static void
-derive_lists(struct plan *p, struct diag *d)
+derive_lists(struct plan *p)
 {
 	const struct plist *l;
 
@@ -726,7 +726,6 @@ derive_lists(struct plan *p, struct diag *d)
 	}
 	derive_caps(p);
 	derive_env(p);
-	(void)d;
 }
 
 static void
@@ -872,7 +871,7 @@ plan_validate(struct plan *p, struct diag *d)
 
 	typed_free(p);
 	derive_scalars(p);
-	derive_lists(p, d);
+	derive_lists(p);
 	check_conflicts(p, d);
 	check_network(p, d);
 	check_maps(p, d);
