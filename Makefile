@@ -9,7 +9,7 @@ ALL_CPPFLAGS = $(NSBOX_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(NSBOX_CFLAGS) $(CFLAGS)
 
 LIB_SRC = src/util.c src/err.c src/spec.c src/idmap.c src/plan.c src/profile.c src/mount.c \
-	src/nl.c src/env.c \
+	src/nl.c src/env.c src/tty.c src/seccomp.c \
 	src/options.c src/exec.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 HDR     = src/*.h
@@ -54,8 +54,12 @@ check-golden: nsbox
 	prove tests/golden/run.sh
 
 # Real containers; needs root, and fails rather than skips when CI=true.
-check-integration: nsbox
+check-integration: nsbox tests/probe/nsbox-probe
 	prove tests/integration/t-*.sh
+
+# Static, so that it runs inside the busybox fixture root.
+tests/probe/nsbox-probe: tests/probe/nsbox-probe.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -static -o $@ tests/probe/nsbox-probe.c
 
 asan:
 	$(MAKE) clean
@@ -93,7 +97,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f nsbox libnsbox.a src/*.o $(UNIT)
+	rm -f nsbox libnsbox.a src/*.o $(UNIT) tests/probe/nsbox-probe
 
 .PHONY: all options deps check check-unit check-golden check-integration asan format format-check lint \
 	install uninstall clean

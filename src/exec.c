@@ -13,16 +13,23 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "env.h"
 #include "exec.h"
 #include "mount.h"
 #include "nl.h"
+#include "seccomp.h"
+#include "tty.h"
 #include "util.h"
 
 #ifndef RUNDIR
@@ -40,9 +47,13 @@ struct exec_ctx {
 	char *newroot; /* where the root is assembled; NULL: the host root */
 	int rootfd;
 	int sync[2]; /* parent -> child: go (EOF: the parent died) */
-	int errp[2]; /* child -> parent: a setup error; EOF: setup done */
+	int chan[2]; /* child -> parent: 'E' error, 'P' pty master; EOF: setup done */
 	pid_t pid;
 	struct user_info user;
+	bool use_init; /* nsbox's init is PID 1; else the payload is */
+	bool use_pty;
+	int slave; /* the pty's container end, in the child */
+	struct relay relay;
 };
 
 struct step {
@@ -58,8 +69,64 @@ signal_set(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGWINCH);
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaddset(set, forwarded[i]);
+}
+
+/* One message on the setup channel: a tag, text, and maybe an fd. */
+static int
+chan_send(int sock, char tag, const char *text, int fd)
+{
+	char buf[600];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u = {0};
+	struct iovec iov = {.iov_base = buf};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	iov.iov_len = (size_t)snprintf(buf, sizeof(buf), "%c%s", tag, text ? text : "") + 1;
+	if (iov.iov_len > sizeof(buf))
+		iov.iov_len = sizeof(buf);
+	if (fd >= 0) {
+		m.msg_control = u.b;
+		m.msg_controllen = sizeof(u.b);
+		CMSG_FIRSTHDR(&m)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&m)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&m)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&m)), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &m, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* Receive one message; returns its length (0 at EOF) and the fd, if any. */
+static ssize_t
+chan_recv(int sock, char *buf, size_t size, int *fd)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {.iov_base = buf, .iov_len = size - 1};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = u.b,
+			   .msg_controllen = sizeof(u.b)};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*fd = -1;
+	do
+		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return n;
 }
 
 /* --- host state: RUNDIR/ID, locked for as long as the run lives --- */
@@ -317,6 +384,39 @@ step_pivot(struct exec_ctx *ctx, struct nsbox_err *err)
 	return mount_pivot(ctx->newroot, err);
 }
 
+/* A new pty from the container's own devpts: the caller's terminal is
+ * never handed in. The master goes to nsbox, which relays it. */
+static int
+step_terminal(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	_cleanup_close_ int master = -1, console = -1;
+	char name[64];
+	struct winsize ws;
+
+	if (!ctx->use_pty)
+		return 0;
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return nsbox_error(err, errno, "/dev/ptmx");
+	if (unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0)
+		return nsbox_error(err, errno, "pty");
+	ctx->slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (ctx->slave < 0)
+		return nsbox_error(err, errno, "pty: open %s", name);
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+	/* nsbox's own /dev: the pty is the console too, as in nspawn. */
+	if (ctx->newroot) {
+		console = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			       0600);
+		if (console < 0 || mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+			return nsbox_error(err, errno, "/dev/console");
+	}
+	if (chan_send(ctx->chan[1], 'P', NULL, master) < 0)
+		return nsbox_error(err, errno, "pty: hand the master to nsbox");
+	return 0;
+}
+
 static int
 step_hostname(struct exec_ctx *ctx, struct nsbox_err *err)
 {
@@ -390,9 +490,16 @@ step_rlimits(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 static const struct step child_steps[] = {
-	{"propagation", step_propagation}, {"rootfs", step_rootfs}, {"api-fs", step_api_fs},
-	{"mounts", step_mounts},           {"pivot", step_pivot},   {"hostname", step_hostname},
-	{"loopback", step_loopback},       {"user", step_user},     {"chdir", step_chdir},
+	{"propagation", step_propagation},
+	{"rootfs", step_rootfs},
+	{"api-fs", step_api_fs},
+	{"mounts", step_mounts},
+	{"pivot", step_pivot},
+	{"terminal", step_terminal},
+	{"hostname", step_hostname},
+	{"loopback", step_loopback},
+	{"user", step_user},
+	{"chdir", step_chdir},
 	{"limits", step_rlimits},
 };
 
@@ -445,8 +552,17 @@ static void __attribute__((noreturn)) payload(struct exec_ctx *ctx)
 
 	if (!argv || !argv[0])
 		argv = sh;
-	if (setsid() < 0 || drop_identity(ctx, &err) < 0) {
-		fprintf(stderr, "nsbox: %s\n", err.msg[0] ? err.msg : "setsid failed");
+	if (setsid() < 0) {
+		fprintf(stderr, "nsbox: setsid: %s\n", strerror(errno));
+		_exit(125);
+	}
+	if (ctx->slave >= 0 && (dup2(ctx->slave, 0) < 0 || dup2(ctx->slave, 1) < 0 ||
+				dup2(ctx->slave, 2) < 0 || ioctl(0, TIOCSCTTY, 0) < 0)) {
+		fprintf(stderr, "nsbox: terminal: %s\n", strerror(errno));
+		_exit(125);
+	}
+	if (seccomp_block_tty_inject(&err) < 0 || drop_identity(ctx, &err) < 0) {
+		fprintf(stderr, "nsbox: %s\n", err.msg);
 		_exit(125);
 	}
 	envp = env_build(ctx->p, environ, &ctx->user);
@@ -472,19 +588,21 @@ status_code(int status)
 	return 125;
 }
 
-/* A minimal PID 1: forward signals to the payload, reap everything, exit
- * with the payload's status. Part 2 of the executor grows it. */
+/* nsbox's PID 1: forward signals to the payload, reap every orphan, exit
+ * with the payload's status (the kernel then kills what is left). */
 static void __attribute__((noreturn)) init_loop(pid_t child)
 {
 	sigset_t set;
 
 	signal_set(&set);
+	/* Without a PID namespace, orphans still come here, not to the host. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	for (;;) {
 		siginfo_t si;
 		int sig = sigwaitinfo(&set, &si), status;
 		pid_t w;
 
-		if (sig < 0)
+		if (sig < 0 || sig == SIGWINCH)
 			continue;
 		if (sig != SIGCHLD) {
 			kill(child, sig);
@@ -500,10 +618,9 @@ static void __attribute__((noreturn))
 child_fail(struct exec_ctx *ctx, const char *step, struct nsbox_err *err)
 {
 	char buf[600];
-	int n = snprintf(buf, sizeof(buf), "%s: %s", step, err->msg);
 
-	if (write(ctx->errp[1], buf, (size_t)n) < 0)
-		_exit(125);
+	snprintf(buf, sizeof(buf), "%s: %s", step, err->msg);
+	chan_send(ctx->chan[1], 'E', buf, -1);
 	_exit(125);
 }
 
@@ -516,7 +633,7 @@ child_main(void *arg)
 	pid_t pid;
 
 	close(ctx->sync[1]);
-	close(ctx->errp[0]);
+	close(ctx->chan[0]);
 	/* Die with nsbox; if it is already gone, the read sees EOF. Not
 	 * dumpable: the container must not reach nsbox's binary through
 	 * /proc/1/exe (CVE-2019-5736). */
@@ -531,6 +648,8 @@ child_main(void *arg)
 		if (child_steps[i].run(ctx, &err) < 0)
 			child_fail(ctx, child_steps[i].name, &err);
 	}
+	if (!ctx->use_init)
+		payload(ctx);
 	pid = fork();
 	if (pid < 0) {
 		nsbox_error(&err, errno, "fork");
@@ -538,9 +657,8 @@ child_main(void *arg)
 	}
 	if (pid == 0)
 		payload(ctx);
-	close(ctx->errp[1]);
-	if (ctx->rootfd >= 0)
-		close(ctx->rootfd);
+	/* The init keeps nothing: no terminal, no channel, no root. */
+	close_range(0, ~0U, 0);
 	init_loop(pid);
 }
 
@@ -552,15 +670,16 @@ step_clone(struct exec_ctx *ctx, struct nsbox_err *err)
 	size_t stack_size = 1 << 20;
 	_cleanup_free_ char *stack = xmalloc(stack_size);
 
-	if (pipe2(ctx->sync, O_CLOEXEC) < 0 || pipe2(ctx->errp, O_CLOEXEC) < 0)
+	if (pipe2(ctx->sync, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctx->chan) < 0)
 		return nsbox_error(err, errno, "pipe");
 	fflush(NULL);
 	ctx->pid = clone(child_main, stack + stack_size, (int)ctx->p->ns_flags | SIGCHLD, ctx);
 	if (ctx->pid < 0)
 		return nsbox_error(err, errno, "clone");
 	close(ctx->sync[0]);
-	close(ctx->errp[1]);
-	ctx->sync[0] = ctx->errp[1] = -1;
+	close(ctx->chan[1]);
+	ctx->sync[0] = ctx->chan[1] = -1;
 	return 0;
 }
 
@@ -570,40 +689,105 @@ static const struct step parent_steps[] = {
 	{"clone", step_clone},
 };
 
+/* Wake the child and wait until its setup is done (the channel's EOF) or
+ * failed; take the pty master when it sends one. */
 static int
-wait_child(struct exec_ctx *ctx, struct nsbox_err *err)
+wait_setup(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	char buf[600];
 	ssize_t n;
-	sigset_t set;
-	int status;
+	int fd;
 
 	if (write(ctx->sync[1], "g", 1) != 1)
 		return nsbox_error(err, errno, "wake the container");
 	close(ctx->sync[1]);
 	ctx->sync[1] = -1;
-	do
-		n = read(ctx->errp[0], buf, sizeof(buf) - 1);
-	while (n < 0 && errno == EINTR);
-	if (n > 0) {
-		buf[n] = '\0';
-		waitpid(ctx->pid, &status, 0);
-		ctx->pid = 0;
-		return nsbox_error(err, 0, "%s", buf);
-	}
-	signal_set(&set);
-	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(&set, &si);
-
-		if (sig > 0 && sig != SIGCHLD) {
-			kill(ctx->pid, sig);
+	while ((n = chan_recv(ctx->chan[0], buf, sizeof(buf), &fd)) > 0) {
+		if (buf[0] == 'P' && fd >= 0 && ctx->relay.master < 0) {
+			relay_init(&ctx->relay, STDIN_FILENO, STDOUT_FILENO, fd);
 			continue;
 		}
-		if (waitpid(ctx->pid, &status, WNOHANG) == ctx->pid) {
+		if (fd >= 0)
+			close(fd);
+		if (buf[0] == 'E') {
+			waitpid(ctx->pid, NULL, 0);
 			ctx->pid = 0;
-			return status_code(status);
+			return nsbox_error(err, 0, "%s", buf + 1);
 		}
+	}
+	if (n < 0)
+		return nsbox_error(err, errno, "setup channel");
+	return 0;
+}
+
+static long
+ms_until(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms;
+}
+
+/* The monitor: forward signals, relay the pty, SIGKILL the container a
+ * grace period after the first SIGTERM, and return the payload's status. */
+static int
+monitor(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	struct relay *r = &ctx->relay;
+	_cleanup_close_ int sfd = -1;
+	struct timespec deadline = {0};
+	bool hup = false;
+	sigset_t set;
+
+	signal_set(&set);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		return nsbox_error(err, errno, "signalfd");
+	if (r->master >= 0)
+		relay_raw(r);
+	for (;;) {
+		struct pollfd pfd[3] = {{.fd = sfd, .events = POLLIN}};
+		size_t n = 1;
+		int rc, status;
+
+		if (r->master >= 0 && !hup)
+			n += relay_pollfds(r, pfd + 1);
+		rc = poll(pfd, n, deadline.tv_sec ? (int)ms_until(&deadline) : -1);
+		if (rc < 0 && errno != EINTR)
+			return nsbox_error(err, errno, "poll");
+		if (rc == 0 && deadline.tv_sec) {
+			/* The grace period is over: the whole container goes. */
+			kill(ctx->pid, SIGKILL);
+			deadline.tv_sec = 0;
+			continue;
+		}
+		if (rc > 0 && pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				int sig = (int)si.ssi_signo;
+
+				if (sig == SIGWINCH) {
+					if (r->master >= 0)
+						relay_winsize(r);
+				} else if (sig != SIGCHLD) {
+					kill(ctx->pid, sig);
+					if (sig == SIGTERM && ctx->p->grace && !deadline.tv_sec) {
+						clock_gettime(CLOCK_MONOTONIC, &deadline);
+						deadline.tv_sec += ctx->p->grace;
+					}
+				}
+			}
+			if (waitpid(ctx->pid, &status, WNOHANG) == ctx->pid) {
+				ctx->pid = 0;
+				relay_done(r);
+				return status_code(status);
+			}
+		}
+		if (rc > 0 && n > 1 && relay_handle(r, pfd + 1, n - 1) < 0)
+			hup = true;
 	}
 }
 
@@ -614,12 +798,15 @@ cleanup(struct exec_ctx *ctx)
 		kill(ctx->pid, SIGKILL);
 		waitpid(ctx->pid, NULL, 0);
 	}
+	relay_done(&ctx->relay);
 	for (int i = 0; i < 2; i++) {
 		if (ctx->sync[i] >= 0)
 			close(ctx->sync[i]);
-		if (ctx->errp[i] >= 0)
-			close(ctx->errp[i]);
+		if (ctx->chan[i] >= 0)
+			close(ctx->chan[i]);
 	}
+	if (ctx->slave >= 0)
+		close(ctx->slave);
 	if (ctx->rundir)
 		remove_tree(ctx->rundir);
 	if (ctx->lockpath && ctx->lockfd >= 0)
@@ -644,6 +831,21 @@ dry_run(const struct plan *p)
 	printf("# child: exec\n");
 }
 
+/* With init = auto, a command that is an init gets to be PID 1. */
+static bool
+want_init(const struct plan *p)
+{
+	const char *base;
+
+	if (p->init != TRI_AUTO)
+		return p->init == TRI_YES;
+	if (!p->argv || !p->argv[0])
+		return true;
+	base = strrchr(p->argv[0], '/');
+	base = base ? base + 1 : p->argv[0];
+	return !streq(base, "init") && !streq(base, "systemd");
+}
+
 int
 exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 {
@@ -652,7 +854,9 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 			       .lockfd = -1,
 			       .rootfd = -1,
 			       .sync = {-1, -1},
-			       .errp = {-1, -1}};
+			       .chan = {-1, -1},
+			       .slave = -1,
+			       .relay = {.master = -1}};
 	sigset_t set, old;
 	int rc = 0;
 
@@ -664,6 +868,11 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		return nsbox_error(err, 0, "run: unprivileged containers are not supported yet");
 	/* Blocked from before clone, so none is lost; the child inherits the
 	 * mask and its init waits for them too. */
+	ctx.use_init = want_init(p);
+	ctx.use_pty = p->tty == TRI_YES || (p->tty == TRI_AUTO && isatty(STDIN_FILENO));
+	/* A caller that ignores SIGCHLD would make the kernel reap the
+	 * container behind nsbox's back (bwrap 0.11.1). */
+	signal(SIGCHLD, SIG_DFL);
 	signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
 	for (size_t i = 0; i < ARRAY_SIZE(parent_steps) && rc == 0; i++) {
@@ -673,7 +882,9 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 			nsbox_error_prefix(err, parent_steps[i].name);
 	}
 	if (rc == 0)
-		rc = wait_child(&ctx, err);
+		rc = wait_setup(&ctx, err);
+	if (rc == 0)
+		rc = monitor(&ctx, err);
 	cleanup(&ctx);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;

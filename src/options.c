@@ -8,7 +8,7 @@
 
 #define CL "command line"
 
-enum { OPT_SET = 256, OPT_JSON, OPT_DRY_RUN };
+enum { OPT_SET = 256, OPT_JSON, OPT_DRY_RUN, OPT_TTY, OPT_PIPE };
 
 static const struct option run_opts[] = {
 	{"help", no_argument, NULL, 'h'},
@@ -17,6 +17,8 @@ static const struct option run_opts[] = {
 	{"set", required_argument, NULL, OPT_SET},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"tty", no_argument, NULL, OPT_TTY},
+	{"pipe", no_argument, NULL, OPT_PIPE},
 	/* pflask's options, with pflask's short forms */
 	{"caps", required_argument, NULL, 'b'},
 	{"chroot", required_argument, NULL, 'r'},
@@ -53,7 +55,8 @@ static const struct {
 	{'k', "env", "clear", "no"},        {'U', "user", "userns", "no"},
 	{'M', "namespaces", "mount", "no"}, {'N', "namespaces", "net", "no"},
 	{'I', "namespaces", "ipc", "no"},   {'H', "namespaces", "uts", "no"},
-	{'P', "namespaces", "pid", "no"},
+	{'P', "namespaces", "pid", "no"},   {OPT_TTY, "process", "tty", "yes"},
+	{OPT_PIPE, "process", "tty", "no"},
 };
 
 static const char run_usage[] =
@@ -76,6 +79,8 @@ static const char run_usage[] =
 	"  -b, --caps=[+-]CAP[,...]  add or drop capabilities\n"
 	"  -s, --setenv=NAME=VALUE   set a variable (repeatable)\n"
 	"  -k, --keepenv             keep the caller's environment\n"
+	"      --tty                 give the container a pty even without a terminal\n"
+	"      --pipe                no pty: pass stdin, stdout and stderr through\n"
 	"  -d, --detach              detach from the terminal\n"
 	"  -a, --attach=PID          attach to a detached container\n"
 	"  -U, -M, -N, -I, -H, -P    --no-userns --no-mountns --no-netns\n"

@@ -93,6 +93,7 @@ static const struct keydef keys[] = {
 	{"security", "seccomp", T_BOOL, PK_SECCOMP, "no", 0},
 	{"process", "init", T_TRI, PK_INIT, "auto", 0},
 	{"process", "grace", T_SECONDS, PK_GRACE, "10", 0},
+	{"process", "tty", T_TRI, PK_TTY, "auto", 0},
 	{"process", "detach", T_BOOL, PK_DETACH, "no", 0},
 	{"hooks", "pre-exec", T_PATH, PK_PRE_EXEC, NULL, 0},
 	{"hooks", "post-exit", T_PATH, PK_POST_EXIT, NULL, 0},
@@ -602,6 +603,7 @@ derive_scalars(struct plan *p)
 	p->detach = sbool(p, PK_DETACH);
 	spec_tristate(sval(p, PK_USERNS), &p->userns);
 	spec_tristate(sval(p, PK_INIT), &p->init);
+	spec_tristate(sval(p, PK_TTY), &p->tty);
 	p->memory = p->pids = 0;
 	if (sval(p, PK_MEMORY))
 		spec_size(sval(p, PK_MEMORY), true, &p->memory);

@@ -65,6 +65,7 @@ enum plan_scalar {
 	PK_SECCOMP,
 	PK_INIT,
 	PK_GRACE,
+	PK_TTY,
 	PK_DETACH,
 	PK_PRE_EXEC,
 	PK_POST_EXIT,
@@ -121,7 +122,7 @@ struct plan {
 	const char **overlays;
 	size_t n_overlays;
 	bool ephemeral, env_clear, no_new_privs, seccomp, detach;
-	enum tristate userns, init;
+	enum tristate userns, init, tty;
 	struct mount_op *mounts;
 	size_t n_mounts;
 	struct netif_op *netifs;

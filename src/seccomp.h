@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef NSBOX_SECCOMP_H
+#define NSBOX_SECCOMP_H
+
+#include "err.h"
+
+/* Refuse TIOCSTI and TIOCLINUX (EPERM) for good, on x86_64, x32 and i386:
+ * whatever terminal the payload holds, it cannot push input into it
+ * (bubblewrap does the same, CVE-2017-5226). Needs CAP_SYS_ADMIN or
+ * no_new_privs. */
+int seccomp_block_tty_inject(struct nsbox_err *err);
+
+#endif

@@ -1,0 +1,108 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# The payload's life: nsbox's init, signals, the grace period, zombies,
+# the terminal (under script(1)), capabilities and no_new_privs.
+# shellcheck disable=SC2016
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+run() { "$NSBOX" run --chroot="$ROOT" "$@"; }
+command -v script >/dev/null || { echo "Bail out! script(1) is missing (make deps)"; exit 1; }
+# Run a command line under a new pty (script -e keeps its exit status).
+inpty() { script -qec "$1" /dev/null; }
+
+# --- init and signals ---
+check "init is PID 1, the payload PID 2" "2" "$(run -- sh -c 'echo $$')"
+check "init = no: the payload is PID 1" "1" "$(run --set process.init=no -- sh -c 'echo $$')"
+mkdir -p "$ROOT/sbin"; printf '#!/bin/sh\necho $$\n' >"$ROOT/sbin/init"; chmod 755 "$ROOT/sbin/init"
+check "L12: a command that is an init is PID 1" "1" "$(run -- /sbin/init)"
+check "L12: init = yes overrides" "2" "$(run --set process.init=yes -- /sbin/init)"
+rm "$ROOT/sbin/init"
+check "init = no, no PID namespace: refused" "125" \
+	"$(run --no-pidns --set process.init=yes -- true 2>/dev/null; echo $?)"
+
+# In the background, "$NSBOX" itself: $! must be nsbox, not a subshell.
+"$NSBOX" run --chroot="$ROOT" -- nsbox-probe sig-wait >"$W/sig" &
+pid=$!
+i=0; until [ -s "$W/sig" ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+for s in INT HUP QUIT USR1 USR2 TERM; do kill -"$s" $pid; sleep 0.2; done
+wait $pid; rc=$?
+check "L7: each forwarded signal arrives once" "ready INT HUP QUIT USR1 USR2 TERM" "$(tr '\n' ' ' <"$W/sig" | sed 's/ $//')"
+check "L7: the payload's status after TERM" 0 "$rc"
+
+for s in INT HUP; do
+	"$NSBOX" run --chroot="$ROOT" -- sh -c 'trap "exit 9" '"$s"'; while :; do sleep 0.1; done' &
+	pid=$!; sleep 0.5; kill -"$s" $pid; wait $pid
+	check "SIG$s to nsbox reaches a trapping payload" 9 $?
+done
+"$NSBOX" run --chroot="$ROOT" -- sleep 100 &
+pid=$!; sleep 0.5; kill -INT $pid; wait $pid
+check "SIGINT kills an unhandled payload: 130" 130 $?
+
+"$NSBOX" run --chroot="$ROOT" --set process.grace=1 -- sh -c 'trap "" TERM; sleep 100' &
+pid=$!; sleep 0.5; kill -TERM $pid; wait $pid
+check "L8: TERM ignored: SIGKILL after the grace period, 137" 137 $?
+check "L8: nothing of it survives" 0 "$(pgrep -fc '^sleep 100$' || true)"
+
+check "L10: 200 orphans reaped, status kept" "0 5" \
+	"$(run -- sh -c 'nsbox-probe zombies 200; sleep 0.5; printf "%s " $(grep -l "^[0-9]* ([^)]*) Z" /proc/[0-9]*/stat 2>/dev/null | wc -l); exit 5'; echo $?)"
+check "L11: background children do not hold nsbox" "0" \
+	"$(run -- sh -c 'sleep 100 & exit 0'; echo $?)"
+check "L11: the background child is gone" 0 "$(pgrep -fc '^sleep 100$' || true)"
+
+# L18: a caller that ignores SIGCHLD and blocks signals
+check "L18: caller ignoring SIGCHLD" "7" "$(perl -e '$SIG{CHLD}="IGNORE"; exec @ARGV' "$NSBOX" run --chroot="$ROOT" -- sh -c 'exit 7'; echo $?)"
+check "L18: payload mask and dispositions reset" "0000000000000000 0000000000000000" \
+	"$(perl -e 'use POSIX; $SIG{TERM}="IGNORE"; sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGUSR1)); exec @ARGV' \
+	"$NSBOX" run --chroot="$ROOT" -- awk '/SigBlk|SigIgn/{printf "%s ", $2}' /proc/self/status | sed 's/ $//')"
+
+# L17: the parent-death signal survives the uid change
+"$NSBOX" run --chroot="$ROOT" --user=builder -- sleep 301 &
+pid=$!; sleep 0.5; kill -KILL $pid; wait $pid 2>/dev/null; sleep 0.5
+check "L17: kill -9 of nsbox kills a payload running as another user" 0 "$(pgrep -fc '^sleep 301$' || true)"
+"$NSBOX" run --chroot="$ROOT" -- true 2>/dev/null
+
+# --- the terminal ---
+check "a pty when stdin is a terminal" "/dev/pts/0" "$(inpty "$NSBOX run --chroot=$ROOT -- tty" </dev/null | tr -d '\r')"
+check "no pty without one (--pipe)" "not a tty" "$(inpty "$NSBOX run --pipe --chroot=$ROOT -- tty" </dev/null | tr -d '\r')"
+check "--tty without a terminal" "/dev/pts/0" "$("$NSBOX" run --tty --chroot="$ROOT" -- tty </dev/null | tr -d '\r')"
+check "/dev/console is the pty" "136 0" \
+	"$(inpty "$NSBOX run --chroot=$ROOT -- stat -c '%t %T' /dev/console" </dev/null | tr -d '\r' | sed 's/^88 /136 /')"
+check "the window size is copied" "33 77" \
+	"$(inpty "stty rows 33 cols 77; $NSBOX run --chroot=$ROOT -- nsbox-probe winsize" </dev/null | tr -d '\r')"
+check "SIGWINCH resizes the container's pty" "40 90" \
+	"$(inpty "stty rows 20 cols 60; $NSBOX run --chroot=$ROOT -- sh -c 'trap \"nsbox-probe winsize; exit 0\" WINCH; while :; do sleep 0.1; done' </dev/tty & sleep 1; stty rows 40 cols 90; kill -WINCH \$!; wait" </dev/null | tr -d '\r')"
+check "10 MB of output drained through the pty" 10000000 \
+	"$(inpty "$NSBOX run --chroot=$ROOT -- sh -c 'head -c 10000000 /dev/zero | tr \"\\\\0\" a'" </dev/null | tr -cd a | wc -c)"
+check "the exit status through the pty" 7 "$(inpty "$NSBOX run --chroot=$ROOT -- sh -c 'exit 7'" </dev/null >/dev/null; echo $?)"
+out=$( (sleep 1; printf 'sleep 30\n'; sleep 1; printf '\003'; sleep 0.5; printf 'echo alive\nexit 4\n') |
+	inpty "$NSBOX run --chroot=$ROOT -- sh"; echo "rc=$?")
+case $out in *alive*rc=4) ok "L9: Ctrl-C reaches the payload, nsbox survives";;
+*) not_ok "L9: Ctrl-C reaches the payload, nsbox survives" "$(printf %s "$out" | tr -d '\r' | tail -3)";; esac
+out=$(printf 'a\000b\n' | inpty "$NSBOX run --chroot=$ROOT -- sh -c 'read x; echo got'"; echo "rc=$?")
+case $out in *got*rc=0) ok "a NUL byte on stdin kills nothing";; *) not_ok "a NUL byte on stdin kills nothing" "$out";; esac
+# I7: nothing a payload pushes with TIOCSTI lands in the caller's terminal
+for mode in "" --pipe; do
+	out=$(inpty "$NSBOX run $mode --chroot=$ROOT -- nsbox-probe tiocsti 0 'echo INJECTED$(printf "\\r")'; read -t 1 x; echo \"after=[\$x]\"" </dev/null | tr -d '\r')
+	case $out in *"tiocsti: Operation not permitted"*"after=[]") ok "I7: TIOCSTI ${mode:-with a pty} injects nothing";;
+	*) not_ok "I7: TIOCSTI ${mode:-with a pty} injects nothing" "$out";; esac
+done
+out=$(inpty "$NSBOX run --pipe --caps=+sys_admin --chroot=$ROOT -- nsbox-probe tiocsti 2 'x'" </dev/null | tr -d '\r')
+check "I7: not even with CAP_SYS_ADMIN" "tiocsti: Operation not permitted" "$out"
+
+# --- capabilities ---
+caps() { "$NSBOX" run --chroot="$ROOT" "$@" -- sh -c "awk '/^Cap|^NoNewPrivs/{printf \"%s %s \", \$1, \$2}' /proc/self/status" | sed 's/ $//'; }
+check "I3: root: the default set, nothing inheritable or ambient" \
+	"CapInh: 0000000000000000 CapPrm: 00000000800405fb CapEff: 00000000800405fb CapBnd: 00000000800405fb CapAmb: 0000000000000000 NoNewPrivs: 1" "$(caps)"
+check "I3: --caps=-chown,+sys_admin" \
+	"CapInh: 0000000000000000 CapPrm: 00000000802405fa CapEff: 00000000802405fa CapBnd: 00000000802405fa CapAmb: 0000000000000000 NoNewPrivs: 1" "$(caps --caps=-chown,+sys_admin)"
+check "I3: another user has none" \
+	"CapInh: 0000000000000000 CapPrm: 0000000000000000 CapEff: 0000000000000000 CapBnd: 00000000800405fb CapAmb: 0000000000000000 NoNewPrivs: 1" "$(caps --user=builder)"
+check "no-new-privileges = no" "NoNewPrivs: 0" "$(caps --set security.no-new-privileges=no | grep -o 'NoNewPrivs: .')"
+run -- mknod /tmp/null c 1 3 2>/dev/null
+check "I10: mknod refused without CAP_MKNOD" 1 $?
+run -- mount -t tmpfs none /mnt 2>/dev/null
+check "I10: mount refused without CAP_SYS_ADMIN" 255 $?
+
+audit_check "after all runs"
+finish

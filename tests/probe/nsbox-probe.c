@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* nsbox-probe: what a payload sees, for the integration tests. Static, so
+ * it runs in the busybox fixture root. One subcommand per check:
+ *   tiocsti FD TEXT  push TEXT into the input of the terminal on FD
+ *   winsize          print the rows and columns of stdin's terminal
+ *   zombies N        leave N orphans that exit at once
+ *   sig-wait         print each of INT TERM HUP QUIT USR1 USR2 WINCH as it
+ *                    arrives; exit 0 on TERM
+ *   userns           try to make a nested user namespace
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int
+tiocsti(int fd, const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		if (ioctl(fd, TIOCSTI, p) < 0) {
+			printf("tiocsti: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	printf("tiocsti: injected\n");
+	return 0;
+}
+
+static int
+zombies(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			if (fork() == 0)
+				_exit(0); /* the grandchild: an orphan of the init */
+			_exit(0);
+		}
+		if (p > 0)
+			while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+				;
+	}
+	return 0;
+}
+
+static int
+sig_wait(void)
+{
+	static const struct {
+		int sig;
+		const char *name;
+	} s[] = {{SIGINT, "INT"},   {SIGTERM, "TERM"}, {SIGHUP, "HUP"},    {SIGQUIT, "QUIT"},
+		 {SIGUSR1, "USR1"}, {SIGUSR2, "USR2"}, {SIGWINCH, "WINCH"}};
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		sigaddset(&set, s[i].sig);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		int sig;
+
+		if (sigwait(&set, &sig) != 0)
+			return 1;
+		for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+			if (s[i].sig == sig)
+				printf("%s\n", s[i].name);
+		fflush(stdout);
+		if (sig == SIGTERM)
+			return 0;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct winsize ws;
+
+	if (argc >= 4 && !strcmp(argv[1], "tiocsti"))
+		return tiocsti(atoi(argv[2]), argv[3]);
+	if (argc >= 2 && !strcmp(argv[1], "winsize")) {
+		if (ioctl(0, TIOCGWINSZ, &ws) < 0)
+			return 1;
+		printf("%u %u\n", ws.ws_row, ws.ws_col);
+		return 0;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "zombies"))
+		return zombies(atoi(argv[2]));
+	if (argc >= 2 && !strcmp(argv[1], "sig-wait"))
+		return sig_wait();
+	if (argc >= 2 && !strcmp(argv[1], "userns")) {
+		if (unshare(CLONE_NEWUSER) < 0) {
+			printf("userns: %s\n", strerror(errno));
+			return 1;
+		}
+		printf("userns: created\n");
+		return 0;
+	}
+	fprintf(stderr, "usage: nsbox-probe tiocsti FD TEXT | winsize | zombies N | sig-wait | "
+			"userns\n");
+	return 2;
+}
