@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include "nl.h"
 #include "seccomp.h"
 #include "tty.h"
+#include "userns.h"
 #include "util.h"
 
 #ifndef RUNDIR
@@ -41,7 +43,8 @@ extern char **environ;
 struct exec_ctx {
 	struct plan *p;
 	bool verbose;
-	char *rundir; /* RUNDIR/ID: this run's state, removed on exit */
+	char *statedir; /* RUNDIR, or the caller's own when unprivileged */
+	char *rundir;   /* statedir/ID: this run's state, removed on exit */
 	char *lockpath;
 	int lockfd;
 	char *newroot; /* where the root is assembled; NULL: the host root */
@@ -54,6 +57,8 @@ struct exec_ctx {
 	bool use_pty;
 	int slave; /* the pty's container end, in the child */
 	struct relay relay;
+	bool userns;
+	struct idmaps maps;
 };
 
 struct step {
@@ -141,6 +146,17 @@ remove_tree_at(int at, const char *name, dev_t dev)
 	DIR *d;
 	struct dirent *de;
 
+	if (fd < 0 && errno == EACCES) {
+		/* overlayfs leaves work/work mode 000; ours, so make it ours again,
+		 * through an O_PATH fd that cannot be a symlink. */
+		_cleanup_close_ int pfd = openat(at, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		char proc[40];
+
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		if (pfd >= 0 && fstat(pfd, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    st.st_uid == geteuid() && chmod(proc, 0700) == 0)
+			fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		unlinkat(at, name, 0);
 		return;
@@ -176,9 +192,9 @@ remove_tree(const char *path)
 
 /* Runs killed with SIGKILL leave RUNDIR/ID and a free ID.lock behind. */
 static void
-gc_stale(void)
+gc_stale(const char *statedir)
 {
-	DIR *d = opendir(RUNDIR);
+	DIR *d = opendir(statedir);
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
@@ -188,11 +204,11 @@ gc_stale(void)
 
 		if (n <= 5 || !streq(de->d_name + n - 5, ".lock"))
 			continue;
-		lock = xasprintf("%s/%s", RUNDIR, de->d_name);
+		lock = xasprintf("%s/%s", statedir, de->d_name);
 		fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
 			continue;
-		dir = xasprintf("%s/%.*s", RUNDIR, (int)(n - 5), de->d_name);
+		dir = xasprintf("%s/%.*s", statedir, (int)(n - 5), de->d_name);
 		remove_tree(dir);
 		unlink(lock);
 		fprintf(stderr, "nsbox: removed leftovers of run %.*s\n", (int)(n - 5), de->d_name);
@@ -201,25 +217,57 @@ gc_stale(void)
 		closedir(d);
 }
 
+/* Where runs keep their state: RUNDIR for root; for another user
+ * $XDG_RUNTIME_DIR/nsbox, else /tmp/nsbox-UID. Either must be a directory
+ * of the caller's that nobody else can write. */
+static int
+state_dir(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	uid_t uid = geteuid();
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+
+	if (uid == 0)
+		ctx->statedir = xstrdup(RUNDIR);
+	else if (xdg && *xdg == '/')
+		ctx->statedir = xasprintf("%s/nsbox", xdg);
+	else
+		ctx->statedir = xasprintf("/tmp/nsbox-%u", (unsigned)uid);
+	/* 0711: a user namespace's root, which may not be the owner, still
+	 * reaches its own run directory. */
+	if (mkdir(ctx->statedir, uid == 0 ? 0711 : 0700) < 0 && errno != EEXIST)
+		return nsbox_error(err, errno, "%s", ctx->statedir);
+	if (lstat(ctx->statedir, &st) < 0)
+		return nsbox_error(err, errno, "%s", ctx->statedir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != uid || st.st_mode & 022)
+		return nsbox_error(err, 0,
+				   "%s: not a directory of uid %u that only it can write; "
+				   "remove it",
+				   ctx->statedir, (unsigned)uid);
+	if (uid == 0 && (st.st_mode & 0777) != 0711 && chmod(ctx->statedir, 0711) < 0)
+		return nsbox_error(err, errno, "%s", ctx->statedir);
+	return 0;
+}
+
 static int
 step_state(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	unsigned char rnd[6];
 	char id[13];
 
-	if (mkdir(RUNDIR, 0700) < 0 && errno != EEXIST)
-		return nsbox_error(err, errno, "%s", RUNDIR);
-	gc_stale();
+	if (state_dir(ctx, err) < 0)
+		return -1;
+	gc_stale(ctx->statedir);
 	if (getentropy(rnd, sizeof(rnd)) < 0)
 		return nsbox_error(err, errno, "getentropy");
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
 	/* The lock exists before the directory, so gc never takes a live run. */
-	ctx->lockpath = xasprintf("%s/%s.lock", RUNDIR, id);
+	ctx->lockpath = xasprintf("%s/%s.lock", ctx->statedir, id);
 	ctx->lockfd = open(ctx->lockpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (ctx->lockfd < 0 || flock(ctx->lockfd, LOCK_EX) < 0)
 		return nsbox_error(err, errno, "%s", ctx->lockpath);
-	ctx->rundir = xasprintf("%s/%s", RUNDIR, id);
+	ctx->rundir = xasprintf("%s/%s", ctx->statedir, id);
 	if (mkdir(ctx->rundir, 0700) < 0)
 		return nsbox_error(err, errno, "%s", ctx->rundir);
 	return 0;
@@ -258,6 +306,15 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 					   p->rootfs);
 		if (mkdir_in_run(ctx, "root", &ctx->newroot, err) < 0)
 			return -1;
+	}
+	/* Root with a user namespace: the run directory is the container
+	 * root's, which creates the upper and work dirs there. */
+	if (ctx->userns && geteuid() == 0) {
+		const char *own[] = {ctx->rundir, empty, ctx->newroot};
+
+		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+			if (own[i] && chown(own[i], ctx->maps.root_uid, ctx->maps.root_gid) < 0)
+				return nsbox_error(err, errno, "chown %s", own[i]);
 	}
 	return 0;
 }
@@ -323,8 +380,15 @@ step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err)
 			    mkdir_in_run(ctx, "work", &work, err) < 0)
 				return -1;
 		}
-		const char *o[] = {"lowerdir", lower, upper ? "upperdir" : NULL, upper, "workdir",
-				   work,       NULL};
+		const char *o[] = {"lowerdir", lower,     upper ? "upperdir" : NULL,
+				   upper,      "workdir", work,
+				   NULL,       NULL};
+
+		/* In a user namespace overlayfs cannot use trusted.* xattrs. */
+		if (ctx->userns) {
+			o[upper ? 6 : 2] = "userxattr";
+			o[upper ? 7 : 3] = "";
+		}
 
 		if (!upper) {
 			o[2] = NULL; /* read-only layers only */
@@ -344,15 +408,16 @@ static int
 step_api_fs(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	_cleanup_free_ char *empty = xasprintf("%s/empty", ctx->rundir);
+	bool net_rw = ctx->p->ns_flags & CLONE_NEWNET;
 
 	if (!(ctx->p->ns_flags & CLONE_NEWNS))
 		return 0;
-	if (ctx->p->ns_flags & CLONE_NEWPID && mount_proc(ctx->rootfd, empty, err) < 0)
+	if (ctx->p->ns_flags & CLONE_NEWPID && mount_proc(ctx->rootfd, empty, net_rw, err) < 0)
 		return -1;
 	/* The host root keeps the host's /dev and /sys, as in pflask. */
 	if (!ctx->newroot)
 		return 0;
-	if (!(ctx->p->ns_flags & CLONE_NEWPID) && mount_proc(ctx->rootfd, empty, err) < 0)
+	if (!(ctx->p->ns_flags & CLONE_NEWPID) && mount_proc(ctx->rootfd, empty, net_rw, err) < 0)
 		return -1;
 	if (mount_sys(ctx->rootfd, err) < 0)
 		return -1;
@@ -489,7 +554,25 @@ step_rlimits(struct exec_ctx *ctx, struct nsbox_err *err)
 	return 0;
 }
 
+/* In a user namespace, the whole setup runs as the container's root: what
+ * it creates (in /dev, in the upper) must belong to a mapped id. */
+static int
+step_userns_root(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	if (!ctx->userns)
+		return 0;
+	if (!ctx->maps.deny_setgroups && setgroups(0, NULL) < 0)
+		return nsbox_error(err, errno, "setgroups");
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return nsbox_error(err, errno, "become the container's root");
+	/* An id change clears both. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return 0;
+}
+
 static const struct step child_steps[] = {
+	{"userns-root", step_userns_root},
 	{"propagation", step_propagation},
 	{"rootfs", step_rootfs},
 	{"api-fs", step_api_fs},
@@ -519,9 +602,16 @@ drop_identity(struct exec_ctx *ctx, struct nsbox_err *err)
 		else if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
 			return nsbox_error(err, errno, "caps: drop from bounding set");
 	}
-	if (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
-	    setresuid(u->uid, u->uid, u->uid) < 0)
-		return nsbox_error(err, errno, "user: set ids");
+	/* With setgroups denied (a user namespace without newgidmap) the
+	 * groups cannot change; the caller's own show up as nogroup. */
+	if (!ctx->maps.deny_setgroups && setgroups(u->n_groups, u->groups) < 0)
+		return nsbox_error(err, errno, "user: supplementary groups of %s", u->name);
+	if (setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0)
+		return nsbox_error(err, errno == EINVAL ? 0 : errno,
+				   errno == EINVAL ? "user: %s (uid %u, gid %u) is not mapped in "
+						     "the user namespace (see user.map)"
+						   : "user: set the ids of %s",
+				   u->name, (unsigned)u->uid, (unsigned)u->gid);
 	/* A non-root user lost every capability with setresuid; root keeps
 	 * the plan's set, and inheritable and ambient stay empty. */
 	caps = cap_init();
@@ -541,6 +631,23 @@ drop_identity(struct exec_ctx *ctx, struct nsbox_err *err)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return nsbox_error(err, errno, "pdeathsig");
 	return 0;
+}
+
+/* Every disposition back to the default, 32 and 33 too, which glibc's
+ * signal() refuses to touch but a caller (make, for one) may have ignored. */
+static void
+reset_signals(void)
+{
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		unsigned long mask;
+	} dfl = {SIG_DFL, 0, NULL, 0};
+
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask));
 }
 
 static void __attribute__((noreturn)) payload(struct exec_ctx *ctx)
@@ -566,8 +673,7 @@ static void __attribute__((noreturn)) payload(struct exec_ctx *ctx)
 		_exit(125);
 	}
 	envp = env_build(ctx->p, environ, &ctx->user);
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
+	reset_signals();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	umask(022);
@@ -638,9 +744,11 @@ child_main(void *arg)
 	 * dumpable: the container must not reach nsbox's binary through
 	 * /proc/1/exe (CVE-2019-5736). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (read(ctx->sync[0], &go, 1) != 1)
 		_exit(125);
+	/* Only now: an unprivileged nsbox writes the maps through /proc/PID,
+	 * which a non-dumpable process keeps root's. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	close(ctx->sync[0]);
 	for (size_t i = 0; i < ARRAY_SIZE(child_steps); i++) {
 		if (ctx->verbose)
@@ -674,7 +782,9 @@ step_clone(struct exec_ctx *ctx, struct nsbox_err *err)
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctx->chan) < 0)
 		return nsbox_error(err, errno, "pipe");
 	fflush(NULL);
-	ctx->pid = clone(child_main, stack + stack_size, (int)ctx->p->ns_flags | SIGCHLD, ctx);
+	ctx->pid =
+		clone(child_main, stack + stack_size,
+		      (int)(ctx->p->ns_flags | (ctx->userns ? CLONE_NEWUSER : 0)) | SIGCHLD, ctx);
 	if (ctx->pid < 0)
 		return nsbox_error(err, errno, "clone");
 	close(ctx->sync[0]);
@@ -683,10 +793,18 @@ step_clone(struct exec_ctx *ctx, struct nsbox_err *err)
 	return 0;
 }
 
+/* The child waits on the sync pipe until its maps are written. */
+static int
+step_maps(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	return ctx->userns ? idmaps_write(ctx->pid, &ctx->maps, err) : 0;
+}
+
 static const struct step parent_steps[] = {
 	{"state", step_state},
 	{"prepare-root", step_prepare_root},
 	{"clone", step_clone},
+	{"maps", step_maps},
 };
 
 /* Wake the child and wait until its setup is done (the channel's EOF) or
@@ -813,8 +931,10 @@ cleanup(struct exec_ctx *ctx)
 		unlink(ctx->lockpath);
 	if (ctx->lockfd >= 0)
 		close(ctx->lockfd);
+	free(ctx->statedir);
 	free(ctx->rundir);
 	free(ctx->lockpath);
+	idmaps_clear(&ctx->maps);
 	free(ctx->newroot);
 	user_info_clear(&ctx->user);
 }
@@ -829,6 +949,36 @@ dry_run(const struct plan *p)
 	for (size_t i = 0; i < ARRAY_SIZE(child_steps); i++)
 		printf("# child: %s\n", child_steps[i].name);
 	printf("# child: exec\n");
+}
+
+/* As root, a user namespace only when asked (userns = yes, or maps);
+ * for anyone else always, mapping the caller to root. */
+static int
+decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const struct plan *p = ctx->p;
+	uid_t uid = geteuid();
+	_cleanup_fclose_ FILE *su = NULL, *sg = NULL;
+	_cleanup_free_ char *num = NULL;
+	const char *name;
+	struct passwd *pw;
+
+	if (p->userns == TRI_NO) {
+		if (uid != 0)
+			return nsbox_error(err, 0,
+					   "%s: user.userns: without a user namespace nsbox needs "
+					   "root",
+					   p->scalar[PK_USERNS].origin);
+		return 0;
+	}
+	ctx->userns = p->userns == TRI_YES || uid != 0 || p->n_uid_map || p->n_gid_map;
+	if (!ctx->userns)
+		return 0;
+	pw = getpwuid(uid);
+	name = pw ? pw->pw_name : (num = xasprintf("%u", (unsigned)uid));
+	su = fopen("/etc/subuid", "re");
+	sg = fopen("/etc/subgid", "re");
+	return idmaps_build(p, uid, getegid(), name, su, sg, &ctx->maps, err);
 }
 
 /* With init = auto, a command that is an init gets to be PID 1. */
@@ -864,8 +1014,8 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		dry_run(p);
 		return 0;
 	}
-	if (geteuid() != 0)
-		return nsbox_error(err, 0, "run: unprivileged containers are not supported yet");
+	if (decide_userns(&ctx, err) < 0)
+		return -1;
 	/* Blocked from before clone, so none is lost; the child inherits the
 	 * mask and its init waits for them too. */
 	ctx.use_init = want_init(p);

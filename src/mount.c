@@ -161,7 +161,8 @@ mount_fs_at(const char *type, const char *const *opts, unsigned attrs, int targe
 	if (fs < 0)
 		return nsbox_error(err, errno, "%s: fsopen", type);
 	for (size_t i = 0; opts && opts[i]; i += 2)
-		if (fsconfig(fs, FSCONFIG_SET_STRING, opts[i], opts[i + 1], 0) < 0)
+		if (*opts[i + 1] ? fsconfig(fs, FSCONFIG_SET_STRING, opts[i], opts[i + 1], 0) < 0
+				 : fsconfig(fs, FSCONFIG_SET_FLAG, opts[i], NULL, 0) < 0)
 			return nsbox_error(err, errno, "%s: option %s=%s", type, opts[i],
 					   opts[i + 1]);
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
@@ -290,8 +291,24 @@ readonly_one(int rootfd, const char *path, struct nsbox_err *err)
 	return attach(tree, fd, path, err);
 }
 
+/* /proc/sys/net writable again: the container's own network namespace. */
+static int
+readwrite_one(int rootfd, const char *path, struct nsbox_err *err)
+{
+	_cleanup_close_ int fd = -1, tree = -1;
+	struct mount_attr attr = {.attr_clr = MOUNT_ATTR_RDONLY};
+
+	fd = root_open(rootfd, path, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return nsbox_error(err, errno, "/%s", path);
+	tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return nsbox_error(err, errno, "/%s: read-write", path);
+	return attach(tree, fd, path, err);
+}
+
 int
-mount_proc(int rootfd, const char *empty, struct nsbox_err *err)
+mount_proc(int rootfd, const char *empty, bool net_rw, struct nsbox_err *err)
 {
 	_cleanup_close_ int fd = api_dir(rootfd, "proc", err);
 
@@ -304,6 +321,8 @@ mount_proc(int rootfd, const char *empty, struct nsbox_err *err)
 	for (size_t i = 0; i < ARRAY_SIZE(readonly); i++)
 		if (readonly_one(rootfd, readonly[i], err) < 0)
 			return -1;
+	if (net_rw && readwrite_one(rootfd, "proc/sys/net", err) < 0)
+		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(masked); i++)
 		if (startswith(masked[i], "proc/") && mask_one(rootfd, masked[i], empty, err) < 0)
 			return -1;
@@ -317,10 +336,13 @@ mount_sys(int rootfd, struct nsbox_err *err)
 
 	if (fd < 0)
 		return -1;
+	/* A user namespace may mount sysfs only with a network namespace of
+	 * its own; otherwise the host's, bound read-only, as runc rootless. */
 	if (mount_fs_at("sysfs", NULL,
 			MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 				MOUNT_ATTR_NOEXEC,
-			fd, err) < 0)
+			fd, err) < 0 &&
+	    (err->errnum != EPERM || mount_bind_at("/sys", true, fd, err) < 0))
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(masked); i++)
 		if (startswith(masked[i], "sys/") && mask_one(rootfd, masked[i], NULL, err) < 0)

@@ -29,8 +29,9 @@ int mount_fs_at(const char *type, const char *const *opts, unsigned attrs, int t
 int mount_bind_at(const char *src, bool readonly, int targetfd, struct nsbox_err *err);
 
 /* proc for the new PID namespace, with the masked and read-only paths;
- * empty is a file nsbox created, bound over masked files. */
-int mount_proc(int rootfd, const char *empty, struct nsbox_err *err);
+ * empty is a file nsbox created, bound over masked files. /proc/sys/net
+ * stays writable with net_rw (a private network namespace). */
+int mount_proc(int rootfd, const char *empty, bool net_rw, struct nsbox_err *err);
 /* read-only sysfs with /sys/firmware and powercap masked */
 int mount_sys(int rootfd, struct nsbox_err *err);
 /* a minimal /dev: tmpfs, the usual nodes bound from the host, pts, shm */

@@ -5,7 +5,8 @@
 set -eu
 
 pkgs="gcc make pkg-config libinih-dev libmnl-dev libcap-dev libarchive-dev
-libcmocka-dev busybox-static perl iproute2 mandoc cppcheck shellcheck clang-format"
+libcmocka-dev libc6-dev busybox-static perl iproute2 uidmap mandoc cppcheck shellcheck
+clang-format"
 
 missing=
 for p in $pkgs; do

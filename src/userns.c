@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "idmap.h"
+#include "userns.h"
+#include "util.h"
+
+#ifndef NEWUIDMAP
+#define NEWUIDMAP "/usr/bin/newuidmap"
+#endif
+#ifndef NEWGIDMAP
+#define NEWGIDMAP "/usr/bin/newgidmap"
+#endif
+
+/* Root's range when /etc/subuid delegates none to root: high enough to be
+ * clear of the ranges useradd hands out (from 100000 upwards). */
+#define ROOT_RANGE_START 0x70000000U
+#define RANGE_COUNT      65536U
+
+size_t
+subid_read(FILE *f, const char *name, unsigned long id, struct idmap *out, size_t max)
+{
+	char line[512];
+	size_t n = 0;
+
+	while (f && n < max && fgets(line, sizeof(line), f)) {
+		char *save = NULL, *who = strtok_r(line, ":\n", &save);
+		char *start = strtok_r(NULL, ":\n", &save), *count = strtok_r(NULL, ":\n", &save);
+		unsigned long long s, c, u;
+
+		if (!who || !start || !count || *who == '#')
+			continue;
+		if (!(name && streq(who, name)) &&
+		    !(parse_u64(who, UINT32_MAX, &u) == 0 && u == id))
+			continue;
+		if (parse_u64(start, UINT32_MAX, &s) < 0 || parse_u64(count, UINT32_MAX, &c) < 0 ||
+		    c == 0 || s + c > (unsigned long long)UINT32_MAX + 1)
+			continue;
+		out[n++] =
+			(struct idmap){.inside = 0, .outside = (uint32_t)s, .count = (uint32_t)c};
+	}
+	return n;
+}
+
+/* May the caller map these host ids? Its own id, or inside a range. */
+static bool
+delegated(const struct idmap *e, unsigned long self, const struct idmap *r, size_t n)
+{
+	uint64_t lo = e->outside, hi = (uint64_t)e->outside + e->count;
+
+	if (e->count == 1 && e->outside == self)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (lo >= r[i].outside && hi <= (uint64_t)r[i].outside + r[i].count)
+			return true;
+	return false;
+}
+
+static int
+check_delegated(const struct idmap *m, size_t n, unsigned long self, const char *name, FILE *sub,
+		const char *file, const char *what, struct nsbox_err *err)
+{
+	struct idmap r[64];
+	size_t nr = subid_read(sub, name, self, r, ARRAY_SIZE(r));
+
+	for (size_t i = 0; i < n; i++)
+		if (!delegated(&m[i], self, r, nr))
+			return nsbox_error(
+				err, 0, "%s: user.map: host %ss %u-%u are not delegated to %s (%s)",
+				m[i].origin, what, m[i].outside, m[i].outside + m[i].count - 1,
+				name, file);
+	return 0;
+}
+
+/* An unprivileged caller's own id must be the container's root: the setup
+ * runs as that root and works in the caller's own run directory. */
+static int
+check_caller_root(const struct idmap *m, size_t n, unsigned long self, const char *what,
+		  struct nsbox_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i].inside == 0 && m[i].outside == self)
+			return 0;
+	return nsbox_error(err, 0,
+			   "%s: user.map: without root, the map must make your %s %lu the "
+			   "container's root (0:%lu:1), with other ranges from 1",
+			   m[0].origin, what, self, self);
+}
+
+/* Only the caller's own id, once: the kernel takes it without a helper. */
+static bool
+self_only(const struct idmap *m, size_t n, unsigned long self)
+{
+	return n == 1 && m[0].count == 1 && m[0].outside == self;
+}
+
+static size_t
+default_map(struct idmap *out, unsigned long self, FILE *sub, const char *name, bool root)
+{
+	struct idmap r[1];
+
+	if (root) {
+		out[0] = (struct idmap){0, ROOT_RANGE_START, RANGE_COUNT, "default"};
+		if (subid_read(sub, name, 0, r, 1) == 1) {
+			out[0].outside = r[0].outside;
+			out[0].count = r[0].count < RANGE_COUNT ? r[0].count : RANGE_COUNT;
+		}
+		return 1;
+	}
+	out[0] = (struct idmap){0, (uint32_t)self, 1, "default"};
+	/* The caller's delegated range as ids 1..N, when the helpers exist:
+	 * then --user=NAME works inside, as with podman. */
+	if (subid_read(sub, name, self, r, 1) == 1 && access(NEWUIDMAP, X_OK) == 0 &&
+	    access(NEWGIDMAP, X_OK) == 0) {
+		out[1] = (struct idmap){1, r[0].outside,
+					r[0].count < RANGE_COUNT - 1 ? r[0].count : RANGE_COUNT - 1,
+					"default"};
+		return 2;
+	}
+	return 1;
+}
+
+int
+idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, FILE *subuid,
+	     FILE *subgid, struct idmaps *m, struct nsbox_err *err)
+{
+	bool root = uid == 0;
+
+	*m = (struct idmaps){0};
+	if (p->n_uid_map || p->n_gid_map) {
+		if (!p->n_uid_map || !p->n_gid_map) {
+			const struct idmap *e = p->n_uid_map ? p->uid_map : p->gid_map;
+
+			return nsbox_error(err, 0,
+					   "%s: user.%s-map: a %s map needs a %s map too "
+					   "(user.map sets both)",
+					   e->origin, p->n_uid_map ? "uid" : "gid",
+					   p->n_uid_map ? "uid" : "gid",
+					   p->n_uid_map ? "gid" : "uid");
+		}
+		m->uid = xcalloc(p->n_uid_map, sizeof(*m->uid));
+		m->gid = xcalloc(p->n_gid_map, sizeof(*m->gid));
+		memcpy(m->uid, p->uid_map, p->n_uid_map * sizeof(*m->uid));
+		memcpy(m->gid, p->gid_map, p->n_gid_map * sizeof(*m->gid));
+		m->n_uid = p->n_uid_map;
+		m->n_gid = p->n_gid_map;
+		if (!root && (check_caller_root(m->uid, m->n_uid, uid, "uid", err) < 0 ||
+			      check_caller_root(m->gid, m->n_gid, gid, "gid", err) < 0 ||
+			      check_delegated(m->uid, m->n_uid, uid, name, subuid, "/etc/subuid",
+					      "uid", err) < 0 ||
+			      check_delegated(m->gid, m->n_gid, gid, name, subgid, "/etc/subgid",
+					      "gid", err) < 0)) {
+			idmaps_clear(m);
+			return -1;
+		}
+	} else {
+		m->uid = xcalloc(2, sizeof(*m->uid));
+		m->gid = xcalloc(2, sizeof(*m->gid));
+		m->n_uid = default_map(m->uid, uid, subuid, name, root);
+		m->n_gid = default_map(m->gid, gid, subgid, name, root);
+		if (m->n_uid != m->n_gid) /* both ranges, or neither */
+			m->n_uid = m->n_gid = 1;
+	}
+	if (!root) {
+		m->helper = !self_only(m->uid, m->n_uid, uid) || !self_only(m->gid, m->n_gid, gid);
+		m->deny_setgroups = !m->helper;
+	}
+	m->root_uid = m->root_gid = (uid_t)-1;
+	for (size_t i = 0; i < m->n_uid; i++)
+		if (m->uid[i].inside == 0)
+			m->root_uid = m->uid[i].outside;
+	for (size_t i = 0; i < m->n_gid; i++)
+		if (m->gid[i].inside == 0)
+			m->root_gid = m->gid[i].outside;
+	return 0;
+}
+
+void
+idmaps_clear(struct idmaps *m)
+{
+	free(m->uid);
+	free(m->gid);
+	*m = (struct idmaps){0};
+}
+
+static int
+write_file(pid_t pid, const char *name, const char *text, struct nsbox_err *err)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, name);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(text);
+
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+		return nsbox_error(err, errno, "write %s", path);
+	return 0;
+}
+
+/* newuidmap PID INSIDE OUTSIDE COUNT...: run by absolute path, with an
+ * empty environment; its stderr becomes part of the error. */
+static int
+run_helper(const char *helper, pid_t pid, const struct idmap *m, size_t n, struct nsbox_err *err)
+{
+	char **argv = NULL, *envp[] = {NULL}, buf[400];
+	int pfd[2], status;
+	ssize_t got = 0, r;
+	pid_t h;
+
+	strv_push(&argv, helper);
+	{
+		_cleanup_free_ char *s = xasprintf("%d", (int)pid);
+
+		strv_push(&argv, s);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char num[3][16];
+
+		snprintf(num[0], sizeof(num[0]), "%u", m[i].inside);
+		snprintf(num[1], sizeof(num[1]), "%u", m[i].outside);
+		snprintf(num[2], sizeof(num[2]), "%u", m[i].count);
+		for (int k = 0; k < 3; k++)
+			strv_push(&argv, num[k]);
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		strv_free(argv);
+		return nsbox_error(err, errno, "pipe");
+	}
+	h = fork();
+	if (h == 0) {
+		dup2(pfd[1], STDERR_FILENO);
+		dup2(pfd[1], STDOUT_FILENO);
+		execve(helper, argv, envp);
+		dprintf(STDERR_FILENO, "%s", strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	strv_free(argv);
+	if (h < 0) {
+		close(pfd[0]);
+		return nsbox_error(err, errno, "fork");
+	}
+	while ((r = read(pfd[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0 ||
+	       (r < 0 && errno == EINTR))
+		if (r > 0)
+			got += r;
+	close(pfd[0]);
+	buf[got] = '\0';
+	while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == ' '))
+		buf[--got] = '\0';
+	for (char *c = buf; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	while (waitpid(h, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return nsbox_error(err, 0, "%s failed: %s", helper, got ? buf : "no message");
+	return 0;
+}
+
+int
+idmaps_write(pid_t pid, const struct idmaps *m, struct nsbox_err *err)
+{
+	char text[IDMAP_MAX_EXTENTS * 36];
+
+	if (m->helper)
+		return run_helper(NEWUIDMAP, pid, m->uid, m->n_uid, err) < 0 ||
+				       run_helper(NEWGIDMAP, pid, m->gid, m->n_gid, err) < 0
+			       ? -1
+			       : 0;
+	if (m->deny_setgroups && write_file(pid, "setgroups", "deny", err) < 0)
+		return -1;
+	if (idmap_format(m->uid, m->n_uid, text, sizeof(text)) < 0)
+		return nsbox_error(err, 0, "uid map too long");
+	if (write_file(pid, "uid_map", text, err) < 0)
+		return -1;
+	if (idmap_format(m->gid, m->n_gid, text, sizeof(text)) < 0)
+		return nsbox_error(err, 0, "gid map too long");
+	return write_file(pid, "gid_map", text, err);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef NSBOX_USERNS_H
+#define NSBOX_USERNS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "plan.h"
+
+/* The uid and gid maps of one run, and how they get written. */
+struct idmaps {
+	struct idmap *uid, *gid;
+	size_t n_uid, n_gid;
+	bool helper; /* through newuidmap/newgidmap (an unprivileged caller) */
+	bool deny_setgroups;
+	uid_t root_uid; /* the host ids of the container's root */
+	gid_t root_gid;
+};
+
+/* Ranges that a subordinate id file (/etc/subuid format) delegates to the
+ * user called name or numbered id; at most max. */
+size_t subid_read(FILE *f, const char *name, unsigned long id, struct idmap *out, size_t max);
+
+/* Work out the maps: the plan's, checked against what the caller may map
+ * (its own id, and the ranges /etc/subuid and /etc/subgid delegate to it);
+ * without maps, root gets a private range and another user its own id as
+ * root plus its delegated range. subuid and subgid may be NULL (no file). */
+int idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, FILE *subuid,
+		 FILE *subgid, struct idmaps *m, struct nsbox_err *err);
+void idmaps_clear(struct idmaps *m);
+
+/* Write the maps of pid's user namespace. */
+int idmaps_write(pid_t pid, const struct idmaps *m, struct nsbox_err *err);
+
+#endif

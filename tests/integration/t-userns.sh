@@ -1,0 +1,95 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# User namespaces: root with userns = yes or a map, and an unprivileged
+# user with /etc/subuid ranges (a test user this script creates and
+# removes), U1-U7.
+# shellcheck disable=SC2016
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+TU=nsbox-test
+chmod 755 "$W" # the mapped root must reach the fixture
+command -v newuidmap >/dev/null || { echo "Bail out! newuidmap is missing (make deps: uidmap)"; exit 1; }
+
+# --- root ---
+check "root: no user namespace unless asked" "$(readlink /proc/self/ns/user)" \
+	"$("$NSBOX" run -- readlink /proc/self/ns/user)"
+check "U7: userns = yes maps root to a private range" "0 1879048192 65536" \
+	"$("$NSBOX" run --chroot="$ROOT" --set user.userns=yes -- cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //')"
+mkdir -m 777 "$W/out"
+mkdir "$ROOT/out" # the base is root's, unmapped: the mapped root cannot create it
+"$NSBOX" run --chroot="$ROOT" --set user.userns=yes -m bind:"$W/out":/out -- touch /out/f
+rmdir "$ROOT/out"
+check "U7: a file written to a bind belongs to the range on the host" "1879048192:1879048192" \
+	"$(stat -c %u:%g "$W/out/f")"
+check "root: a map puts the container in a user namespace" "0 300000 65536|0 300000 65536" \
+	"$("$NSBOX" run --chroot="$ROOT" -e 0:300000:65536 -- cat /proc/self/uid_map /proc/self/gid_map | tr -s ' ' | sed 's/^ //' | paste -sd'|')"
+check "root + userns: ephemeral writes" "made" \
+	"$("$NSBOX" run --chroot="$ROOT" -w --set user.userns=yes -- sh -c 'mkdir /newdir && echo made')"
+check "root + userns: the capability set" "00000000800405fb" \
+	"$("$NSBOX" run --chroot="$ROOT" --set user.userns=yes -- sh -c "awk '/CapEff/{print \$2}' /proc/self/status")"
+err=$("$NSBOX" run --chroot="$ROOT" --set user.uid-map=0:300000:10 -- true 2>&1); rc=$?
+check "U3: a uid map without a gid map: 125" 125 "$rc"
+case $err in "nsbox: command line: user.uid-map: a uid map needs a gid map too"*) ok "U3: says what is missing";;
+*) not_ok "U3: says what is missing" "$err";; esac
+
+# --- an unprivileged user ---
+if ! id "$TU" >/dev/null 2>&1; then
+	useradd -M -d /nonexistent -s /bin/sh "$TU" || { echo "Bail out! useradd $TU"; exit 1; }
+	made_user=1
+fi
+cp /etc/subuid "$W/subuid.saved"; cp /etc/subgid "$W/subgid.saved"
+sed -i "/^$TU:/d" /etc/subuid /etc/subgid
+echo "$TU:300000:65536" >>/etc/subuid; echo "$TU:300000:65536" >>/etc/subgid
+tuid=$(id -u "$TU")
+cleanup_user() {
+	cp "$W/subuid.saved" /etc/subuid; cp "$W/subgid.saved" /etc/subgid
+	[ -z "${made_user:-}" ] || userdel "$TU"
+}
+trap cleanup_user EXIT INT TERM
+UROOT="$W/uroot"
+cp -a "$ROOT" "$UROOT"; chown -R "$TU:" "$UROOT"
+as_user() { runuser -u "$TU" -- env -i PATH=/usr/bin:/bin "$@"; }
+
+check "unprivileged: run -- id" "uid=0(root) gid=0(root)" "$(as_user "$NSBOX" run -- id | cut -d' ' -f1-2)"
+check "unprivileged: caller is root, its range follows" "0 $tuid 1|1 300000 65535" \
+	"$(as_user "$NSBOX" run --chroot="$UROOT" -- cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //' | paste -sd'|')"
+check "unprivileged: --user inside" "1000 1000" \
+	"$(as_user "$NSBOX" run --chroot="$UROOT" --user=builder -- sh -c 'echo $(id -u) $(id -g)')"
+check "unprivileged: ephemeral" "x no" \
+	"$(as_user "$NSBOX" run --chroot="$UROOT" -w -- sh -c 'echo x >/etc/new; rm -r /home; cat /etc/new' | tr '\n' ' '; [ -e "$UROOT/etc/new" ] && echo yes || echo no)"
+check "unprivileged: the base is untouched" "yes" "$([ -d "$UROOT/home/builder" ] && echo yes)"
+check "unprivileged: tmp mount" "tmpfs" \
+	"$(as_user "$NSBOX" run --chroot="$UROOT" -m tmp:/scratch -- sh -c "awk '\$2==\"/scratch\"{print \$3}' /proc/mounts")"
+check "unprivileged: /proc masks hold" "0" \
+	"$(as_user "$NSBOX" run --chroot="$UROOT" -- sh -c 'cat /proc/kallsyms 2>/dev/null | wc -c')"
+check "unprivileged: /dev" "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero" \
+	"$(as_user "$NSBOX" run --chroot="$UROOT" -- ls /dev | tr '\n' ' ' | sed 's/ $//')"
+check "unprivileged: a map with a delegated range" "0 $tuid 1|1 300000 1000" \
+	"$(as_user "$NSBOX" run --chroot="$UROOT" -e 0:"$tuid":1 -e 1:300000:1000 -- cat /proc/self/uid_map 2>&1 | tr -s ' ' | sed 's/^ //' | paste -sd'|')"
+err=$(as_user "$NSBOX" run --chroot="$UROOT" -e 0:300000:65536 -- true 2>&1)
+check "unprivileged: the caller must be the container's root" \
+	"nsbox: command line: user.map: without root, the map must make your uid $tuid the container's root (0:$tuid:1), with other ranges from 1" "$err"
+err=$(as_user "$NSBOX" run --chroot="$UROOT" -e 0:"$tuid":1 -e 1:200000:65536 -- true 2>&1); rc=$?
+check "U1: a range not delegated: 125" 125 "$rc"
+check "U1: the message" "nsbox: command line: user.map: host uids 200000-265535 are not delegated to $TU (/etc/subuid)" "$err"
+mkdir -m 755 "$W/evil"
+printf '#!/bin/sh\ntouch %s/evil/ran\nexit 1\n' "$W" >"$W/evil/newuidmap"; chmod 755 "$W/evil/newuidmap"
+cp "$W/evil/newuidmap" "$W/evil/newgidmap"
+runuser -u "$TU" -- env -i PATH="$W/evil:/usr/bin:/bin" "$NSBOX" run --chroot="$UROOT" -- true
+check "U5: newuidmap from PATH is never run" "no" "$([ -e "$W/evil/ran" ] && echo yes || echo no)"
+sed -i "/^$TU:/d" /etc/subuid /etc/subgid
+check "no subuid range: only the caller's id" "0 $tuid 1" \
+	"$(as_user "$NSBOX" run --chroot="$UROOT" -- cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //')"
+as_user "$NSBOX" run --chroot="$UROOT" --user=builder -- true 2>"$W/err"; rc=$?
+check "U6: an unmapped user: 125" 125 "$rc"
+check "U6: the message" "nsbox: user: builder (uid 1000, gid 1000) is not mapped in the user namespace (see user.map)" "$(cat "$W/err")"
+as_user "$NSBOX" run --chroot="$UROOT" --set user.userns=no -- true 2>"$W/err"; rc=$?
+check "userns = no needs root: 125" 125 "$rc"
+check "unprivileged: no state left" "" "$(ls -A "/tmp/nsbox-$tuid" 2>&1)"
+rm -rf "/tmp/nsbox-$tuid"
+cleanup_user
+trap - EXIT INT TERM
+
+audit_check "after all runs"
+finish
