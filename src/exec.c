@@ -191,11 +191,12 @@ remove_tree(const char *path)
 }
 
 /* Runs killed with SIGKILL leave RUNDIR/ID and a free ID.lock behind. */
-static void
-gc_stale(const char *statedir)
+static int
+gc_stale(const char *statedir, bool dry_run)
 {
 	DIR *d = opendir(statedir);
 	struct dirent *de;
+	int found = 0;
 
 	while (d && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
@@ -209,12 +210,18 @@ gc_stale(const char *statedir)
 		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
 			continue;
 		dir = xasprintf("%s/%.*s", statedir, (int)(n - 5), de->d_name);
+		found++;
+		if (dry_run) {
+			printf("%.*s\t%s\n", (int)(n - 5), de->d_name, dir);
+			continue;
+		}
 		remove_tree(dir);
 		unlink(lock);
 		fprintf(stderr, "nsbox: removed leftovers of run %.*s\n", (int)(n - 5), de->d_name);
 	}
 	if (d)
 		closedir(d);
+	return found;
 }
 
 /* Where runs keep their state: RUNDIR for root; for another user
@@ -257,7 +264,7 @@ step_state(struct exec_ctx *ctx, struct nsbox_err *err)
 
 	if (state_dir(ctx, err) < 0)
 		return -1;
-	gc_stale(ctx->statedir);
+	gc_stale(ctx->statedir, false);
 	if (getentropy(rnd, sizeof(rnd)) < 0)
 		return nsbox_error(err, errno, "getentropy");
 	for (size_t i = 0; i < sizeof(rnd); i++)
@@ -949,6 +956,21 @@ dry_run(const struct plan *p)
 	for (size_t i = 0; i < ARRAY_SIZE(child_steps); i++)
 		printf("# child: %s\n", child_steps[i].name);
 	printf("# child: exec\n");
+}
+
+int
+exec_gc(bool dry_run, struct nsbox_err *err)
+{
+	struct exec_ctx ctx = {0};
+	int n;
+
+	if (state_dir(&ctx, err) < 0) {
+		free(ctx.statedir);
+		return -1;
+	}
+	n = gc_stale(ctx.statedir, dry_run);
+	free(ctx.statedir);
+	return n;
 }
 
 /* As root, a user namespace only when asked (userns = yes, or maps);

@@ -12,4 +12,9 @@
  * execute, 127 not found), or -1 with err when nsbox itself failed. */
 int exec_run(struct plan *p, bool verbose, bool dry_run, struct nsbox_err *err);
 
+/* Remove (or, with dry_run, list on stdout) what runs killed with SIGKILL
+ * left in the caller's state directory; a run whose lock is held is never
+ * touched. Returns how many runs were found, or -1 with err. */
+int exec_gc(bool dry_run, struct nsbox_err *err);
+
 #endif

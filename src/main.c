@@ -21,6 +21,7 @@ static const char usage[] = "usage: nsbox COMMAND [OPTIONS] [--] [ARGS]\n"
 			    "  show    print the merged plan, with where each value came from\n"
 			    "  check   validate profiles\n"
 			    "  list    list the profiles in the search path\n"
+			    "  gc      remove the leftovers of runs that were killed\n"
 			    "\n"
 			    "nsbox COMMAND --help shows a command's options.\n";
 
@@ -174,8 +175,11 @@ cmd_list(void)
 int
 main(int argc, char **argv)
 {
-	static const char *const names[] = {
-		[CMD_RUN] = "run", [CMD_SHOW] = "show", [CMD_CHECK] = "check", [CMD_LIST] = "list"};
+	static const char *const names[] = {[CMD_RUN] = "run",
+					    [CMD_SHOW] = "show",
+					    [CMD_CHECK] = "check",
+					    [CMD_LIST] = "list",
+					    [CMD_GC] = "gc"};
 	struct overrides o;
 	struct nsbox_err err = {0};
 	int cmd = -1, rc;
@@ -209,6 +213,10 @@ main(int argc, char **argv)
 		rc = cmd_check(&o);
 	else if (cmd == CMD_LIST)
 		rc = cmd_list();
+	else if (cmd == CMD_GC)
+		rc = exec_gc(o.dry_run, &err) < 0
+			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
+			     : 0;
 	else
 		rc = cmd_run_show(cmd, &o);
 	overrides_free(&o);

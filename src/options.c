@@ -97,6 +97,11 @@ options_usage(enum command cmd)
 		return "usage: nsbox check [NAME|PATH...]\n";
 	case CMD_LIST:
 		return "usage: nsbox list\n";
+	case CMD_GC:
+		return "usage: nsbox gc [--dry-run]\n"
+		       "\n"
+		       "  remove what runs killed with SIGKILL left behind\n"
+		       "      --dry-run             only list it\n";
 	default:
 		return run_usage;
 	}
@@ -265,18 +270,25 @@ options_parse(enum command cmd, int argc, char **argv, struct overrides *o, stru
 					? "+:hvp:b:r:c:t:m:n::u:e:wg:da:s:kUMNIHP"
 					: "+:h";
 	static const struct option none[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option gc[] = {{"help", no_argument, NULL, 'h'},
+					   {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+					   {NULL, 0, NULL, 0}};
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	optind = 0; /* glibc: reinitialise, so tests can parse more than once */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts,
-				cmd == CMD_RUN || cmd == CMD_SHOW ? run_opts : none, NULL)) != -1) {
+				cmd == CMD_RUN || cmd == CMD_SHOW ? run_opts
+				: cmd == CMD_GC                   ? gc
+								  : none,
+				NULL)) != -1) {
 		if (c == '?' || c == ':')
 			return bad_option(argv, c, err);
-		if ((c == OPT_JSON && cmd != CMD_SHOW) || (c == OPT_DRY_RUN && cmd != CMD_RUN))
+		if ((c == OPT_JSON && cmd != CMD_SHOW) ||
+		    (c == OPT_DRY_RUN && cmd != CMD_RUN && cmd != CMD_GC))
 			return nsbox_error(err, 0, CL ": option '%s' is only for nsbox %s",
-					   argv[optind - 1], c == OPT_JSON ? "show" : "run");
+					   argv[optind - 1], c == OPT_JSON ? "show" : "run and gc");
 		if (handle(o, c, optarg, err) < 0)
 			return -1;
 	}

@@ -7,7 +7,7 @@
 #include "err.h"
 #include "plan.h"
 
-enum command { CMD_RUN, CMD_SHOW, CMD_CHECK, CMD_LIST };
+enum command { CMD_RUN, CMD_SHOW, CMD_CHECK, CMD_LIST, CMD_GC };
 
 /* What the command line asks for: the profiles to load, in order, and a
  * layer of settings (origin "command line") that goes on top of them. */

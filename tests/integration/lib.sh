@@ -63,4 +63,5 @@ finish() {
 need_root
 sh "$TOP/tests/fixtures/mkroot.sh" "$ROOT" || { echo "Bail out! cannot build the fixture root"; exit 1; }
 cp "$TOP/tests/probe/nsbox-probe" "$ROOT/bin/" || { echo "Bail out! no tests/probe/nsbox-probe (make check builds it)"; exit 1; }
+"$NSBOX" gc >/dev/null 2>&1 # leftovers of earlier killed runs are not this test's
 audit_snapshot before

@@ -7,8 +7,15 @@
  *   sig-wait         print each of INT TERM HUP QUIT USR1 USR2 WINCH as it
  *                    arrives; exit 0 on TERM
  *   userns           try to make a nested user namespace
+ *   no-openat2 CMD.. run CMD with openat2 failing with ENOSYS (seccomp), so
+ *                    nsbox takes its fallback path resolution
  */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,6 +86,32 @@ sig_wait(void)
 	}
 }
 
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+static int
+no_openat2(char **argv)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+
+	if (getuid() != 0)
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+		perror("seccomp");
+		return 125;
+	}
+	execvp(argv[0], argv);
+	perror(argv[0]);
+	return 127;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -96,6 +129,8 @@ main(int argc, char **argv)
 		return zombies(atoi(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "sig-wait"))
 		return sig_wait();
+	if (argc >= 3 && !strcmp(argv[1], "no-openat2"))
+		return no_openat2(argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "userns")) {
 		if (unshare(CLONE_NEWUSER) < 0) {
 			printf("userns: %s\n", strerror(errno));
@@ -105,6 +140,6 @@ main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: nsbox-probe tiocsti FD TEXT | winsize | zombies N | sig-wait | "
-			"userns\n");
+			"userns | no-openat2 CMD...\n");
 	return 2;
 }
