@@ -5,7 +5,7 @@
 set -eu
 
 pkgs="gcc make pkg-config libinih-dev libmnl-dev libcap-dev libarchive-dev
-libcmocka-dev libc6-dev busybox-static perl iproute2 uidmap mandoc cppcheck shellcheck
+libcmocka-dev libc6-dev busybox-static perl iproute2 uidmap mmdebstrap mandoc cppcheck shellcheck
 clang-format"
 
 missing=

@@ -50,6 +50,8 @@ trap cleanup_user EXIT INT TERM
 UROOT="$W/uroot"
 cp -a "$ROOT" "$UROOT"; chown -R "$TU:" "$UROOT"
 as_user() { runuser -u "$TU" -- env -i PATH=/usr/bin:/bin "$@"; }
+# The checkout may sit in a directory only root can reach.
+cp "$NSBOX" "$W/nsbox"; NSBOX="$W/nsbox"
 
 check "unprivileged: run -- id" "uid=0(root) gid=0(root)" "$(as_user "$NSBOX" run -- id | cut -d' ' -f1-2)"
 check "unprivileged: caller is root, its range follows" "0 $tuid 1|1 300000 65535" \
