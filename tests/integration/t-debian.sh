@@ -13,8 +13,11 @@ MIRROR=${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}
 TAR=/var/tmp/nsbox-test-bookworm.tar
 command -v mmdebstrap >/dev/null || { echo "Bail out! mmdebstrap is missing (make deps)"; exit 1; }
 if [ ! -s "$TAR" ]; then
-	mmdebstrap --quiet --format=tar --variant=apt --include=build-essential,fakeroot bookworm "$TAR.tmp" "$MIRROR" &&
-		mv "$TAR.tmp" "$TAR" || { rm -f "$TAR.tmp"; echo "Bail out! mmdebstrap bookworm failed"; exit 1; }
+	if ! mmdebstrap --quiet --format=tar --variant=apt --include=build-essential,fakeroot \
+		bookworm "$TAR.tmp" "$MIRROR"; then
+		rm -f "$TAR.tmp"; echo "Bail out! mmdebstrap bookworm failed"; exit 1
+	fi
+	mv "$TAR.tmp" "$TAR"
 fi
 DROOT="$W/bookworm"
 mkdir "$DROOT"
