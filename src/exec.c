@@ -687,6 +687,14 @@ static void __attribute__((noreturn)) payload(struct exec_ctx *ctx)
 	/* Nothing but 0, 1 and 2 crosses into the payload. */
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	execvpe(argv[0], argv, envp);
+	/* ENOENT for a file that is there: its #! names a missing program. */
+	if (errno == ENOENT && strchr(argv[0], '/') && access(argv[0], F_OK) == 0) {
+		fprintf(stderr,
+			"nsbox: exec %s: bad interpreter (the #! line names a missing "
+			"program)\n",
+			argv[0]);
+		_exit(126);
+	}
 	fprintf(stderr, "nsbox: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(errno == ENOENT || errno == ENOTDIR ? 127 : 126);
 }

@@ -62,6 +62,23 @@ pid=$!; sleep 0.5; kill -KILL $pid; wait $pid 2>/dev/null; sleep 0.5
 check "L17: kill -9 of nsbox kills a payload running as another user" 0 "$(pgrep -fc '^sleep 301$' || true)"
 "$NSBOX" run --chroot="$ROOT" -- true 2>/dev/null
 
+# L3: a script whose interpreter is missing
+printf '#!/nonexistent\n' >"$ROOT/bin/badscript"; chmod 755 "$ROOT/bin/badscript"
+err=$(run -- /bin/badscript 2>&1); rc=$?
+check "L3: bad interpreter -> 126" 126 "$rc"
+check "L3: one line saying so" "nsbox: exec /bin/badscript: bad interpreter (the #! line names a missing program)" "$err"
+rm "$ROOT/bin/badscript"
+
+# I1, I2: the init holds nothing; nothing reaches outside the root
+check "I1: the init (PID 1) holds no fd" "" "$(run -- ls /proc/1/fd)"
+check "I2: cwd and root inside; the init's root unreadable" "/ / no" \
+	"$(run -- sh -c 'echo $(pwd) $(readlink /proc/self/root) $(readlink /proc/1/root 2>/dev/null || echo no)')"
+# I5: a nested user and PID namespace cannot mount a proc that lacks the masks
+run -- unshare -mrpf sh -c 'mount -t proc proc /proc && echo h >/proc/sysrq-trigger' 2>/dev/null
+check "I5: remounting proc from a nested namespace fails" 1 "$([ $? -ne 0 ] && echo 1 || echo 0)"
+check "U6: a numeric user not in passwd: that uid, HOME /" "4242 /" \
+	"$(run --user=4242 -- sh -c 'echo $(id -u) $HOME')"
+
 # --- the terminal ---
 check "a pty when stdin is a terminal" "/dev/pts/0" "$(inpty "$NSBOX run --chroot=$ROOT -- tty" </dev/null | tr -d '\r')"
 check "no pty without one (--pipe)" "not a tty" "$(inpty "$NSBOX run --pipe --chroot=$ROOT -- tty" </dev/null | tr -d '\r')"
