@@ -9,7 +9,7 @@ ALL_CPPFLAGS = $(NSBOX_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(NSBOX_CFLAGS) $(CFLAGS)
 
 LIB_SRC = src/util.c src/err.c src/spec.c src/idmap.c src/plan.c src/profile.c src/mount.c \
-	src/nl.c src/env.c src/tty.c src/seccomp.c src/userns.c \
+	src/nl.c src/env.c src/tty.c src/seccomp.c src/userns.c src/netif.c \
 	src/options.c src/exec.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 HDR     = src/*.h

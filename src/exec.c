@@ -28,6 +28,7 @@
 #include "env.h"
 #include "exec.h"
 #include "mount.h"
+#include "netif.h"
 #include "nl.h"
 #include "seccomp.h"
 #include "tty.h"
@@ -59,6 +60,7 @@ struct exec_ctx {
 	struct relay relay;
 	bool userns;
 	struct idmaps maps;
+	struct netif_state net;
 };
 
 struct step {
@@ -815,11 +817,18 @@ step_maps(struct exec_ctx *ctx, struct nsbox_err *err)
 	return ctx->userns ? idmaps_write(ctx->pid, &ctx->maps, err) : 0;
 }
 
+static int
+step_netif(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const char *id = strrchr(ctx->rundir, '/') + 1;
+
+	return netif_setup(ctx->p, ctx->pid, id, &ctx->net, err);
+}
+
 static const struct step parent_steps[] = {
-	{"state", step_state},
-	{"prepare-root", step_prepare_root},
-	{"clone", step_clone},
-	{"maps", step_maps},
+	{"state", step_state}, {"prepare-root", step_prepare_root},
+	{"clone", step_clone}, {"maps", step_maps},
+	{"netif", step_netif},
 };
 
 /* Wake the child and wait until its setup is done (the channel's EOF) or
@@ -932,6 +941,9 @@ cleanup(struct exec_ctx *ctx)
 		waitpid(ctx->pid, NULL, 0);
 	}
 	relay_done(&ctx->relay);
+	/* The container is gone; its namespace lives on through these fds
+	 * until moved devices are back on the host. */
+	netif_teardown(&ctx->net);
 	for (int i = 0; i < 2; i++) {
 		if (ctx->sync[i] >= 0)
 			close(ctx->sync[i]);
@@ -979,6 +991,17 @@ exec_gc(bool dry_run, struct nsbox_err *err)
 	n = gc_stale(ctx.statedir, dry_run);
 	free(ctx.statedir);
 	return n;
+}
+
+static bool
+located(const char *msg)
+{
+	const char *colon = strchr(msg, ':'), *space = strchr(msg, ' ');
+	size_t digits = colon ? strspn(colon + 1, "0123456789") : 0;
+
+	/* "command line: ..." or "FILE:LINE: ..." */
+	return startswith(msg, "command line: ") ||
+	       (colon && (!space || colon < space) && digits && colon[1 + digits] == ':');
 }
 
 /* As root, a user namespace only when asked (userns = yes, or maps);
@@ -1036,6 +1059,7 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 			       .sync = {-1, -1},
 			       .chan = {-1, -1},
 			       .slave = -1,
+			       .net = NETIF_STATE_INIT,
 			       .relay = {.master = -1}};
 	sigset_t set, old;
 	int rc = 0;
@@ -1058,7 +1082,8 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 	for (size_t i = 0; i < ARRAY_SIZE(parent_steps) && rc == 0; i++) {
 		if (verbose)
 			fprintf(stderr, "nsbox: step %s\n", parent_steps[i].name);
-		if ((rc = parent_steps[i].run(&ctx, err)) < 0)
+		/* A message that names its profile line needs no step. */
+		if ((rc = parent_steps[i].run(&ctx, err)) < 0 && !located(err->msg))
 			nsbox_error_prefix(err, parent_steps[i].name);
 	}
 	if (rc == 0)

@@ -1,0 +1,79 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Network interfaces (N1-N8). The whole test runs in a network namespace of
+# its own (unshare -n), so the "host" of these containers is that namespace:
+# no packet can reach the machine's interfaces. Addresses are link-local
+# (169.254.0.0/16) and ULA (fd00::/8).
+# shellcheck disable=SC2016
+if [ -z "${NSBOX_T_NETNS:-}" ]; then
+	NSBOX_T_NETNS=1 exec unshare -n sh "$0" "$@"
+fi
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+run() { "$NSBOX" run --chroot="$ROOT" "$@"; }
+links() { ip -o link | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' '; }
+ip link set lo up
+ip link add hveth type veth peer name hpeer
+before=$(links)
+
+out=$(run --caps=+net_raw --netif=veth:vout:eth0 \
+	--set network.address=eth0:169.254.1.2/16 --set network.address=eth0:fd00::2/64 \
+	--set network.address-outside=vout:169.254.1.1/16 --set network.address-outside=vout:fd00::1/64 \
+	--set network.gateway=169.254.1.1 -- sh -c '
+	ping -c1 -W2 169.254.1.1 >/dev/null && echo v4
+	ping -c1 -W2 fd00::1 >/dev/null && echo v6
+	ip route | grep -q "^default via 169.254.1.1 dev eth0" && echo gw
+	ip -o link show eth0 | grep -q ",UP" && echo up')
+check "veth with addresses on both ends: IPv4, IPv6, gateway, up" "v4 v6 gw up" "$(printf %s "$out" | tr "\n" " ")"
+check "veth: the host end is gone after a clean exit" "$before" "$(links)"
+
+check "veth:auto: the host end gets a name" "yes" \
+	"$(run --netif=veth:auto:eth0 -- sh -c 'ip -o link show eth0 >/dev/null && echo yes')"
+check "veth:auto: and is gone after" "$before" "$(links)"
+
+err=$(run --netif=veth:hveth:eth0 -- true 2>&1); rc=$?
+check "N1: an existing host name: 125" 125 "$rc"
+check "N1: the message" "nsbox: command line: network.netif: host interface 'hveth' already exists" "$err"
+check "N1: nothing created, nothing taken" "$before" "$(links)"
+
+err=$(run --netif=macvlan:nosuch:mv0 -- true 2>&1)
+check "N3: a missing master" "nsbox: command line: network.netif: no host interface 'nosuch' (the master)" "$err"
+err=$(run --netif=nosuch:eth0 -- true 2>&1)
+check "N3: moving a missing device" "nsbox: command line: network.netif: no host interface 'nosuch'" "$err"
+if [ -d /sys/module/ipvlan ] || modprobe -n ipvlan 2>/dev/null; then
+	check "ipvlan" "yes" "$(run --netif=ipvlan:hveth:iv0 -- sh -c 'ip -o link show iv0 >/dev/null && echo yes')"
+else
+	err=$(run --netif=ipvlan:hveth:iv0 -- true 2>&1)
+	check "ipvlan: this kernel lacks it, and says so" \
+		"nsbox: command line: network.netif: this kernel lacks the ipvlan interface type" "$err"
+fi
+check "macvlan on a master" "yes" "$(run --netif=macvlan:hveth:mv0 -- sh -c 'ip -o link show mv0 | grep -q ",UP" && echo yes')"
+check "macvlan: gone after" "$before" "$(links)"
+
+check "move a host device in under a new name" "in0" \
+	"$(run --netif=hpeer:in0 -- sh -c "ip -o link | awk -F': ' '\$2 ~ /^in0/{print \"in0\"}'")"
+check "N6: a clean exit moves it back under its name" "$before" "$(links)"
+
+# N5, N6: kill -9 of nsbox: the namespace dies with the container, and
+# virtual interfaces with it (the kernel does this in the background).
+"$NSBOX" run --chroot="$ROOT" --netif=veth:vkill:eth0 --netif=hpeer:in0 -- sleep 300 &
+pid=$!; sleep 1; kill -KILL "$pid"; wait "$pid" 2>/dev/null
+i=0; while [ $i -lt 50 ] && ip link show vkill >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
+check "N5: kill -9: no host end of a veth left" "no" "$(ip link show vkill >/dev/null 2>&1 && echo yes || echo no)"
+check "N6: kill -9: a moved veth end is destroyed with the namespace, and its peer" "" \
+	"$(links | tr ' ' '\n' | grep -x 'hveth\|hpeer')"
+"$NSBOX" gc >/dev/null 2>&1
+ip link add hveth type veth peer name hpeer
+
+# N2: two runs with the same fixed host name: one wins, the other is refused
+"$NSBOX" run --chroot="$ROOT" --netif=veth:vsame:eth0 -- sleep 2 &
+pid=$!; sleep 0.5
+err=$(run --netif=veth:vsame:eth0 -- true 2>&1); rc=$?
+wait "$pid"; rc1=$?
+check "N2: the first run" 0 "$rc1"
+check "N2: the second is refused" "125 nsbox: command line: network.netif: host interface 'vsame' already exists" "$rc $err"
+check "N2: nothing leaked" "$before" "$(links)"
+
+audit_check "after all runs"
+finish
