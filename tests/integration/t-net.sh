@@ -51,6 +51,37 @@ fi
 check "macvlan on a master" "yes" "$(run --netif=macvlan:hveth:mv0 -- sh -c 'ip -o link show mv0 | grep -q ",UP" && echo yes')"
 check "macvlan: gone after" "$before" "$(links)"
 
+# macvlan: two containers on one master talk to each other
+ip link set hveth up; ip link set hpeer up
+"$NSBOX" run --chroot="$ROOT" --netif=macvlan:hveth:mv0 --set network.address=mv0:169.254.2.1/16 -- sleep 3 &
+pid=$!; sleep 1
+check "macvlan: traffic between two containers" "yes" \
+	"$(run --caps=+net_raw --netif=macvlan:hveth:mv0 --set network.address=mv0:169.254.2.2/16 -- sh -c 'ping -c1 -W2 169.254.2.1 >/dev/null && echo yes')"
+wait "$pid"
+ip link set hveth down; ip link set hpeer down
+
+# a profile alone gives a container a working link to the host
+cat >"$W/link.conf" <<'P'
+[network]
+netif = veth:vprof:eth0
+address = eth0:169.254.3.2/16
+address-outside = vprof:169.254.3.1/16
+gateway = 169.254.3.1
+[security]
+capabilities = +net_raw
+P
+check "a profile's veth link to the host" "yes" \
+	"$(run --profile="$W/link.conf" -- sh -c 'ping -c1 -W2 169.254.3.1 >/dev/null && echo yes')"
+
+# N4, N7: caught when the plan is checked, before anything starts
+err=$(run --netif=veth:auto:eth0 --set network.address=eth0:300.1.1.1/33 -- true 2>&1); rc=$?
+check "N7: an invalid CIDR: 125 at plan time" "125 1" "$rc $(printf '%s\n' "$err" | grep -c 'network.address')"
+err=$(run --netif=veth:auto:lo -- true 2>&1); rc=$?
+check "N4: lo as an inside name: 125 at plan time" "125 1" "$rc $(printf '%s\n' "$err" | grep -c 'network.netif')"
+err=$(run --netif=veth:auto:eth0 --netif=veth:auto:eth0 -- true 2>&1); rc=$?
+check "N4: the same inside name twice: 125" "125 1" "$rc $(printf '%s\n' "$err" | grep -c 'network.netif')"
+check "nothing created by refused plans" "$before" "$(links)"
+
 check "move a host device in under a new name" "in0" \
 	"$(run --netif=hpeer:in0 -- sh -c "ip -o link | awk -F': ' '\$2 ~ /^in0/{print \"in0\"}'")"
 check "N6: a clean exit moves it back under its name" "$before" "$(links)"
