@@ -106,5 +106,6 @@ check "N2: the first run" 0 "$rc1"
 check "N2: the second is refused" "125 nsbox: command line: network.netif: host interface 'vsame' already exists" "$rc $err"
 check "N2: nothing leaked" "$before" "$(links)"
 
+check "ip -o link identical to the start" "$before" "$(links)"
 audit_check "after all runs"
 finish
