@@ -59,7 +59,7 @@ check-integration: nsbox tests/probe/nsbox-probe
 
 # Static, so that it runs inside the busybox fixture root.
 tests/probe/nsbox-probe: tests/probe/nsbox-probe.c
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -static -o $@ tests/probe/nsbox-probe.c
+	$(CC) $(ALL_CPPFLAGS) $(NSBOX_CFLAGS) -O2 -static -o $@ tests/probe/nsbox-probe.c
 
 asan:
 	$(MAKE) clean

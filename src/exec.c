@@ -389,20 +389,21 @@ step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err)
 			    mkdir_in_run(ctx, "work", &work, err) < 0)
 				return -1;
 		}
-		const char *o[] = {"lowerdir", lower,     upper ? "upperdir" : NULL,
-				   upper,      "workdir", work,
-				   NULL,       NULL};
+		const char *o[9] = {"lowerdir", lower};
+		size_t n = 2;
 
-		/* In a user namespace overlayfs cannot use trusted.* xattrs. */
-		if (ctx->userns) {
-			o[upper ? 6 : 2] = "userxattr";
-			o[upper ? 7 : 3] = "";
-		}
-
-		if (!upper) {
-			o[2] = NULL; /* read-only layers only */
-			if (!p->n_overlays)
-				return mount_bind_at(p->rootfs, false, target, err);
+		if (!upper && !p->n_overlays)
+			return mount_bind_at(p->rootfs, false, target, err);
+		if (upper) { /* else read-only layers only */
+			o[n++] = "upperdir";
+			o[n++] = upper;
+			o[n++] = "workdir";
+			o[n++] = work;
+			/* In a user namespace overlayfs cannot use trusted.* xattrs. */
+			if (ctx->userns) {
+				o[n++] = "userxattr";
+				o[n++] = "";
+			}
 		}
 		if (mount_fs_at("overlay", o, 0, target, err) < 0)
 			return -1;
@@ -792,16 +793,18 @@ child_main(void *arg)
 static int
 step_clone(struct exec_ctx *ctx, struct nsbox_err *err)
 {
-	size_t stack_size = 1 << 20;
-	_cleanup_free_ char *stack = xmalloc(stack_size);
+	unsigned long flags = ctx->p->ns_flags | (ctx->userns ? CLONE_NEWUSER : 0) | SIGCHLD;
 
 	if (pipe2(ctx->sync, O_CLOEXEC) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctx->chan) < 0)
 		return nsbox_error(err, errno, "pipe");
 	fflush(NULL);
-	ctx->pid =
-		clone(child_main, stack + stack_size,
-		      (int)(ctx->p->ns_flags | (ctx->userns ? CLONE_NEWUSER : 0)) | SIGCHLD, ctx);
+	/* The raw syscall without a new stack: the child goes on, as after
+	 * fork(), on a copy of this one (no stack to allocate and size, and
+	 * sanitizers see an ordinary stack). */
+	ctx->pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+	if (ctx->pid == 0)
+		_exit(child_main(ctx));
 	if (ctx->pid < 0)
 		return nsbox_error(err, errno, "clone");
 	close(ctx->sync[0]);

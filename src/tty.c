@@ -105,12 +105,11 @@ relay_handle(struct relay *r, const struct pollfd *pfd, size_t n)
 			if (got > 0) {
 				r->len = (size_t)got;
 			} else if (got == 0 || errno != EINTR) {
-				/* End of input: the pty's end-of-file character, so a
-				 * reader in canonical mode sees it too. */
-				struct termios t;
-
+				/* End of input: ^D, the default end-of-file character,
+				 * so a reader in canonical mode sees the end too (the
+				 * master's termios are not the container's). */
 				r->in_eof = true;
-				r->buf[0] = tcgetattr(r->master, &t) == 0 ? (char)t.c_cc[VEOF] : 4;
+				r->buf[0] = 4;
 				r->len = 1;
 			}
 		}
