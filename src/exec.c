@@ -271,11 +271,27 @@ step_state(struct exec_ctx *ctx, struct nsbox_err *err)
 		return nsbox_error(err, errno, "getentropy");
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
-	/* The lock exists before the directory, so gc never takes a live run. */
+	/* The lock exists before the directory, so gc never takes a live run;
+	 * and it is locked before it has a name, so gc never sees it free. */
 	ctx->lockpath = xasprintf("%s/%s.lock", ctx->statedir, id);
-	ctx->lockfd = open(ctx->lockpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (ctx->lockfd < 0 || flock(ctx->lockfd, LOCK_EX) < 0)
-		return nsbox_error(err, errno, "%s", ctx->lockpath);
+	ctx->lockfd = open(ctx->statedir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (ctx->lockfd >= 0) {
+		char proc[40];
+
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", ctx->lockfd);
+		if (flock(ctx->lockfd, LOCK_EX) < 0 ||
+		    linkat(AT_FDCWD, proc, AT_FDCWD, ctx->lockpath, AT_SYMLINK_FOLLOW) < 0) {
+			nsbox_error(err, errno, "%s", ctx->lockpath);
+			/* Not ours to unlink: it may be another run's lock. */
+			close(steal_fd(&ctx->lockfd));
+			return -1;
+		}
+	} else { /* a filesystem without O_TMPFILE */
+		ctx->lockfd = open(ctx->lockpath,
+				   O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (ctx->lockfd < 0 || flock(ctx->lockfd, LOCK_EX) < 0)
+			return nsbox_error(err, errno, "%s", ctx->lockpath);
+	}
 	ctx->rundir = xasprintf("%s/%s", ctx->statedir, id);
 	if (mkdir(ctx->rundir, 0700) < 0)
 		return nsbox_error(err, errno, "%s", ctx->rundir);
