@@ -272,10 +272,14 @@ mask_one(int rootfd, const char *path, const char *empty, struct nsbox_err *err)
 	return mount_bind_at(empty, true, fd, err);
 }
 
+/* Bind path (inside the root) onto itself, read-only or, for /proc/sys/net
+ * under a read-only /proc/sys, read-write again. A missing path is left. */
 static int
-readonly_one(int rootfd, const char *path, struct nsbox_err *err)
+remount_one(int rootfd, const char *path, bool ro, struct nsbox_err *err)
 {
 	_cleanup_close_ int fd = -1, tree = -1;
+	struct mount_attr attr = {.attr_set = ro ? MOUNT_ATTR_RDONLY : 0,
+				  .attr_clr = ro ? 0 : MOUNT_ATTR_RDONLY};
 
 	fd = root_open(rootfd, path, O_PATH | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT)
@@ -284,26 +288,9 @@ readonly_one(int rootfd, const char *path, struct nsbox_err *err)
 		return nsbox_error(err, errno, "/%s", path);
 	tree = open_tree(fd, "",
 			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
-	if (tree < 0)
-		return nsbox_error(err, errno, "/%s", path);
-	if (set_readonly(tree, path, err) < 0)
-		return -1;
-	return attach(tree, fd, path, err);
-}
-
-/* /proc/sys/net writable again: the container's own network namespace. */
-static int
-readwrite_one(int rootfd, const char *path, struct nsbox_err *err)
-{
-	_cleanup_close_ int fd = -1, tree = -1;
-	struct mount_attr attr = {.attr_clr = MOUNT_ATTR_RDONLY};
-
-	fd = root_open(rootfd, path, O_PATH | O_NOFOLLOW);
-	if (fd < 0)
-		return nsbox_error(err, errno, "/%s", path);
-	tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-		return nsbox_error(err, errno, "/%s: read-write", path);
+	if (tree < 0 ||
+	    mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		return nsbox_error(err, errno, "/%s: read-%s", path, ro ? "only" : "write");
 	return attach(tree, fd, path, err);
 }
 
@@ -319,9 +306,9 @@ mount_proc(int rootfd, const char *empty, bool net_rw, struct nsbox_err *err)
 		return -1;
 	/* A failed mask is fatal: nspawn's masks failed silently for years. */
 	for (size_t i = 0; i < ARRAY_SIZE(readonly); i++)
-		if (readonly_one(rootfd, readonly[i], err) < 0)
+		if (remount_one(rootfd, readonly[i], true, err) < 0)
 			return -1;
-	if (net_rw && readwrite_one(rootfd, "proc/sys/net", err) < 0)
+	if (net_rw && remount_one(rootfd, "proc/sys/net", false, err) < 0)
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(masked); i++)
 		if (startswith(masked[i], "proc/") && mask_one(rootfd, masked[i], empty, err) < 0)
