@@ -17,10 +17,35 @@ nsbox_error(struct nsbox_err *err, int errnum, const char *fmt, ...)
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	err->errnum = errnum;
+	err->located = false;
 	n = strlen(err->msg);
 	if (errnum && n < sizeof(err->msg))
 		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));
 	return -1;
+}
+
+int
+nsbox_error_at(struct nsbox_err *err, const char *origin, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(err->msg, sizeof(err->msg), "%s: ", origin);
+
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < sizeof(err->msg))
+		vsnprintf(err->msg + n, sizeof(err->msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	err->errnum = 0;
+	err->located = true;
+	return -1;
+}
+
+void
+nsbox_error_locate(struct nsbox_err *err, const char *where)
+{
+	if (err->located)
+		return;
+	nsbox_error_prefix(err, where);
+	err->located = true;
 }
 
 void

@@ -326,9 +326,10 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 	if (p->rootfs) {
 		struct stat st;
 
-		if (stat(p->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
-			return nsbox_error(err, errno ? errno : ENOTDIR, "root.directory %s",
-					   p->rootfs);
+		if (stat(p->rootfs, &st) < 0)
+			return nsbox_error(err, errno, "root.directory %s", p->rootfs);
+		if (!S_ISDIR(st.st_mode))
+			return nsbox_error(err, ENOTDIR, "root.directory %s", p->rootfs);
 		if (mkdir_in_run(ctx, "root", &ctx->newroot, err) < 0)
 			return -1;
 	}
@@ -408,8 +409,6 @@ step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err)
 		const char *o[9] = {"lowerdir", lower};
 		size_t n = 2;
 
-		if (!upper && !p->n_overlays)
-			return mount_bind_at(p->rootfs, false, target, err);
 		if (upper) { /* else read-only layers only */
 			o[n++] = "upperdir";
 			o[n++] = upper;
@@ -460,7 +459,7 @@ step_mounts(struct exec_ctx *ctx, struct nsbox_err *err)
 			char where[300];
 
 			snprintf(where, sizeof(where), "%s: mount %s", m->origin, m->dst);
-			nsbox_error_prefix(err, where);
+			nsbox_error_locate(err, where);
 			return -1;
 		}
 	}
@@ -527,19 +526,11 @@ step_loopback(struct exec_ctx *ctx, struct nsbox_err *err)
 static int
 step_user(struct exec_ctx *ctx, struct nsbox_err *err)
 {
-	FILE *pw = NULL, *gr = NULL;
-	int rc;
-
 	/* After pivot_root, /etc/passwd is the container's own; on the host
 	 * root it is the host's file, read as a file, never through NSS. */
-	pw = fopen("/etc/passwd", "re");
-	gr = fopen("/etc/group", "re");
-	rc = user_lookup(ctx->p->user, pw, gr, &ctx->user, err);
-	if (pw)
-		fclose(pw);
-	if (gr)
-		fclose(gr);
-	return rc;
+	_cleanup_fclose_ FILE *pw = fopen("/etc/passwd", "re"), *gr = fopen("/etc/group", "re");
+
+	return user_lookup(ctx->p->user, pw, gr, &ctx->user, err);
 }
 
 static int
@@ -575,7 +566,7 @@ step_rlimits(struct exec_ctx *ctx, struct nsbox_err *err)
 				lim.rlim_cur = lim.rlim_max;
 		}
 		if (setrlimit(r->resource, &lim) < 0)
-			return nsbox_error(err, errno, "%s: limits", r->origin);
+			return nsbox_error_at(err, r->origin, "limits: %s", strerror(errno));
 	}
 	return 0;
 }
@@ -759,7 +750,11 @@ child_fail(struct exec_ctx *ctx, const char *step, struct nsbox_err *err)
 {
 	char buf[600];
 
-	snprintf(buf, sizeof(buf), "%s: %s", step, err->msg);
+	/* As on the parent side: a located message needs no step name. */
+	if (err->located)
+		snprintf(buf, sizeof(buf), "%s", err->msg);
+	else
+		snprintf(buf, sizeof(buf), "%s: %s", step, err->msg);
 	chan_send(ctx->chan[1], 'E', buf, -1);
 	_exit(125);
 }
@@ -774,14 +769,13 @@ child_main(void *arg)
 
 	close(ctx->sync[1]);
 	close(ctx->chan[0]);
-	/* Die with nsbox; if it is already gone, the read sees EOF. Not
-	 * dumpable: the container must not reach nsbox's binary through
-	 * /proc/1/exe (CVE-2019-5736). */
+	/* Die with nsbox; if it is already gone, the read sees EOF. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (read(ctx->sync[0], &go, 1) != 1)
 		_exit(125);
-	/* Only now: an unprivileged nsbox writes the maps through /proc/PID,
-	 * which a non-dumpable process keeps root's. */
+	/* Not dumpable: the container must not reach nsbox's binary through
+	 * /proc/1/exe (CVE-2019-5736). Only now, because an unprivileged nsbox
+	 * writes the maps through /proc/PID, which this would make root's. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	close(ctx->sync[0]);
 	for (size_t i = 0; i < ARRAY_SIZE(child_steps); i++) {
@@ -1012,17 +1006,6 @@ exec_gc(bool dry_run, struct nsbox_err *err)
 	return n;
 }
 
-static bool
-located(const char *msg)
-{
-	const char *colon = strchr(msg, ':'), *space = strchr(msg, ' ');
-	size_t digits = colon ? strspn(colon + 1, "0123456789") : 0;
-
-	/* "command line: ..." or "FILE:LINE: ..." */
-	return startswith(msg, "command line: ") ||
-	       (colon && (!space || colon < space) && digits && colon[1 + digits] == ':');
-}
-
 /* As root, a user namespace only when asked (userns = yes, or maps);
  * for anyone else always, mapping the caller to root. */
 static int
@@ -1037,10 +1020,9 @@ decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
 
 	if (p->userns == TRI_NO) {
 		if (uid != 0)
-			return nsbox_error(err, 0,
-					   "%s: user.userns: without a user namespace nsbox needs "
-					   "root",
-					   p->scalar[PK_USERNS].origin);
+			return nsbox_error_at(err, p->scalar[PK_USERNS].origin,
+					      "user.userns: without a user namespace nsbox needs "
+					      "root");
 		return 0;
 	}
 	ctx->userns = p->userns == TRI_YES || uid != 0 || p->n_uid_map || p->n_gid_map;
@@ -1102,7 +1084,7 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		if (verbose)
 			fprintf(stderr, "nsbox: step %s\n", parent_steps[i].name);
 		/* A message that names its profile line needs no step. */
-		if ((rc = parent_steps[i].run(&ctx, err)) < 0 && !located(err->msg))
+		if ((rc = parent_steps[i].run(&ctx, err)) < 0 && !err->located)
 			nsbox_error_prefix(err, parent_steps[i].name);
 	}
 	if (rc == 0)

@@ -37,8 +37,8 @@ host_index(struct netif_state *st, const struct netif_op *op, const char *role,
 	int idx = nl_ifindex(&st->host, op->dev, err);
 
 	if (idx == 0)
-		return nsbox_error(err, 0, "%s: network.netif: no host interface '%s'%s",
-				   op->origin, op->dev, role);
+		return nsbox_error_at(err, op->origin, "network.netif: no host interface '%s'%s",
+				      op->dev, role);
 	return idx;
 }
 
@@ -65,10 +65,10 @@ add_netif(const struct netif_op *op, size_t i, const char *id, struct netif_stat
 			snprintf(outside, sizeof(outside), "nsb%.8s%u", id, (unsigned)(i % 100));
 		if (nl_veth(&st->host, outside, op->name, st->netns, err) < 0) {
 			if (errno == EEXIST)
-				return nsbox_error(err, 0,
-						   "%s: network.netif: host interface '%s' already "
-						   "exists",
-						   op->origin, outside);
+				return nsbox_error_at(err, op->origin,
+						      "network.netif: host interface '%s' already "
+						      "exists",
+						      outside);
 			return -1;
 		}
 		strv_push(&st->veths, outside);
@@ -82,10 +82,10 @@ add_netif(const struct netif_op *op, size_t i, const char *id, struct netif_stat
 			return -1;
 		if (nl_vlan(&st->host, kinds[op->kind], idx, op->name, st->netns, err) < 0) {
 			if (errno == EOPNOTSUPP)
-				return nsbox_error(err, 0,
-						   "%s: network.netif: this kernel lacks the %s "
-						   "interface type",
-						   op->origin, kinds[op->kind]);
+				return nsbox_error_at(err, op->origin,
+						      "network.netif: this kernel lacks the %s "
+						      "interface type",
+						      kinds[op->kind]);
 			return -1;
 		}
 		break;
@@ -100,8 +100,8 @@ add_addr(struct nl *nl, const struct addr_op *a, const char *key, struct nsbox_e
 	int idx = nl_ifindex(nl, a->ifname, err);
 
 	if (idx == 0)
-		return nsbox_error(err, 0, "%s: network.%s: no interface '%s'", a->origin, key,
-				   a->ifname);
+		return nsbox_error_at(err, a->origin, "network.%s: no interface '%s'", key,
+				      a->ifname);
 	if (idx < 0 || nl_addr(nl, idx, a->family, a->addr, a->prefix, err) < 0)
 		return -1;
 	return 0;
@@ -116,8 +116,8 @@ netif_setup(const struct plan *p, pid_t pid, const char *id, struct netif_state 
 	if (!p->n_netifs && !p->n_addrs && !p->n_addrs_out && !p->gw_family)
 		return 0;
 	if (geteuid() != 0)
-		return nsbox_error(err, 0, "%s: network.netif: interfaces need root",
-				   p->n_netifs ? p->netifs[0].origin : "command line");
+		return nsbox_error_at(err, p->n_netifs ? p->netifs[0].origin : "command line",
+				      "network.netif: interfaces need root");
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	st->hostns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	st->netns = open(path, O_RDONLY | O_CLOEXEC);
@@ -127,14 +127,11 @@ netif_setup(const struct plan *p, pid_t pid, const char *id, struct netif_state 
 		return -1;
 	for (size_t i = 0; i < p->n_netifs; i++) {
 		if (add_netif(&p->netifs[i], i, id, st, err) < 0) {
-			if (!strstr(err->msg, "network.")) {
-				char where[300];
+			char where[300];
 
-				snprintf(where, sizeof(where), "%s: network.netif: %s %s",
-					 p->netifs[i].origin, kinds[p->netifs[i].kind],
-					 p->netifs[i].name);
-				nsbox_error_prefix(err, where);
-			}
+			snprintf(where, sizeof(where), "%s: network.netif: %s %s",
+				 p->netifs[i].origin, kinds[p->netifs[i].kind], p->netifs[i].name);
+			nsbox_error_locate(err, where);
 			return -1;
 		}
 	}
@@ -145,7 +142,10 @@ netif_setup(const struct plan *p, pid_t pid, const char *id, struct netif_state 
 		if (add_addr(&st->host, &p->addrs_out[i], "address-outside", err) < 0)
 			return -1;
 	if (p->gw_family && nl_gateway(&st->cont, p->gw_family, p->gateway, err) < 0) {
-		nsbox_error_prefix(err, "network.gateway");
+		char where[300];
+
+		snprintf(where, sizeof(where), "%s: network.gateway", p->scalar[PK_GATEWAY].origin);
+		nsbox_error_locate(err, where);
 		return -1;
 	}
 	return 0;

@@ -70,10 +70,10 @@ check_delegated(const struct idmap *m, size_t n, unsigned long self, const char 
 
 	for (size_t i = 0; i < n; i++)
 		if (!delegated(&m[i], self, r, nr))
-			return nsbox_error(
-				err, 0, "%s: user.map: host %ss %u-%u are not delegated to %s (%s)",
-				m[i].origin, what, m[i].outside, m[i].outside + m[i].count - 1,
-				name, file);
+			return nsbox_error_at(
+				err, m[i].origin,
+				"user.map: host %ss %u-%u are not delegated to %s (%s)", what,
+				m[i].outside, m[i].outside + m[i].count - 1, name, file);
 	return 0;
 }
 
@@ -86,10 +86,10 @@ check_caller_root(const struct idmap *m, size_t n, unsigned long self, const cha
 	for (size_t i = 0; i < n; i++)
 		if (m[i].inside == 0 && m[i].outside == self)
 			return 0;
-	return nsbox_error(err, 0,
-			   "%s: user.map: without root, the map must make your %s %lu the "
-			   "container's root (0:%lu:1), with other ranges from 1",
-			   m[0].origin, what, self, self);
+	return nsbox_error_at(err, m[0].origin,
+			      "user.map: without root, the map must make your %s %lu the "
+			      "container's root (0:%lu:1), with other ranges from 1",
+			      what, self, self);
 }
 
 /* Only the caller's own id, once: the kernel takes it without a helper. */
@@ -136,12 +136,12 @@ idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, FILE 
 		if (!p->n_uid_map || !p->n_gid_map) {
 			const struct idmap *e = p->n_uid_map ? p->uid_map : p->gid_map;
 
-			return nsbox_error(err, 0,
-					   "%s: user.%s-map: a %s map needs a %s map too "
-					   "(user.map sets both)",
-					   e->origin, p->n_uid_map ? "uid" : "gid",
-					   p->n_uid_map ? "uid" : "gid",
-					   p->n_uid_map ? "gid" : "uid");
+			return nsbox_error_at(err, e->origin,
+					      "user.%s-map: a %s map needs a %s map too "
+					      "(user.map sets both)",
+					      p->n_uid_map ? "uid" : "gid",
+					      p->n_uid_map ? "uid" : "gid",
+					      p->n_uid_map ? "gid" : "uid");
 		}
 		m->uid = xcalloc(p->n_uid_map, sizeof(*m->uid));
 		m->gid = xcalloc(p->n_gid_map, sizeof(*m->gid));

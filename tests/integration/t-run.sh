@@ -30,6 +30,10 @@ check "missing root: one line naming the step" "1" "$(printf '%s\n' "$err" | wc 
 case $err in "nsbox: prepare-root: root.directory $W/nope"*) ok "message names the root";;
 *) not_ok "message names the root" "$err";; esac
 
+err=$(run --chroot="$ROOT" -m bind:"$W/nope":/mnt/x -- true 2>&1); rc=$?
+check "a missing bind source: 125, one line at its origin (no step name)" \
+	"125 nsbox: command line: mount /mnt/x: $W/nope: No such file or directory" "$rc $err"
+
 # ephemeral: writes vanish, the base is untouched, the upper is removed
 run --chroot="$ROOT" --ephemeral -- sh -c 'echo x >/marker; rm /etc/group'
 check "ephemeral: write not in the base" "no" "$([ -e "$ROOT/marker" ] && echo yes || echo no)"

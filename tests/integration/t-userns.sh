@@ -86,6 +86,8 @@ check "no subuid range: only the caller's id" "0 $tuid 1" \
 as_user "$NSBOX" run --chroot="$UROOT" --user=builder -- true 2>"$W/err"; rc=$?
 check "U6: an unmapped user: 125" 125 "$rc"
 check "U6: the message" "nsbox: user: builder (uid 1000, gid 1000) is not mapped in the user namespace (see user.map)" "$(cat "$W/err")"
+err=$(as_user "$NSBOX" run --chroot="$UROOT" --netif=veth:auto:eth0 -- true 2>&1); rc=$?
+check "unprivileged: interfaces refused" "125 nsbox: command line: network.netif: interfaces need root" "$rc $err"
 as_user "$NSBOX" run --chroot="$UROOT" --set user.userns=no -- true 2>"$W/err"; rc=$?
 check "userns = no needs root: 125" 125 "$rc"
 check "unprivileged: no state left" "" "$(ls -A "/tmp/nsbox-$tuid" 2>&1)"
