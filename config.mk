@@ -16,6 +16,7 @@ PKG_CONFIG = pkg-config
 PKGS       = inih libmnl libcap libarchive
 PKGS_INC  != $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null || true
 PKGS_LIB  != $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -linih -lmnl -lcap -larchive
+PKGS_LIB += -pthread
 TEST_LIB  != $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka
 
 NSBOX_CPPFLAGS = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" -DSYSCONFDIR=\"$(SYSCONFDIR)\" \

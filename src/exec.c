@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "env.h"
 #include "exec.h"
 #include "mount.h"
@@ -61,6 +62,9 @@ struct exec_ctx {
 	bool userns;
 	struct idmaps maps;
 	struct netif_state net;
+	struct cache_ref cache; /* a tarball root's cached tree */
+	char *lower;            /* the bottom layer: root.directory or that tree */
+	int interrupted;        /* a signal that stopped nsbox before the start */
 };
 
 struct step {
@@ -137,60 +141,6 @@ chan_recv(int sock, char *buf, size_t size, int *fd)
 }
 
 /* --- host state: RUNDIR/ID, locked for as long as the run lives --- */
-
-/* Remove a tree by fds, never following a symlink and never leaving the
- * filesystem it started on: the tree may hold what the container wrote. */
-static void
-remove_tree_at(int at, const char *name, dev_t dev)
-{
-	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	DIR *d;
-	struct dirent *de;
-
-	if (fd < 0 && errno == EACCES) {
-		/* overlayfs leaves work/work mode 000; ours, so make it ours again,
-		 * through an O_PATH fd that cannot be a symlink. */
-		_cleanup_close_ int pfd = openat(at, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		char proc[40];
-
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-		if (pfd >= 0 && fstat(pfd, &st) == 0 && S_ISDIR(st.st_mode) &&
-		    st.st_uid == geteuid() && chmod(proc, 0700) == 0)
-			fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	if (fd < 0) {
-		unlinkat(at, name, 0);
-		return;
-	}
-	if (fstat(fd, &st) < 0 || st.st_dev != dev || !(d = fdopendir(fd))) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(d)))
-		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-			remove_tree_at(dirfd(d), de->d_name, dev);
-	closedir(d);
-	unlinkat(at, name, AT_REMOVEDIR);
-}
-
-static void
-remove_tree(const char *path)
-{
-	_cleanup_free_ char *parent = xstrdup(path);
-	char *slash = strrchr(parent, '/');
-	struct stat st;
-	int pfd;
-
-	if (!slash || lstat(path, &st) < 0)
-		return;
-	*slash = '\0';
-	pfd = open(*parent ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0)
-		return;
-	remove_tree_at(pfd, slash + 1, st.st_dev);
-	close(pfd);
-}
 
 /* Runs killed with SIGKILL leave RUNDIR/ID and a free ID.lock behind. */
 static int
@@ -316,13 +266,11 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 
 	if (fd < 0)
 		return nsbox_error(err, errno, "%s", empty);
-	if (p->tarball)
-		return nsbox_error(err, 0, "root.tarball: tarball roots are not supported yet");
-	if (!p->rootfs && (p->ephemeral || p->upper || p->n_overlays))
+	if (!p->rootfs && !p->tarball && (p->ephemeral || p->upper || p->n_overlays))
 		return nsbox_error(
 			err, 0,
-			"root.ephemeral, root.upper and root.overlay need root.directory "
-			"(an overlay on the host root is not supported)");
+			"root.ephemeral, root.upper and root.overlay need root.directory or "
+			"root.tarball (an overlay on the host root is not supported)");
 	if (p->rootfs) {
 		struct stat st;
 
@@ -330,9 +278,16 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 			return nsbox_error(err, errno, "root.directory %s", p->rootfs);
 		if (!S_ISDIR(st.st_mode))
 			return nsbox_error(err, ENOTDIR, "root.directory %s", p->rootfs);
-		if (mkdir_in_run(ctx, "root", &ctx->newroot, err) < 0)
+		ctx->lower = xstrdup(p->rootfs);
+	} else if (p->tarball) {
+		if (cache_root(p->tarball, p->scalar[PK_TARBALL].origin,
+			       ctx->userns ? &ctx->maps : NULL, &ctx->cache, &ctx->interrupted,
+			       err) < 0)
 			return -1;
+		ctx->lower = xstrdup(ctx->cache.tree);
 	}
+	if (ctx->lower && mkdir_in_run(ctx, "root", &ctx->newroot, err) < 0)
+		return -1;
 	/* Root with a user namespace: the run directory is the container
 	 * root's, which creates the upper and work dirs there. */
 	if (ctx->userns && geteuid() == 0) {
@@ -358,7 +313,7 @@ step_propagation(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 static char *
-overlay_lower(const struct plan *p)
+overlay_lower(const struct plan *p, const char *bottom)
 {
 	char *s = xstrdup("");
 
@@ -370,7 +325,7 @@ overlay_lower(const struct plan *p)
 		s = t;
 	}
 	{
-		char *t = xasprintf("%s%s", s, p->rootfs);
+		char *t = xasprintf("%s%s", s, bottom);
 
 		free(s);
 		s = t;
@@ -392,8 +347,9 @@ step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err)
 	target = open(ctx->newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (target < 0)
 		return nsbox_error(err, errno, "%s", ctx->newroot);
-	if (p->ephemeral || p->upper || p->n_overlays) {
-		lower = overlay_lower(p);
+	/* A tarball's tree is shared: its changes go to an upper, always. */
+	if (p->ephemeral || p->upper || p->n_overlays || p->tarball) {
+		lower = overlay_lower(p, ctx->lower);
 		if (p->upper) {
 			upper = xstrdup(p->upper);
 			/* overlayfs wants its work dir on the upper's filesystem. */
@@ -401,7 +357,7 @@ step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err)
 			if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
 			    (mkdir(work, 0700) < 0 && errno != EEXIST))
 				return nsbox_error(err, errno, "root.upper %s", p->upper);
-		} else if (p->ephemeral) {
+		} else if (p->ephemeral || p->tarball) {
 			if (mkdir_in_run(ctx, "upper", &upper, err) < 0 ||
 			    mkdir_in_run(ctx, "work", &work, err) < 0)
 				return -1;
@@ -975,6 +931,8 @@ cleanup(struct exec_ctx *ctx)
 	free(ctx->rundir);
 	free(ctx->lockpath);
 	idmaps_clear(&ctx->maps);
+	cache_ref_release(&ctx->cache);
+	free(ctx->lower);
 	free(ctx->newroot);
 	user_info_clear(&ctx->user);
 }
@@ -1061,6 +1019,7 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 			       .chan = {-1, -1},
 			       .slave = -1,
 			       .net = NETIF_STATE_INIT,
+			       .cache = CACHE_REF_INIT,
 			       .relay = {.master = -1}};
 	sigset_t set, old;
 	int rc = 0;
@@ -1093,5 +1052,11 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		rc = monitor(&ctx, err);
 	cleanup(&ctx);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	/* Stopped before the container started: as if it had been killed. */
+	if (rc < 0 && ctx.interrupted) {
+		fprintf(stderr, "nsbox: interrupted by SIG%s before the start\n",
+			sigabbrev_np(ctx.interrupted));
+		return 128 + ctx.interrupted;
+	}
 	return rc;
 }

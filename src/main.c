@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "exec.h"
 #include "options.h"
 #include "profile.h"
@@ -22,6 +23,7 @@ static const char usage[] = "usage: nsbox COMMAND [OPTIONS] [--] [ARGS]\n"
 			    "  check   validate profiles\n"
 			    "  list    list the profiles in the search path\n"
 			    "  gc      remove the leftovers of runs that were killed\n"
+			    "  cache   list or prune the cached trees of tarball roots\n"
 			    "\n"
 			    "nsbox COMMAND --help shows a command's options.\n";
 
@@ -172,14 +174,29 @@ cmd_list(void)
 	return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
 }
 
+static int
+cmd_cache(const struct overrides *o)
+{
+	struct nsbox_err err = {0};
+	int rc;
+
+	if (streq(o->args[0], "list"))
+		rc = cache_list(stdout, &err);
+	else
+		rc = cache_prune(o->days, o->all, o->dry_run, &err);
+	if (rc < 0) {
+		fprintf(stderr, "nsbox: %s\n", err.msg);
+		return EXIT_NSBOX;
+	}
+	return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
+}
+
 int
 main(int argc, char **argv)
 {
-	static const char *const names[] = {[CMD_RUN] = "run",
-					    [CMD_SHOW] = "show",
-					    [CMD_CHECK] = "check",
-					    [CMD_LIST] = "list",
-					    [CMD_GC] = "gc"};
+	static const char *const names[] = {
+		[CMD_RUN] = "run",   [CMD_SHOW] = "show", [CMD_CHECK] = "check",
+		[CMD_LIST] = "list", [CMD_GC] = "gc",     [CMD_CACHE] = "cache"};
 	struct overrides o;
 	struct nsbox_err err = {0};
 	int cmd = -1, rc;
@@ -217,6 +234,8 @@ main(int argc, char **argv)
 		rc = exec_gc(o.dry_run, &err) < 0
 			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
 			     : 0;
+	else if (cmd == CMD_CACHE)
+		rc = cmd_cache(&o);
 	else
 		rc = cmd_run_show(cmd, &o);
 	overrides_free(&o);

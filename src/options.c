@@ -8,7 +8,7 @@
 
 #define CL "command line"
 
-enum { OPT_SET = 256, OPT_JSON, OPT_DRY_RUN, OPT_TTY, OPT_PIPE };
+enum { OPT_SET = 256, OPT_JSON, OPT_DRY_RUN, OPT_TTY, OPT_PIPE, OPT_DAYS, OPT_ALL };
 
 static const struct option run_opts[] = {
 	{"help", no_argument, NULL, 'h'},
@@ -97,6 +97,16 @@ options_usage(enum command cmd)
 		return "usage: nsbox check [NAME|PATH...]\n";
 	case CMD_LIST:
 		return "usage: nsbox list\n";
+	case CMD_CACHE:
+		return "usage: nsbox cache list\n"
+		       "       nsbox cache prune [--days=N] [--all] [--dry-run]\n"
+		       "\n"
+		       "  list    the cached trees of tarball roots: size, last use, state\n"
+		       "  prune   remove those not in use whose tarball changed or is gone,\n"
+		       "          or that were not used for N days (default 30)\n"
+		       "      --days=N              the age limit of prune\n"
+		       "      --all                 remove every entry not in use\n"
+		       "      --dry-run             only say what would go\n";
 	case CMD_GC:
 		return "usage: nsbox gc [--dry-run]\n"
 		       "\n"
@@ -230,6 +240,17 @@ handle(struct overrides *o, int c, const char *arg, struct nsbox_err *err)
 	case OPT_DRY_RUN:
 		o->dry_run = true;
 		return 0;
+	case OPT_ALL:
+		o->all = true;
+		return 0;
+	case OPT_DAYS: {
+		uint64_t d;
+
+		if (spec_uint(arg, 0, 36500, &d))
+			return nsbox_error(err, 0, CL ": --days: expected a number of days");
+		o->days = (unsigned)d;
+		return 0;
+	}
 	case 'm':
 		return opt_mount(o, arg, err);
 	case 'n':
@@ -268,31 +289,43 @@ options_parse(enum command cmd, int argc, char **argv, struct overrides *o, stru
 	/* '+': stop at the command; ':': report missing values ourselves. */
 	const char *shortopts = cmd == CMD_RUN || cmd == CMD_SHOW
 					? "+:hvp:b:r:c:t:m:n::u:e:wg:da:s:kUMNIHP"
-					: "+:h";
+				: cmd == CMD_CACHE ? ":h" /* nsbox cache prune --all */
+						   : "+:h";
 	static const struct option none[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	static const struct option gc[] = {{"help", no_argument, NULL, 'h'},
 					   {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 					   {NULL, 0, NULL, 0}};
+	static const struct option cache[] = {{"help", no_argument, NULL, 'h'},
+					      {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+					      {"days", required_argument, NULL, OPT_DAYS},
+					      {"all", no_argument, NULL, OPT_ALL},
+					      {NULL, 0, NULL, 0}};
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->days = 30;
 	optind = 0; /* glibc: reinitialise, so tests can parse more than once */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts,
 				cmd == CMD_RUN || cmd == CMD_SHOW ? run_opts
 				: cmd == CMD_GC                   ? gc
+				: cmd == CMD_CACHE                ? cache
 								  : none,
 				NULL)) != -1) {
 		if (c == '?' || c == ':')
 			return bad_option(argv, c, err);
 		if ((c == OPT_JSON && cmd != CMD_SHOW) ||
-		    (c == OPT_DRY_RUN && cmd != CMD_RUN && cmd != CMD_GC))
+		    (c == OPT_DRY_RUN && cmd != CMD_RUN && cmd != CMD_GC && cmd != CMD_CACHE))
 			return nsbox_error(err, 0, CL ": option '%s' is only for nsbox %s",
-					   argv[optind - 1], c == OPT_JSON ? "show" : "run and gc");
+					   argv[optind - 1],
+					   c == OPT_JSON ? "show" : "run, gc and cache");
 		if (handle(o, c, optarg, err) < 0)
 			return -1;
 	}
-	if (optind < argc && cmd != CMD_RUN && cmd != CMD_CHECK)
+	if (cmd == CMD_CACHE && (optind >= argc || optind + 1 < argc ||
+				 (!streq(argv[optind], "list") && !streq(argv[optind], "prune"))))
+		return nsbox_error(err, 0, CL ": nsbox cache: expected list or prune");
+	if (optind < argc && cmd != CMD_RUN && cmd != CMD_CHECK && cmd != CMD_CACHE)
 		return nsbox_error(err, 0, CL ": unexpected argument '%.64s'", argv[optind]);
 	for (int i = optind; i < argc; i++)
 		strv_push(&o->args, argv[i]);

@@ -7,16 +7,18 @@
 #include "err.h"
 #include "plan.h"
 
-enum command { CMD_RUN, CMD_SHOW, CMD_CHECK, CMD_LIST, CMD_GC };
+enum command { CMD_RUN, CMD_SHOW, CMD_CHECK, CMD_LIST, CMD_GC, CMD_CACHE };
 
 /* What the command line asks for: the profiles to load, in order, and a
  * layer of settings (origin "command line") that goes on top of them. */
 struct overrides {
 	char **profiles;
 	struct layer layer;
-	char **args; /* the command for run; profile names for check */
+	char **args; /* the command for run; profile names for check; cache's action */
 	bool json, verbose, dry_run, help;
-	long attach; /* pflask's --attach=PID; 0 when absent */
+	bool all;      /* cache prune --all */
+	unsigned days; /* cache prune --days */
+	long attach;   /* pflask's --attach=PID; 0 when absent */
 };
 
 /* Parse the options of one subcommand (argv[0] is the subcommand's name).

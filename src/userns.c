@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -280,4 +284,116 @@ idmaps_write(pid_t pid, const struct idmaps *m, struct nsbox_err *err)
 	if (idmap_format(m->gid, m->n_gid, text, sizeof(text)) < 0)
 		return nsbox_error(err, 0, "gid map too long");
 	return write_file(pid, "gid_map", text, err);
+}
+
+static void __attribute__((noreturn))
+call_child(const struct idmaps *m, int (*fn)(void *, struct nsbox_err *), void *arg, int ready,
+	   int go, int report)
+{
+	struct nsbox_err err = {0};
+	int e = 0;
+	char c;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (m) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			e = errno;
+		if (write(ready, &e, sizeof(e)) != sizeof(e) || e || read(go, &c, 1) != 1)
+			_exit(1);
+		if ((!m->deny_setgroups && setgroups(0, NULL) < 0) || setresgid(0, 0, 0) < 0 ||
+		    setresuid(0, 0, 0) < 0) {
+			nsbox_error(&err, errno, "become root in a user namespace");
+			goto fail;
+		}
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the id change */
+	}
+	if (fn(arg, &err) == 0)
+		_exit(0);
+fail:
+	if (write(report, err.msg, strlen(err.msg)) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+int
+userns_call(const struct idmaps *m, int (*fn)(void *arg, struct nsbox_err *err), void *arg,
+	    int *sig, struct nsbox_err *err)
+{
+	int ready[2] = {-1, -1}, go[2] = {-1, -1}, report[2] = {-1, -1}, status = 0, e = 0, rc = -1;
+	sigset_t set, old;
+	char msg[sizeof(err->msg)];
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	*sig = 0;
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
+	    pipe2(report, O_CLOEXEC) < 0) {
+		nsbox_error(err, errno, "pipe");
+		goto out;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	pid = fork();
+	if (pid == 0)
+		call_child(m, fn, arg, ready[1], go[0], report[1]);
+	if (pid < 0) {
+		nsbox_error(err, errno, "fork");
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		goto out;
+	}
+	close(steal_fd(&ready[1]));
+	close(steal_fd(&go[0]));
+	close(steal_fd(&report[1]));
+	if (m && (read(ready[0], &e, sizeof(e)) != sizeof(e) || e))
+		nsbox_error(err, e, "create a user namespace");
+	else if (m && idmaps_write(pid, m, err) < 0)
+		;
+	else if (m && write(go[1], "g", 1) != 1)
+		nsbox_error(err, errno, "start the helper");
+	else
+		rc = 0;
+	if (rc < 0)
+		kill(pid, SIGKILL);
+	/* Until it exits, only SIGCHLD, or a signal that stops nsbox. */
+	for (;;) {
+		siginfo_t si;
+		struct timespec tick = {0, 100 * 1000 * 1000};
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		if (sigtimedwait(&set, &si, &tick) > 0 && si.si_signo != SIGCHLD && !*sig) {
+			*sig = si.si_signo;
+			kill(pid, SIGKILL);
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	while ((n = read(report[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
+		got += n;
+	msg[got] = '\0';
+	if (rc < 0)
+		goto out;
+	rc = -1;
+	if (*sig)
+		nsbox_error(err, 0, "interrupted by SIG%s", sigabbrev_np(*sig));
+	else if (got)
+		nsbox_error(err, 0, "%s", msg);
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		nsbox_error(err, 0, "helper process failed (status %d)", status);
+	else
+		rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (ready[i] >= 0)
+			close(ready[i]);
+		if (go[i] >= 0)
+			close(go[i]);
+		if (report[i] >= 0)
+			close(report[i]);
+	}
+	return rc;
 }

@@ -34,4 +34,11 @@ void idmaps_clear(struct idmaps *m);
 /* Write the maps of pid's user namespace. */
 int idmaps_write(pid_t pid, const struct idmaps *m, struct nsbox_err *err);
 
+/* Run fn(arg) in a child process: with m, in a new user namespace whose
+ * maps are m, as its root; with m NULL, as the caller. Waits for it. A
+ * SIGINT, SIGTERM, SIGHUP or SIGQUIT that arrives meanwhile kills the child
+ * and is stored in *sig. Returns 0, or -1 with fn's message in err. */
+int userns_call(const struct idmaps *m, int (*fn)(void *arg, struct nsbox_err *err), void *arg,
+		int *sig, struct nsbox_err *err);
+
 #endif

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -296,4 +298,58 @@ read_regular_file(int fd, size_t max, char **buf, size_t *len, const char **why)
 	*len = n;
 	*buf = steal_ptr(&b);
 	return 0;
+}
+
+/* Remove a tree by fds, never following a symlink and never leaving the
+ * filesystem it started on: the tree may hold what the container wrote. */
+void
+remove_tree_at(int at, const char *name, dev_t dev)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0 && errno == EACCES) {
+		/* overlayfs leaves work/work mode 000; ours, so make it ours again,
+		 * through an O_PATH fd that cannot be a symlink. */
+		_cleanup_close_ int pfd = openat(at, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		char proc[40];
+
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		if (pfd >= 0 && fstat(pfd, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    st.st_uid == geteuid() && chmod(proc, 0700) == 0)
+			fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		unlinkat(at, name, 0);
+		return;
+	}
+	if (fstat(fd, &st) < 0 || st.st_dev != dev || !(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+			remove_tree_at(dirfd(d), de->d_name, dev);
+	closedir(d);
+	unlinkat(at, name, AT_REMOVEDIR);
+}
+
+void
+remove_tree(const char *path)
+{
+	_cleanup_free_ char *parent = xstrdup(path);
+	char *slash = strrchr(parent, '/');
+	struct stat st;
+	int pfd;
+
+	if (!slash || lstat(path, &st) < 0)
+		return;
+	*slash = '\0';
+	pfd = open(*parent ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return;
+	remove_tree_at(pfd, slash + 1, st.st_dev);
+	close(pfd);
 }

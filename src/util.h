@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define _cleanup_(f)     __attribute__((cleanup(f)))
 #define _cleanup_free_   _cleanup_(freep)
@@ -70,5 +71,11 @@ unsigned edit_distance(const char *a, const char *b);
 /* Read a regular file of at most max bytes into a NUL-terminated buffer.
  * Opens with O_NONBLOCK so a FIFO never hangs, and refuses non-files. */
 int read_regular_file(int fd, size_t max, char **buf, size_t *len, const char **why);
+
+/* Remove a tree by fds, never following a symlink and never leaving the
+ * filesystem it started on (dev): the tree may hold what a container wrote.
+ * Best effort; remove_tree starts from a path. */
+void remove_tree_at(int at, const char *name, dev_t dev);
+void remove_tree(const char *path);
 
 #endif
