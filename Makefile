@@ -75,24 +75,28 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 --inline-suppr \
 		-D_GNU_SOURCE -Isrc src
-	shellcheck -x tests/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
+	shellcheck -x helpers/nsbox-mkroot tests/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
 	mandoc -Tlint -Wwarning man/*.[158]
 	! grep -n 'sprintf(' src/*.c | grep -v 'snprintf(\|vasprintf(\|asprintf('
 	! grep -nE '(^|[^x_a-z])(malloc|strdup|strndup|realloc|calloc)\(' src/*.c | grep -v '^src/util.c'
 
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles \
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	cp -f nsbox $(DESTDIR)$(BINDIR)/nsbox
 	chmod 755 $(DESTDIR)$(BINDIR)/nsbox
+	cp -f helpers/nsbox-mkroot $(DESTDIR)$(LIBEXECDIR)/
+	chmod 755 $(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot
 	cp -f profiles/*.conf $(DESTDIR)$(DATADIR)/profiles/
 	chmod 644 $(DESTDIR)$(DATADIR)/profiles/*.conf
-	cp -f man/nsbox.1 $(DESTDIR)$(MANDIR)/man1/
+	cp -f man/nsbox.1 man/nsbox-mkroot.1 $(DESTDIR)$(MANDIR)/man1/
 	cp -f man/nsbox.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nsbox $(DESTDIR)$(MANDIR)/man1/nsbox.1 \
-		$(DESTDIR)$(MANDIR)/man5/nsbox.conf.5
+		$(DESTDIR)$(MANDIR)/man1/nsbox-mkroot.1 $(DESTDIR)$(MANDIR)/man5/nsbox.conf.5 \
+		$(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot
+	-rmdir $(DESTDIR)$(LIBEXECDIR)
 	for f in profiles/*.conf; do rm -f $(DESTDIR)$(DATADIR)/$$f; done
 	-rmdir $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)
 

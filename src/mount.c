@@ -197,7 +197,8 @@ mount_apply(int rootfd, const struct mount_op *op, struct nsbox_err *err)
 	case MOUNT_BIND_RO:
 		return mount_bind_at(op->src, op->kind == MOUNT_BIND_RO, target, err);
 	case MOUNT_TMPFS: {
-		static const char *const o[] = {"mode", "0755", NULL};
+		/* tmpfs's own default, as pflask had it: a /tmp for everyone */
+		static const char *const o[] = {"mode", "1777", NULL};
 
 		return mount_fs_at("tmpfs", o, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
 	}

@@ -80,6 +80,26 @@ printf '#!/bin/sh\ntouch %s/evil/ran\nexit 1\n' "$W" >"$W/evil/newuidmap"; chmod
 cp "$W/evil/newuidmap" "$W/evil/newgidmap"
 runuser -u "$TU" -- env -i PATH="$W/evil:/usr/bin:/bin" "$NSBOX" run --chroot="$UROOT" -- true
 check "U5: newuidmap from PATH is never run" "no" "$([ -e "$W/evil/ran" ] && echo yes || echo no)"
+# A tarball root: extracted in the user's namespace, into its own cache.
+cp -a "$ROOT" "$W/troot"; chown 1000:1000 "$W/troot/home/builder"
+tar -C "$W/troot" --numeric-owner -czf "$W/root.tar.gz" .
+chmod 644 "$W/root.tar.gz"
+mkdir -m 700 "$W/ucache"; chown "$TU:" "$W/ucache"
+ut() { as_user NSBOX_CACHE_DIR="$W/ucache" "$NSBOX" run --set root.tarball="$W/root.tar.gz" "$@"; }
+check "unprivileged tarball: the owners inside are the tarball's" "0:0 1000:1000" \
+	"$(ut -- stat -c %u:%g /etc/passwd /home/builder 2>/dev/null | paste -sd' ')"
+tree=$(echo "$W"/ucache/roots/*/tree)
+check "unprivileged tarball: on the host, the caller's and its range's" "$tuid 300999" \
+	"$(stat -c %u "$tree/etc/passwd") $(stat -c %u "$tree/home/builder")"
+check "A8 unprivileged: a setuid file is never host root's" "0" \
+	"$(find "$W/ucache" -uid 0 | wc -l)"
+check "unprivileged tarball: writes go to a throw-away upper" "x no" \
+	"$(ut -- sh -c 'echo x >/etc/new; cat /etc/new' 2>/dev/null) $(test -e "$tree/etc/new" && echo yes || echo no)"
+check "unprivileged tarball: --user inside" "1000" "$(ut --user=builder -- id -u 2>/dev/null)"
+check "unprivileged: cache prune --all removes trees of mapped ids" "0" \
+	"$(as_user NSBOX_CACHE_DIR="$W/ucache" "$NSBOX" cache prune --all >/dev/null; find "$W/ucache/roots" -mindepth 1 -maxdepth 1 -name '[0-9a-f]*' | wc -l)"
+check "unprivileged: nothing left in the cache's tmp" "" "$(ls -A "$W/ucache/roots/tmp")"
+
 sed -i "/^$TU:/d" /etc/subuid /etc/subgid
 check "no subuid range: only the caller's id" "0 $tuid 1" \
 	"$(as_user "$NSBOX" run --chroot="$UROOT" -- cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //')"
