@@ -44,6 +44,13 @@ $(UNIT): libnsbox.a tests/unit/unit.h $(UNIT:=.c)
 deps:
 	sh tests/deps.sh
 
+bench-deps:
+	sh tests/bench/deps.sh
+
+# Reports, never fails on a number; needs root.
+bench: nsbox
+	sh tests/bench/bench-tarball.sh
+
 # The one test command: everything that can run here runs.
 check: check-unit check-golden check-integration
 
@@ -75,7 +82,7 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 --inline-suppr \
 		-D_GNU_SOURCE -Isrc src
-	shellcheck -x helpers/nsbox-mkroot tests/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
+	shellcheck -x helpers/nsbox-mkroot tests/*.sh tests/bench/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
 	mandoc -Tlint -Wwarning man/*.[158]
 	! grep -n 'sprintf(' src/*.c | grep -v 'snprintf(\|vasprintf(\|asprintf('
 	! grep -nE '(^|[^x_a-z])(malloc|strdup|strndup|realloc|calloc)\(' src/*.c | grep -v '^src/util.c'
@@ -103,5 +110,5 @@ uninstall:
 clean:
 	rm -f nsbox libnsbox.a src/*.o $(UNIT) tests/probe/nsbox-probe
 
-.PHONY: all options deps check check-unit check-golden check-integration asan format format-check lint \
+.PHONY: all options deps bench-deps bench check check-unit check-golden check-integration asan format format-check lint \
 	install uninstall clean

@@ -3,6 +3,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,35 +263,150 @@ progress(const char *label, const struct tarball_stats *st, bool done)
 			(unsigned long long)(st->out >> 20), (unsigned long long)st->entries);
 }
 
-/* A hard link's target must not reach through a symlink in the tree:
- * link(2) follows every component but the last. */
-static const char *
-check_hardlink(const char *target)
+/*
+ * No entry may be written through a symlink. libarchive's SECURE_SYMLINKS
+ * checks every component of every path with syscalls of its own, several
+ * per file; this keeps the directories already known to be real ones (the
+ * tree is private, and nothing but this extraction writes to it) and walks
+ * each new parent once. A directory in the set that an entry replaces
+ * clears it, since what was below it may now lead elsewhere.
+ */
+struct dirset {
+	char **v;
+	size_t cap, n;
+};
+
+static size_t
+dirset_slot(const struct dirset *d, const char *s, size_t len)
 {
-	const char *why = tarball_check_path(target);
-	_cleanup_free_ char *copy = NULL;
-	char *save = NULL, *t, *next;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	for (size_t i = (size_t)h & (d->cap - 1);; i = (i + 1) & (d->cap - 1))
+		if (!d->v[i] || (strncmp(d->v[i], s, len) == 0 && !d->v[i][len]))
+			return i;
+}
+
+static bool
+dirset_has(const struct dirset *d, const char *s, size_t len)
+{
+	return d->cap && d->v[dirset_slot(d, s, len)];
+}
+
+static void
+dirset_add(struct dirset *d, const char *s, size_t len)
+{
+	size_t i;
+
+	if (2 * (d->n + 1) > d->cap) {
+		struct dirset g = {.cap = d->cap ? 2 * d->cap : 1024};
+
+		g.v = xcalloc(g.cap, sizeof(*g.v));
+		for (i = 0; i < d->cap; i++)
+			if (d->v[i])
+				g.v[dirset_slot(&g, d->v[i], strlen(d->v[i]))] = d->v[i];
+		free(d->v);
+		g.n = d->n;
+		*d = g;
+	}
+	i = dirset_slot(d, s, len);
+	if (!d->v[i]) {
+		d->v[i] = xstrndup(s, len);
+		d->n++;
+	}
+}
+
+static void
+dirset_clear(struct dirset *d)
+{
+	for (size_t i = 0; i < d->cap; i++)
+		free(d->v[i]);
+	free(d->v);
+	*d = (struct dirset){0};
+}
+
+/* "./a//b/" -> "a/b", in place. */
+static char *
+normalize(char *p)
+{
+	char *r = p, *w = p;
+
+	while (*r) {
+		if (r[0] == '.' && (r[1] == '/' || !r[1]) && (w == p || w[-1] == '/')) {
+			r += r[1] ? 2 : 1;
+			continue;
+		}
+		if (*r == '/' && (w == p || w[-1] == '/')) {
+			r++;
+			continue;
+		}
+		*w++ = *r++;
+	}
+	while (w > p && w[-1] == '/')
+		w--;
+	*w = '\0';
+	return p;
+}
+
+/* The directories above path (normalized) are real ones, or missing (then
+ * libarchive makes real ones); else the symlink met is named in *bad. */
+static int
+check_parents(struct dirset *d, const char *path, char **bad)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
 	int fd;
 
-	if (why)
-		return why;
-	copy = xstrdup(target);
+	if (!len || dirset_has(d, path, len))
+		return 0;
 	fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	for (t = strtok_r(copy, "/", &save); t && fd >= 0; t = next) {
+	for (size_t at = 0; fd >= 0 && at < len;) {
+		size_t n = strcspn(path + at, "/");
+		char comp[NAME_MAX + 1];
 		int nfd;
 
-		next = strtok_r(NULL, "/", &save);
-		if (!next)
-			break; /* the link's own name */
-		nfd = openat(fd, t, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (n > NAME_MAX)
+			break; /* libarchive reports it */
+		memcpy(comp, path + at, n);
+		comp[n] = '\0';
+		nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
 		fd = nfd;
+		if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+			*bad = xstrndup(path, at + n);
+			return -1;
+		}
+		if (fd >= 0)
+			dirset_add(d, path, at + n);
+		at += n + 1;
 	}
-	if (fd < 0)
-		return errno == ENOTDIR || errno == ELOOP ? "hard link target passes through a "
-							    "symlink"
-							  : NULL; /* libarchive reports */
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/* Whether the entry at path (normalized) may be written. */
+static const char *
+check_entry(struct dirset *d, char *path, bool dir, char **bad)
+{
+	size_t len = strlen(path);
+	struct stat st;
+
+	if (!len)
+		return NULL; /* the root itself */
+	if (check_parents(d, path, bad) < 0)
+		return "leads through a symlink";
+	if (dirset_has(d, path, len)) {
+		if (!dir)
+			dirset_clear(d);
+		return NULL;
+	}
+	/* libarchive would keep a symlink to a directory as the directory */
+	if (dir && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+		*bad = xstrdup(path);
+		return "is a directory over a symlink";
+	}
 	return NULL;
 }
 
@@ -378,23 +494,46 @@ extract(struct archive *in, struct archive *out, const char *label, struct tarba
 	double last = now();
 	char first_warning[300] = "";
 	struct archive_entry *e;
-	int r;
+	struct dirset dirs = {0};
+	int r, rc = -1;
 
 	while ((r = archive_read_next_header(in, &e)) != ARCHIVE_EOF) {
 		const char *path = archive_entry_pathname(e), *why = NULL, *link;
+		_cleanup_free_ char *norm = NULL, *bad = NULL;
 		bool warned;
 		mode_t type;
 
-		if (r < ARCHIVE_WARN)
-			return read_error(err, in, st);
-		if (!path)
-			return nsbox_error(err, 0, "an entry without a usable name");
+		if (r < ARCHIVE_WARN) {
+			read_error(err, in, st);
+			goto out;
+		}
+		if (!path) {
+			nsbox_error(err, 0, "an entry without a usable name");
+			goto out;
+		}
 		type = archive_entry_filetype(e);
-		if ((why = tarball_check_path(path)))
-			return nsbox_error(err, 0, "entry '%.200s': %s", path, why);
-		if ((link = archive_entry_hardlink(e)) && (why = check_hardlink(link)))
-			return nsbox_error(err, 0, "entry '%.200s': hard link to '%.200s': %s",
-					   path, link, why);
+		if ((why = tarball_check_path(path))) {
+			nsbox_error(err, 0, "entry '%.200s': %s", path, why);
+			goto out;
+		}
+		if ((link = archive_entry_hardlink(e))) {
+			_cleanup_free_ char *target = normalize(xstrdup(link));
+
+			/* link(2) follows every component of the target but the last */
+			if ((why = tarball_check_path(link)) ||
+			    (check_parents(&dirs, target, &bad) < 0 &&
+			     (why = "hard link target leads through a symlink"))) {
+				nsbox_error(err, 0, "entry '%.200s': hard link to '%.200s': %s%s%s%s",
+					    path, link, why, bad ? " '" : "", bad ? bad : "",
+					    bad ? "'" : "");
+				goto out;
+			}
+		}
+		norm = normalize(xstrdup(path));
+		if ((why = check_entry(&dirs, norm, type == AE_IFDIR, &bad))) {
+			nsbox_error(err, 0, "entry '%.200s': %s '%.200s'", path, why, bad);
+			goto out;
+		}
 		/* nsbox gives containers their own /dev */
 		if (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFSOCK) {
 			st->devices++;
@@ -402,20 +541,28 @@ extract(struct archive *in, struct archive *out, const char *label, struct tarba
 		}
 		strip_overlay_xattrs(e);
 		r = archive_write_header(out, e);
-		if (r < ARCHIVE_WARN)
-			return entry_error(err, path, out);
+		if (r < ARCHIVE_WARN) {
+			entry_error(err, path, out);
+			goto out;
+		}
 		warned = r == ARCHIVE_WARN;
 		if (archive_entry_size(e) > 0 && !link) {
 			int c = copy_data(in, out);
 
-			if (c < 0)
-				return entry_error(err, path, c == -2 ? out : in);
+			if (c < 0) {
+				entry_error(err, path, c == -2 ? out : in);
+				goto out;
+			}
 			st->out += (uint64_t)archive_entry_size(e);
 		}
 		/* owners, modes, xattrs and ACLs of files are set here */
 		r = archive_write_finish_entry(out);
-		if (r < ARCHIVE_WARN)
-			return entry_error(err, path, out);
+		if (r < ARCHIVE_WARN) {
+			entry_error(err, path, out);
+			goto out;
+		}
+		if (type == AE_IFDIR && *norm)
+			dirset_add(&dirs, norm, strlen(norm));
 		if ((warned || r == ARCHIVE_WARN) && !st->warnings++)
 			snprintf(first_warning, sizeof(first_warning), "'%.100s': %.150s", path,
 				 archive_error_string(out));
@@ -426,8 +573,10 @@ extract(struct archive *in, struct archive *out, const char *label, struct tarba
 		}
 	}
 	/* Directory modes and times are set last, in the fixup pass. */
-	if (archive_write_close(out) < ARCHIVE_WARN)
-		return nsbox_error(err, 0, "%s", archive_error_string(out));
+	if (archive_write_close(out) < ARCHIVE_WARN) {
+		nsbox_error(err, 0, "%s", archive_error_string(out));
+		goto out;
+	}
 	if (tty)
 		progress(label, st, true);
 	if (st->warnings)
@@ -438,7 +587,10 @@ extract(struct archive *in, struct archive *out, const char *label, struct tarba
 			"nsbox: %s: skipped %llu device nodes (containers get their own "
 			"/dev)\n",
 			label, (unsigned long long)st->devices);
-	return 0;
+	rc = 0;
+out:
+	dirset_clear(&dirs);
+	return rc;
 }
 
 int
@@ -475,8 +627,7 @@ tarball_extract(int fd, const char *label, unsigned char digest[32], struct tarb
 	archive_write_disk_set_options(
 		out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
 			     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
-			     ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-			     ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+			     ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
 	if ((e = pthread_create(&thread, NULL, inflate_main, &r)) != 0) {
 		nsbox_error(err, e, "pthread_create");
 		goto out;
