@@ -618,6 +618,7 @@ entries_open(struct roots *r, struct nsbox_err *err)
 	r->path = xasprintf("%s/roots", dir);
 	if (lstat(r->path, &st) < 0 && errno == ENOENT)
 		return NULL;
+	free(steal_ptr(&r->path)); /* roots_open sets it again */
 	if (roots_open(r, err) < 0)
 		return NULL;
 	d = fdopendir(dup(r->fd));

@@ -523,8 +523,9 @@ extract(struct archive *in, struct archive *out, const char *label, struct tarba
 			if ((why = tarball_check_path(link)) ||
 			    (check_parents(&dirs, target, &bad) < 0 &&
 			     (why = "hard link target leads through a symlink"))) {
-				nsbox_error(err, 0, "entry '%.200s': hard link to '%.200s': %s%s%s%s",
-					    path, link, why, bad ? " '" : "", bad ? bad : "",
+				nsbox_error(err, 0,
+					    "entry '%.200s': hard link to '%.200s': %s%s%s%s", path,
+					    link, why, bad ? " '" : "", bad ? bad : "",
 					    bad ? "'" : "");
 				goto out;
 			}
@@ -624,10 +625,11 @@ tarball_extract(int fd, const char *label, unsigned char digest[32], struct tarb
 		goto out;
 	}
 	archive_read_support_format_tar(in);
-	archive_write_disk_set_options(
-		out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-			     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
-			     ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM |
+						    ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
+						    ARCHIVE_EXTRACT_ACL |
+						    ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+						    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
 	if ((e = pthread_create(&thread, NULL, inflate_main, &r)) != 0) {
 		nsbox_error(err, e, "pthread_create");
 		goto out;
