@@ -13,7 +13,7 @@ OUT="$W/outside"
 mkdir -p "$T" "$OUT"
 chmod 755 "$W" "$OUT"
 echo marker >"$OUT/marker"
-for tool in python3 zstd xz bzip2 lz4 getfattr setpriv; do
+for tool in python3 zstd xz bzip2 lz4 getfattr setfattr setfacl getfacl setpriv; do
 	command -v "$tool" >/dev/null || { echo "Bail out! $tool is missing (make deps)"; exit 1; }
 done
 
@@ -77,6 +77,14 @@ check "root + userns: a tree of its own, with the mapped owners" "1879048192" \
 	"$(for e in "$CACHE"/roots/*-m*; do grep -qx "tarball=$T/root.tar.gz" "$e/info" && stat -c %u "$e/tree/etc/passwd"; done)"
 check "root + userns: base files are writable" "ok" \
 	"$(tb "$T/root.tar.gz" --set user.userns=yes -- sh -c 'echo x >>/etc/passwd && echo ok')"
+
+# --- ACLs and xattrs of a real tree survive ---
+cp -a "$ROOT" "$W/acl"; touch "$W/acl/shared"
+setfacl -m u:1234:rw "$W/acl/shared"; setfattr -n user.nsbox -v kept "$W/acl/shared"
+tar -C "$W/acl" --numeric-owner --acls --xattrs --xattrs-include='*' -cf "$T/acl.tar" .
+tb "$T/acl.tar" -- true 2>/dev/null
+check "an ACL is kept" "user:1234:rw-" "$(getfacl -cn "$(tree_of "$T/acl.tar")/shared" 2>/dev/null | grep '^user:1234')"
+check "a user xattr is kept" "kept" "$(getfattr --only-values -n user.nsbox "$(tree_of "$T/acl.tar")/shared" 2>/dev/null)"
 
 # --- A17: the same name, other content ---
 mkdir "$W/v"; echo 1 >"$W/v/version"; tar -C "$W/v" -czf "$T/v.tar.gz" .
