@@ -52,7 +52,7 @@ bench: nsbox
 	sh tests/bench/bench-tarball.sh
 
 # The one test command: everything that can run here runs.
-check: check-unit check-golden check-integration
+check: check-unit check-golden check-integration check-debuild
 
 check-unit: nsbox $(UNIT)
 	CMOCKA_MESSAGE_OUTPUT=TAP prove -e '' $(UNIT)
@@ -63,6 +63,10 @@ check-golden: nsbox
 # Real containers; needs root, and fails rather than skips when CI=true.
 check-integration: nsbox tests/probe/nsbox-probe
 	prove tests/integration/t-*.sh
+
+# Real Debian package builds on a sid base from the mirror; slow.
+check-debuild: nsbox tests/probe/nsbox-probe
+	prove tests/debuild/t-*.sh
 
 # Static, so that it runs inside the busybox fixture root.
 tests/probe/nsbox-probe: tests/probe/nsbox-probe.c
@@ -82,7 +86,8 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 --inline-suppr \
 		-D_GNU_SOURCE -Isrc src
-	shellcheck -x helpers/nsbox-mkroot tests/*.sh tests/bench/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
+	shellcheck -x helpers/nsbox-mkroot debuild/nsbox-debuild tests/*.sh tests/bench/*.sh \
+		tests/debuild/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
 	mandoc -Tlint -Wwarning man/*.[158]
 	! grep -n 'sprintf(' src/*.c | grep -v 'snprintf(\|vasprintf(\|asprintf('
 	! grep -nE '(^|[^x_a-z])(malloc|strdup|strndup|realloc|calloc)\(' src/*.c | grep -v '^src/util.c'
@@ -94,13 +99,17 @@ install: all
 	chmod 755 $(DESTDIR)$(BINDIR)/nsbox
 	cp -f helpers/nsbox-mkroot $(DESTDIR)$(LIBEXECDIR)/
 	chmod 755 $(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot
+	sed 's|^LIBEXECDIR=.*|LIBEXECDIR=$(LIBEXECDIR)|' debuild/nsbox-debuild \
+		>$(DESTDIR)$(BINDIR)/nsbox-debuild
+	chmod 755 $(DESTDIR)$(BINDIR)/nsbox-debuild
 	cp -f profiles/*.conf $(DESTDIR)$(DATADIR)/profiles/
 	chmod 644 $(DESTDIR)$(DATADIR)/profiles/*.conf
-	cp -f man/nsbox.1 man/nsbox-mkroot.1 $(DESTDIR)$(MANDIR)/man1/
+	cp -f man/nsbox.1 man/nsbox-mkroot.1 man/nsbox-debuild.1 $(DESTDIR)$(MANDIR)/man1/
 	cp -f man/nsbox.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/nsbox $(DESTDIR)$(MANDIR)/man1/nsbox.1 \
+	rm -f $(DESTDIR)$(BINDIR)/nsbox $(DESTDIR)$(BINDIR)/nsbox-debuild \
+		$(DESTDIR)$(MANDIR)/man1/nsbox.1 $(DESTDIR)$(MANDIR)/man1/nsbox-debuild.1 \
 		$(DESTDIR)$(MANDIR)/man1/nsbox-mkroot.1 $(DESTDIR)$(MANDIR)/man5/nsbox.conf.5 \
 		$(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
@@ -110,5 +119,5 @@ uninstall:
 clean:
 	rm -f nsbox libnsbox.a src/*.o $(UNIT) tests/probe/nsbox-probe
 
-.PHONY: all options deps bench-deps bench check check-unit check-golden check-integration asan format format-check lint \
+.PHONY: all options deps bench-deps bench check check-unit check-golden check-integration check-debuild asan format format-check lint \
 	install uninstall clean

@@ -84,14 +84,14 @@ roots_close(struct roots *r)
  * root's CACHE/roots is 0711, so that the root of a user namespace reaches
  * the entries made for it (they are its own), and nothing else. */
 static int
-roots_open(struct roots *r, struct nsbox_err *err)
+roots_open(struct roots *r, const char *kind, struct nsbox_err *err)
 {
 	_cleanup_free_ char *dir = cache_dir();
 	static const char *const sub[] = {"index", "locks", "tmp"};
 	int *fds[] = {&r->index, &r->locks, &r->tmp};
 
 	*r = (struct roots){.fd = -1, .index = -1, .locks = -1, .tmp = -1};
-	r->path = xasprintf("%s/roots", dir);
+	r->path = xasprintf("%s/%s", dir, kind);
 	if (own_dir(AT_FDCWD, dir, 0755, false, err) < 0 ||
 	    own_dir(AT_FDCWD, r->path, geteuid() == 0 ? 0711 : 0700, true, err) < 0)
 		goto fail;
@@ -496,7 +496,7 @@ cache_root(const char *tarball, const char *origin, const struct idmaps *m, stru
 				      strerror(errno));
 	if (fstat(src, &st) < 0 || !S_ISREG(st.st_mode))
 		return nsbox_error_at(err, origin, "root.tarball: %s: not a regular file", tarball);
-	if (roots_open(&r, err) < 0)
+	if (roots_open(&r, "roots", err) < 0)
 		return -1;
 	map_key(m, mapkey);
 	statkey = stat_key(&st, mapkey);
@@ -548,7 +548,7 @@ cache_ref_release(struct cache_ref *ref)
 
 struct info {
 	char *text;
-	const char *tarball, *identity;
+	const char *tarball, *identity, *base;
 	unsigned long long bytes;
 };
 
@@ -560,7 +560,7 @@ info_read(int entry, struct info *in)
 	size_t len;
 	char *save = NULL;
 
-	*in = (struct info){.tarball = "?", .identity = ""};
+	*in = (struct info){.tarball = "?", .identity = "", .base = ""};
 	if (fd < 0 || read_regular_file(fd, 65536, &in->text, &len, &why) < 0)
 		return;
 	for (char *l = strtok_r(in->text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -570,16 +570,28 @@ info_read(int entry, struct info *in)
 			in->identity = l + 9;
 		else if (startswith(l, "bytes="))
 			in->bytes = strtoull(l + 6, NULL, 10);
+		else if (startswith(l, "base="))
+			in->base = l + 5;
 	}
 }
 
-/* Whether the tarball an entry came from is still there, unchanged. */
+/* A root entry: whether its tarball is still there, unchanged. A layer
+ * (of nsbox-debuild): whether the root it was made on is still cached. */
 static const char *
-source_state(const char *key, const struct info *in)
+source_state(const char *kind, const char *key, const struct info *in)
 {
 	struct stat st;
 	_cleanup_free_ char *now = NULL;
 
+	if (streq(kind, "layers")) {
+		_cleanup_free_ char *dir = cache_dir();
+		_cleanup_free_ char *base = xasprintf("%s/roots/%.64s", dir, in->base);
+		_cleanup_free_ char *mapped = xasprintf("%s%s", base, key + 64);
+
+		return strlen(in->base) == 64 && (stat(base, &st) == 0 || stat(mapped, &st) == 0)
+			       ? "current"
+			       : "orphan";
+	}
 	if (stat(in->tarball, &st) < 0)
 		return "gone";
 	now = stat_key(&st, key[64] ? key + 64 : "");
@@ -606,20 +618,20 @@ human(unsigned long long n, char out[24])
 	snprintf(out, 24, "%llu%c", n, *u);
 }
 
-/* The entries of CACHE/roots; NULL (and no error) when there is none. */
+/* The entries of CACHE/KIND; NULL (and no error) when there is none. */
 static DIR *
-entries_open(struct roots *r, struct nsbox_err *err)
+entries_open(struct roots *r, const char *kind, struct nsbox_err *err)
 {
 	_cleanup_free_ char *dir = cache_dir();
 	struct stat st;
 	DIR *d;
 
 	*r = (struct roots){.fd = -1, .index = -1, .locks = -1, .tmp = -1};
-	r->path = xasprintf("%s/roots", dir);
+	r->path = xasprintf("%s/%s", dir, kind);
 	if (lstat(r->path, &st) < 0 && errno == ENOENT)
 		return NULL;
 	free(steal_ptr(&r->path)); /* roots_open sets it again */
-	if (roots_open(r, err) < 0)
+	if (roots_open(r, kind, err) < 0)
 		return NULL;
 	d = fdopendir(dup(r->fd));
 	if (!d)
@@ -627,11 +639,11 @@ entries_open(struct roots *r, struct nsbox_err *err)
 	return d;
 }
 
-int
-cache_list(FILE *out, struct nsbox_err *err)
+static int
+list_kind(FILE *out, const char *kind, struct nsbox_err *err)
 {
 	struct roots r;
-	DIR *d = entries_open(&r, err);
+	DIR *d = entries_open(&r, kind, err);
 	struct dirent *de;
 	unsigned long long total = 0;
 	char size[24];
@@ -663,11 +675,15 @@ cache_list(FILE *out, struct nsbox_err *err)
 			state = "in use";
 		} else {
 			flock(fd, LOCK_UN);
-			state = source_state(de->d_name, &in);
+			state = source_state(kind, de->d_name, &in);
 		}
 		human(in.bytes, size);
-		fprintf(out, "%-22s %6s  %-16s  %-7s  %s\n", short_key(de->d_name, sk), size, when,
-			state, in.tarball);
+		if (streq(kind, "layers"))
+			fprintf(out, "%-22s %6s  %-16s  %-7s  build dependencies on %.12s (%s)\n",
+				short_key(de->d_name, sk), size, when, state, in.base, in.tarball);
+		else
+			fprintf(out, "%-22s %6s  %-16s  %-7s  %s\n", short_key(de->d_name, sk), size,
+				when, state, in.tarball);
 		total += in.bytes;
 		n++;
 		free(in.text);
@@ -677,6 +693,24 @@ cache_list(FILE *out, struct nsbox_err *err)
 	fprintf(out, "%d entries, %s, in %s\n", n, size, r.path);
 	roots_close(&r);
 	return 0;
+}
+
+int
+cache_list(FILE *out, struct nsbox_err *err)
+{
+	if (list_kind(out, "roots", err) < 0)
+		return -1;
+	/* nsbox-debuild's build-dependency layers, when there are any */
+	{
+		_cleanup_free_ char *dir = cache_dir();
+		_cleanup_free_ char *layers = xasprintf("%s/layers", dir);
+		struct stat st;
+
+		if (stat(layers, &st) < 0)
+			return 0;
+	}
+	fputc('\n', out);
+	return list_kind(out, "layers", err);
 }
 
 /* Leftovers: trees of killed extractions (their tarball's lock is free),
@@ -741,11 +775,11 @@ prune_leftovers(struct roots *r, bool dry_run)
 		closedir(d);
 }
 
-int
-cache_prune(unsigned days, bool all, bool dry_run, struct nsbox_err *err)
+static int
+prune_kind(const char *kind, unsigned days, bool all, bool dry_run, struct nsbox_err *err)
 {
 	struct roots r;
-	DIR *d = entries_open(&r, err);
+	DIR *d = entries_open(&r, kind, err);
 	struct dirent *de;
 	time_t now = time(NULL);
 	int n = 0, rc = 0;
@@ -769,7 +803,7 @@ cache_prune(unsigned days, bool all, bool dry_run, struct nsbox_err *err)
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
 			continue; /* in use */
 		info_read(fd, &in);
-		state = source_state(de->d_name, &in);
+		state = source_state(kind, de->d_name, &in);
 		why = all                                        ? "all"
 		      : !streq(state, "current")                 ? state
 		      : now - st.st_mtime > (time_t)days * 86400 ? "unused"
@@ -801,4 +835,63 @@ cache_prune(unsigned days, bool all, bool dry_run, struct nsbox_err *err)
 	prune_leftovers(&r, dry_run);
 	roots_close(&r);
 	return rc < 0 ? -1 : n;
+}
+
+int
+cache_prune(unsigned days, bool all, bool dry_run, struct nsbox_err *err)
+{
+	int a, b;
+
+	/* roots first: a layer whose root went is an orphan */
+	a = prune_kind("roots", days, all, dry_run, err);
+	b = prune_kind("layers", days, all, dry_run, err);
+	return a < 0 || b < 0 ? -1 : a + b;
+}
+
+int
+cache_id(const char *tarball, char out[65], struct nsbox_err *err)
+{
+	_cleanup_free_ char *dir = cache_dir(), *statkey = NULL, *index = NULL;
+	_cleanup_close_ int fd = open(tarball, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	unsigned char d[32], *buf;
+	struct sha256 s;
+	struct stat st;
+	DIR *dd;
+	struct dirent *de;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return nsbox_error(err, errno, "%s", tarball);
+	/* what the cache knows, under any map */
+	statkey = stat_key(&st, "");
+	index = xasprintf("%s/roots/index", dir);
+	if ((dd = opendir(index))) {
+		while ((de = readdir(dd))) {
+			char key[100];
+
+			if (!startswith(de->d_name, statkey) ||
+			    (de->d_name[strlen(statkey)] && de->d_name[strlen(statkey)] != '-'))
+				continue;
+			n = readlinkat(dirfd(dd), de->d_name, key, sizeof(key) - 1);
+			if (n >= 64) {
+				key[n] = '\0';
+				if (is_key(key)) {
+					snprintf(out, 65, "%.64s", key);
+					closedir(dd);
+					return 0;
+				}
+			}
+		}
+		closedir(dd);
+	}
+	buf = xmalloc(1 << 20);
+	sha256_init(&s);
+	while ((n = read(fd, buf, 1 << 20)) > 0)
+		sha256_update(&s, buf, (size_t)n);
+	free(buf);
+	if (n < 0)
+		return nsbox_error(err, errno, "%s", tarball);
+	sha256_final(&s, d);
+	sha256_hex(d, out);
+	return 0;
 }

@@ -40,7 +40,9 @@ int cache_root(const char *tarball, const char *origin, const struct idmaps *m,
 	       struct cache_ref *ref, int *sig, struct nsbox_err *err);
 void cache_ref_release(struct cache_ref *ref);
 
-/* nsbox cache list: one line per entry. */
+/* nsbox cache list: one line per entry; CACHE/layers holds nsbox-debuild's
+ * build-dependency layers, in the same shape (KEY/tree, KEY/info with a
+ * base= line naming the root entry they were made on). */
 int cache_list(FILE *out, struct nsbox_err *err);
 
 /* nsbox cache prune: remove entries not in use whose tarball is gone or
@@ -48,5 +50,9 @@ int cache_list(FILE *out, struct nsbox_err *err);
  * not in use), and what killed extractions left. With dry_run, only say.
  * Returns the number of entries removed (or that would be). */
 int cache_prune(unsigned days, bool all, bool dry_run, struct nsbox_err *err);
+
+/* nsbox cache id: the SHA-256 of a tarball's bytes, from the cache's index
+ * when it has the tarball, else by reading it. */
+int cache_id(const char *tarball, char out[65], struct nsbox_err *err);
 
 #endif

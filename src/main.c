@@ -180,8 +180,12 @@ cmd_cache(const struct overrides *o)
 	struct nsbox_err err = {0};
 	int rc;
 
+	char id[65];
+
 	if (streq(o->args[0], "list"))
 		rc = cache_list(stdout, &err);
+	else if (streq(o->args[0], "id"))
+		rc = cache_id(o->args[1], id, &err) < 0 ? -1 : printf("%s\n", id);
 	else
 		rc = cache_prune(o->days, o->all, o->dry_run, &err);
 	if (rc < 0) {

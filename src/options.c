@@ -100,13 +100,15 @@ options_usage(enum command cmd)
 	case CMD_CACHE:
 		return "usage: nsbox cache list\n"
 		       "       nsbox cache prune [--days=N] [--all] [--dry-run]\n"
+		       "       nsbox cache id TARBALL\n"
 		       "\n"
 		       "  list    the cached trees of tarball roots: size, last use, state\n"
 		       "  prune   remove those not in use whose tarball changed or is gone,\n"
 		       "          or that were not used for N days (default 30)\n"
 		       "      --days=N              the age limit of prune\n"
 		       "      --all                 remove every entry not in use\n"
-		       "      --dry-run             only say what would go\n";
+		       "      --dry-run             only say what would go\n"
+		       "  id      the SHA-256 of a tarball (from the cache when it knows it)\n";
 	case CMD_GC:
 		return "usage: nsbox gc [--dry-run]\n"
 		       "\n"
@@ -322,9 +324,10 @@ options_parse(enum command cmd, int argc, char **argv, struct overrides *o, stru
 		if (handle(o, c, optarg, err) < 0)
 			return -1;
 	}
-	if (cmd == CMD_CACHE && (optind >= argc || optind + 1 < argc ||
-				 (!streq(argv[optind], "list") && !streq(argv[optind], "prune"))))
-		return nsbox_error(err, 0, CL ": nsbox cache: expected list or prune");
+	if (cmd == CMD_CACHE &&
+	    !(optind + 1 == argc && (streq(argv[optind], "list") || streq(argv[optind], "prune"))) &&
+	    !(optind + 2 == argc && streq(argv[optind], "id")))
+		return nsbox_error(err, 0, CL ": nsbox cache: expected list, prune or id TARBALL");
 	if (optind < argc && cmd != CMD_RUN && cmd != CMD_CHECK && cmd != CMD_CACHE)
 		return nsbox_error(err, 0, CL ": unexpected argument '%.64s'", argv[optind]);
 	for (int i = optind; i < argc; i++)

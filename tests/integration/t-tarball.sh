@@ -245,7 +245,9 @@ wait
 check "cache prune --all: then it goes too" "0 yes" "$(entries) $(tmp_empty && echo yes)"
 check "cache prune: index and locks are empty" "" "$(ls -A "$CACHE/roots/index"; ls -A "$CACHE/roots/locks")"
 err=$("$NSBOX" cache frob 2>&1); rc=$?
-check "cache: an unknown action" "125|nsbox: command line: nsbox cache: expected list or prune" "$rc|$err"
+check "cache: an unknown action" "125|nsbox: command line: nsbox cache: expected list, prune or id TARBALL" "$rc|$err"
+check "cache id: the tarball's SHA-256, cached or not" "$(sha256sum <"$T/root.tar.xz" | cut -d' ' -f1) $(sha256sum <"$T/root.tar.lz4" | cut -d' ' -f1)" \
+	"$("$NSBOX" cache id "$T/root.tar.xz") $("$NSBOX" cache id "$T/root.tar.lz4")"
 
 audit_check "tarball roots"
 rm -rf "$CACHE"

@@ -1,0 +1,164 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# nsbox-debuild on a sid base made by nsbox-debuild --create (cached in
+# /var/tmp between local runs): the packages in tests/fixtures/debuild,
+# the layer cache, a failing build, a build that tries the network, the
+# base left untouched, --update, lintian, and Debian's own hello from the
+# mirror. Only apt and mmdebstrap talk to the mirror.
+# shellcheck disable=SC2016,SC2012
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../integration/lib.sh"
+
+DEBUILD="$TOP/debuild/nsbox-debuild"
+export NSBOX NSBOX_CACHE_DIR="$W/cache" NSBOX_MIRROR="${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}"
+TAR=/var/tmp/nsbox-test-sid.tar.zst
+P="$W/sid-test.conf"
+printf '[profile]\ninclude = %s/profiles/build-common.conf\n\n[root]\ntarball = %s\nhostname = sid-build\n' "$TOP" "$TAR" >"$P"
+OUT="$W/out"
+mkdir -p "$OUT"
+chmod 755 "$W"
+for t in mmdebstrap python3 script; do
+	command -v "$t" >/dev/null || { echo "Bail out! $t is missing (make deps)"; exit 1; }
+done
+
+# --- the base: --create (once; the tarball is kept in /var/tmp) ---
+if [ ! -s "$TAR" ]; then
+	(cd "$W" && "$DEBUILD" --create --profile="$P") >"$W/create.log" 2>&1
+	check "--create: makes the profile's tarball" "0 yes" "$? $(test -s "$TAR" && echo yes)"
+	if grep -q "tarball = $TAR" "$W/create.log"; then ok "--create: prints the profile lines"
+	else not_ok "--create: prints the profile lines" "$(tail -5 "$W/create.log")"; fi
+fi
+check "the sid base tells apt to ignore Valid-Until (frozen mirror)" "1" \
+	"$("$NSBOX" run --profile="$P" -- sh -c 'grep -rh Check-Valid-Until /etc/apt/apt.conf.d/ | grep -c false' 2>/dev/null)"
+sum_tree() { (cd "$1" && find . -printf '%p %m %U %G %s %l\n' | sort; find . -type f -exec cat {} + | md5sum); }
+"$NSBOX" run --profile="$P" -- true 2>/dev/null
+base_tree=$(echo "$W"/cache/roots/[0-9a-f]*/tree)
+base_sum=$(sum_tree "$base_tree")
+
+pkg() { rm -rf "$W/$1-1.0"; cp -a "$TOP/tests/fixtures/debuild/$1" "$W/$1-1.0"; }
+build() { # PKG [OPTIONS]: build in the package's tree; output in $OUT
+	p=$1; shift
+	(cd "$W/$p-1.0" && "$DEBUILD" --profile="$P" --output="$OUT" "$@") >"$W/$p.out" 2>&1
+}
+
+# --- outside a source tree; a missing base ---
+err=$(cd "$W" && "$DEBUILD" --profile="$P" 2>&1); rc=$?
+check "outside a source tree: exit 2 and why" "2|nsbox-debuild: $W is not a Debian source tree (no debian/control or debian/changelog); run nsbox-debuild in an unpacked source package" "$rc|$err"
+printf '[root]\ntarball = %s/nonexistent.tar.zst\n' "$W" >"$W/none.conf"
+pkg nsbox-test-ok
+err=$(cd "$W/nsbox-test-ok-1.0" && "$DEBUILD" --profile="$W/none.conf" 2>&1); rc=$?
+check "a missing base: 125 and the command that makes it" \
+	"125|nsbox-debuild: the base tarball $W/nonexistent.tar.zst of the profile $W/none.conf does not exist; make it with: nsbox-debuild --create --dist=sid" "$rc|$err"
+
+# --- a package with a build dependency the base lacks ---
+build nsbox-test-ok; rc=$?
+check "build: exit 0" 0 "$rc"
+check "build: results in --output" "nsbox-test-ok_1.0_amd64.build nsbox-test-ok_1.0_amd64.buildinfo nsbox-test-ok_1.0_amd64.changes nsbox-test-ok_1.0_amd64.deb" \
+	"$(ls "$OUT" | tr '\n' ' ' | sed 's/ $//')"
+LOG="$OUT/nsbox-test-ok_1.0_amd64.build"
+check "the log: the plan, the base's identity, every phase with its time" "1 1 3" \
+	"$(grep -c '^=== plan' "$LOG") $(grep -c "^base: $TAR sha256:$("$NSBOX" cache id "$TAR")" "$LOG") $(grep -cE '^(resolve|install|build) 0 [0-9.]+$' "$LOG")"
+check "the log: the layer was made" 1 "$(grep -c '^layer-cache miss' "$LOG")"
+check "DEB_BUILD_OPTIONS gets parallel=CPUs" 1 "$(grep -c "^DEB_BUILD_OPTIONS=parallel=$(nproc)\$" "$LOG")"
+check "built as an unprivileged user, from a copy of root's tree" 1 "$(grep -c '^source tree: .* (copy as uid 1000)$' "$LOG")"
+check "the .deb installs and runs in a fresh container" "nsbox-test-ok: Hello, world!" \
+	"$("$NSBOX" run --profile="$P" -m bind-ro:"$OUT":/mnt -- sh -c 'dpkg -i /mnt/nsbox-test-ok_1.0_amd64.deb >/dev/null && nsbox-test-ok' 2>/dev/null)"
+dpkg-deb -c "$OUT/nsbox-test-ok_1.0_amd64.deb" >"$W/list1"
+cp "$LOG" "$W/log1"
+rm -f "$OUT"/*
+build nsbox-test-ok; rc=$?
+check "a second build: exit 0, the layer is reused" "0 1 0" \
+	"$rc $(grep -c '^layer-cache hit' "$LOG") $(grep -c '^install ' "$LOG")"
+dpkg-deb -c "$OUT/nsbox-test-ok_1.0_amd64.deb" >"$W/list2"
+check "... and the same .deb file list, byte for byte" "" "$(cmp "$W/list1" "$W/list2")"
+base12=$("$NSBOX" cache id "$TAR" | cut -c1-12)
+check "nsbox cache list shows the layer on its base" 1 \
+	"$("$NSBOX" cache list | grep -c "current  build dependencies on $base12")"
+rm -f "$OUT"/*
+build nsbox-test-ok --no-cache; rc=$?
+check "--no-cache: builds, and installs the dependencies again" "0 1 0" \
+	"$rc $(grep -c '^install 0' "$LOG") $(grep -c '^layer-cache' "$LOG")"
+
+# --- a tree of an ordinary user is bound in and built as that user ---
+pkg nsbox-test-ok; chown -R 1234:1234 "$W/nsbox-test-ok-1.0"; rm -f "$OUT"/*
+build nsbox-test-ok; rc=$?
+check "a user's tree: bound in and built as its owner" "0 1" "$rc $(grep -c '^source tree: .* (bind as uid 1234)$' "$LOG")"
+check "... and everything in it still belongs to that user" "" "$(find "$W/nsbox-test-ok-1.0" ! -uid 1234)"
+check "... the build ran in it" "yes" "$(test -x "$W/nsbox-test-ok-1.0/greet" && echo yes || echo no)"
+
+# --- a build that fails: its status, no results, the log, no signing ---
+mkdir "$W/bin"; printf '#!/bin/sh\ntouch %s/signed\n' "$W" >"$W/bin/debsign"; chmod 755 "$W/bin/debsign"
+pkg nsbox-test-fail; rm -f "$OUT"/*
+(cd "$W/nsbox-test-fail-1.0" && PATH="$W/bin:$PATH" "$DEBUILD" --profile="$P" --output="$OUT" --sign) >"$W/fail.out" 2>&1; rc=$?
+check "a failing build: dpkg-buildpackage's status" 2 "$rc"
+check "a failing build: only the log" "nsbox-test-fail_1.0_amd64.build" "$(ls "$OUT")"
+check "a failing build: the log says why" 1 "$(grep -c 'nsbox-test-fail: failing on purpose' "$OUT/nsbox-test-fail_1.0_amd64.build")"
+check "a failing build: no signing attempted" "no" "$(test -e "$W/signed" && echo yes || echo no)"
+
+# --- a build that tries the network: a listener on the host's loopback ---
+python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 47813)); s.listen(5); s.settimeout(120)
+try:
+    s.accept(); open(sys.argv[1], "w").write("connected\n")
+except OSError:
+    pass' "$W/connected" &
+listener=$!
+sleep 0.5
+pkg nsbox-test-net; rm -f "$OUT"/*
+build nsbox-test-net; rc=$?
+kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null
+check "a build that tries the network fails" "2" "$rc"
+check "... unable to connect" 1 "$(grep -c 'nsbox-test-net: no network: .*Connection refused' "$OUT/nsbox-test-net_1.0_amd64.build")"
+check "... and the host's listener saw nothing" "no" "$(test -e "$W/connected" && echo yes || echo no)"
+
+# --- lintian, in the same container ---
+rm -f "$OUT"/*
+build nsbox-test-ok --lintian; rc=$?
+check "--lintian: the build succeeds and lintian ran" "0 1" "$rc $(grep -c '^lintian: exit [0-9]' "$LOG")"
+
+# --- a shell in a failed build ---
+out=$(cd "$W/nsbox-test-fail-1.0" && printf 'echo INSIDE-$((20+22)) $(id -u); exit\n' |
+	script -qec "$DEBUILD --profile=$P --output=$OUT --shell-on-failure" /dev/null 2>&1 | tr -d '\r')
+case $out in *"INSIDE-42 0"*) ok "--shell-on-failure: a shell in the failed container";;
+*) not_ok "--shell-on-failure: a shell in the failed container" "$(printf '%s\n' "$out" | tail -5)";; esac
+
+check "the base's cached tree is unchanged by all the builds" "$base_sum" "$(sum_tree "$base_tree")"
+
+# --- Debian's hello, from the mirror's sid sources ---
+mkdir "$W/hello"
+"$NSBOX" run --profile="$P" --set namespaces.net=no -m bind-ro:/etc/resolv.conf:/etc/resolv.conf \
+	-m bind:"$W/hello":/build/hello --chdir=/build/hello --setenv=NSBOX_MIRROR="$NSBOX_MIRROR" -- sh -c '
+	echo "deb-src $NSBOX_MIRROR sid main" >/etc/apt/sources.list.d/src.list
+	apt-get -q -o Acquire::Check-Valid-Until=false update >/dev/null &&
+	apt-get -q source hello >/dev/null 2>&1 && apt-get -q download hello >/dev/null 2>&1' 2>/dev/null ||
+	not_ok "fetching hello's source from the mirror"
+hdir=$(find "$W/hello" -mindepth 1 -maxdepth 1 -type d -name 'hello-*' | head -1)
+if [ -n "$hdir" ]; then
+	rm -f "$OUT"/*
+	(cd "$hdir" && "$DEBUILD" --profile="$P" --output="$OUT") >"$W/hello.out" 2>&1
+	check "Debian's hello builds" 0 "$?"
+	theirs=$(find "$W/hello" -maxdepth 1 -name 'hello_*.deb' | head -1)
+	ours=$(find "$OUT" -name 'hello_*.deb' | head -1)
+	dpkg-deb -c "$theirs" | awk '{print $1, $6}' | sort >"$W/theirs"
+	dpkg-deb -c "$ours" | awk '{print $1, $6}' | sort >"$W/ours"
+	check "hello's .deb has the file list (and modes) of Debian's" "" "$(diff "$W/theirs" "$W/ours" | head -5)"
+else
+	not_ok "hello's source was unpacked" "$(ls "$W/hello")"
+fi
+
+# --- --update: the base upgraded and repacked atomically (on a copy) ---
+cp "$TAR" "$W/copy.tar.zst"
+printf '[profile]\ninclude = %s/profiles/build-common.conf\n\n[root]\ntarball = %s/copy.tar.zst\n' "$TOP" "$W" >"$W/copy.conf"
+ino=$(stat -c %i "$W/copy.tar.zst")
+(cd "$W" && "$DEBUILD" --update --profile="$W/copy.conf") >"$W/update.out" 2>&1
+check "--update: exit 0, a new file in place" "0 yes" "$? $([ "$(stat -c %i "$W/copy.tar.zst")" != "$ino" ] && echo yes)"
+grep -q "^nsbox-debuild: updated" "$W/update.out" || tail -3 "$W/update.out" | sed "s/^/# /"
+check "--update: the new base runs apt, and keeps no package lists" "ok 0" \
+	"$("$NSBOX" run --profile="$W/copy.conf" -- sh -c 'apt-get --version >/dev/null && echo ok $(find /var/lib/apt/lists -maxdepth 1 -name "*_Packages*" | wc -l)' 2>/dev/null)"
+
+"$NSBOX" cache prune --all >/dev/null
+check "nothing nsbox-debuild made is left in /var/tmp" "" "$(find /var/tmp -maxdepth 1 -name 'nsbox-debuild.*')"
+audit_check "nsbox-debuild"
+finish
