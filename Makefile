@@ -50,6 +50,7 @@ bench-deps:
 # Reports, never fails on a number; needs root.
 bench: nsbox
 	sh tests/bench/bench-tarball.sh
+	sh tests/bench/bench-debuild.sh
 
 # The one test command: everything that can run here runs.
 check: check-unit check-golden check-integration check-debuild
