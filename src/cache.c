@@ -682,8 +682,8 @@ list_kind(FILE *out, const char *kind, struct nsbox_err *err)
 			fprintf(out, "%-22s %6s  %-16s  %-7s  build dependencies on %.12s (%s)\n",
 				short_key(de->d_name, sk), size, when, state, in.base, in.tarball);
 		else
-			fprintf(out, "%-22s %6s  %-16s  %-7s  %s\n", short_key(de->d_name, sk), size,
-				when, state, in.tarball);
+			fprintf(out, "%-22s %6s  %-16s  %-7s  %s\n", short_key(de->d_name, sk),
+				size, when, state, in.tarball);
 		total += in.bytes;
 		n++;
 		free(in.text);

@@ -993,6 +993,39 @@ decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
 	return idmaps_build(p, uid, getegid(), name, su, sg, &ctx->maps, err);
 }
 
+/* Keys nsbox parses but cannot apply yet: refused, never ignored. */
+static int
+not_implemented(const struct plan *p, struct nsbox_err *err)
+{
+	static const struct {
+		enum plan_scalar k;
+		const char *key, *what;
+	} keys[] = {
+		{PK_MEMORY, "limits.memory", "cgroup limits are"},
+		{PK_PIDS, "limits.pids", "cgroup limits are"},
+		{PK_CPU, "limits.cpu", "cgroup limits are"},
+		{PK_PRE_EXEC, "hooks.pre-exec", "hooks are"},
+		{PK_POST_EXIT, "hooks.post-exit", "hooks are"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (p->scalar[keys[i].k].text && *p->scalar[keys[i].k].text)
+			return nsbox_error_at(err, p->scalar[keys[i].k].origin,
+					      "%s: %s not implemented yet; remove it", keys[i].key,
+					      keys[i].what);
+	if (p->list[PL_CGROUP].n)
+		return nsbox_error_at(err, p->list[PL_CGROUP].v[0].origin,
+				      "limits.cgroup: cgroups are not implemented yet; remove it");
+	if (p->seccomp)
+		return nsbox_error_at(err, p->scalar[PK_SECCOMP].origin,
+				      "security.seccomp: the default seccomp filter is not "
+				      "implemented yet (TIOCSTI and TIOCLINUX are always blocked)");
+	if (p->detach)
+		return nsbox_error_at(err, p->scalar[PK_DETACH].origin,
+				      "process.detach: detaching is not implemented yet");
+	return 0;
+}
+
 /* With init = auto, a command that is an init gets to be PID 1. */
 static bool
 want_init(const struct plan *p)
@@ -1028,7 +1061,7 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		dry_run(p);
 		return 0;
 	}
-	if (decide_userns(&ctx, err) < 0)
+	if (not_implemented(p, err) < 0 || decide_userns(&ctx, err) < 0)
 		return -1;
 	/* Blocked from before clone, so none is lost; the child inherits the
 	 * mask and its init waits for them too. */

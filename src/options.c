@@ -325,7 +325,8 @@ options_parse(enum command cmd, int argc, char **argv, struct overrides *o, stru
 			return -1;
 	}
 	if (cmd == CMD_CACHE &&
-	    !(optind + 1 == argc && (streq(argv[optind], "list") || streq(argv[optind], "prune"))) &&
+	    !(optind + 1 == argc &&
+	      (streq(argv[optind], "list") || streq(argv[optind], "prune"))) &&
 	    !(optind + 2 == argc && streq(argv[optind], "id")))
 		return nsbox_error(err, 0, CL ": nsbox cache: expected list, prune or id TARBALL");
 	if (optind < argc && cmd != CMD_RUN && cmd != CMD_CHECK && cmd != CMD_CACHE)
