@@ -43,16 +43,17 @@ done
 pid=$!; sleep 0.5; kill -INT $pid; wait $pid
 check "SIGINT kills an unhandled payload: 130" 130 $?
 
-"$NSBOX" run --chroot="$ROOT" --set process.grace=1 -- sh -c 'trap "" TERM; sleep 100' &
+# Durations no other process on the machine is likely to sleep.
+"$NSBOX" run --chroot="$ROOT" --set process.grace=1 -- sh -c 'trap "" TERM; sleep 1717' &
 pid=$!; sleep 0.5; kill -TERM $pid; wait $pid
 check "L8: TERM ignored: SIGKILL after the grace period, 137" 137 $?
-check "L8: nothing of it survives" 0 "$(pgrep -fc '^sleep 100$' || true)"
+check "L8: nothing of it survives" 0 "$(pgrep -fc '^sleep 1717$' || true)"
 
 check "L10: 200 orphans reaped, status kept" "0 5" \
 	"$(run -- sh -c 'nsbox-probe zombies 200; sleep 0.5; printf "%s " $(grep -l "^[0-9]* ([^)]*) Z" /proc/[0-9]*/stat 2>/dev/null | wc -l); exit 5'; echo $?)"
 check "L11: background children do not hold nsbox" "0" \
-	"$(run -- sh -c 'sleep 100 & exit 0'; echo $?)"
-check "L11: the background child is gone" 0 "$(pgrep -fc '^sleep 100$' || true)"
+	"$(run -- sh -c 'sleep 1718 & exit 0'; echo $?)"
+check "L11: the background child is gone" 0 "$(pgrep -fc '^sleep 1718$' || true)"
 
 # L18: a caller that ignores SIGCHLD and blocks signals
 check "L18: caller ignoring SIGCHLD" "7" "$(perl -e '$SIG{CHLD}="IGNORE"; exec @ARGV' "$NSBOX" run --chroot="$ROOT" -- sh -c 'exit 7'; echo $?)"
