@@ -8,7 +8,7 @@ include config.mk
 ALL_CPPFLAGS = $(NSBOX_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(NSBOX_CFLAGS) $(CFLAGS)
 
-LIB_SRC = src/util.c src/err.c src/sha256.c src/tarball.c src/cache.c src/spec.c src/idmap.c src/plan.c src/profile.c src/mount.c \
+LIB_SRC = src/util.c src/err.c src/sha256.c src/tarball.c src/cache.c src/cgroup.c src/spec.c src/idmap.c src/plan.c src/profile.c src/mount.c \
 	src/nl.c src/env.c src/tty.c src/seccomp.c src/userns.c src/netif.c \
 	src/options.c src/exec.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
@@ -41,6 +41,9 @@ nsbox: src/main.o libnsbox.a
 $(UNIT): libnsbox.a tests/unit/unit.h $(UNIT:=.c)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c libnsbox.a $(PKGS_LIB) $(TEST_LIB)
 
+# A failing test shows its name and what it expected and got.
+PROVE = --failures --comments
+
 deps:
 	sh tests/deps.sh
 
@@ -56,18 +59,18 @@ bench: nsbox
 check: check-unit check-golden check-integration check-debuild
 
 check-unit: nsbox $(UNIT)
-	CMOCKA_MESSAGE_OUTPUT=TAP prove -e '' $(UNIT)
+	CMOCKA_MESSAGE_OUTPUT=TAP prove $(PROVE) -e '' $(UNIT)
 
 check-golden: nsbox
-	prove tests/golden/run.sh
+	prove $(PROVE) tests/golden/run.sh
 
 # Real containers; needs root, and fails rather than skips when CI=true.
 check-integration: nsbox tests/probe/nsbox-probe
-	prove tests/integration/t-*.sh
+	prove $(PROVE) tests/integration/t-*.sh
 
 # Real Debian package builds on a sid base from the mirror; slow.
 check-debuild: nsbox tests/probe/nsbox-probe
-	prove tests/debuild/t-*.sh
+	prove $(PROVE) tests/debuild/t-*.sh
 
 # Static, so that it runs inside the busybox fixture root.
 tests/probe/nsbox-probe: tests/probe/nsbox-probe.c

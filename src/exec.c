@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "cgroup.h"
 #include "env.h"
 #include "exec.h"
 #include "mount.h"
@@ -65,6 +66,7 @@ struct exec_ctx {
 	struct cache_ref cache; /* a tarball root's cached tree */
 	char *lower;            /* the bottom layer: root.directory or that tree */
 	int interrupted;        /* a signal that stopped nsbox before the start */
+	struct cgroups cg;
 };
 
 struct step {
@@ -142,6 +144,23 @@ chan_recv(int sock, char *buf, size_t size, int *fd)
 
 /* --- host state: RUNDIR/ID, locked for as long as the run lives --- */
 
+/* A killed run's cgroups, named in its state. */
+static void
+gc_cgroups(const char *rundir)
+{
+	_cleanup_free_ char *path = xasprintf("%s/cgroups", rundir);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char line[4096];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		/* only what nsbox names so: a state file is not to be trusted blindly */
+		if (*line == '/' && strstr(line, "/nsbox-") && cgroup_remove(line) < 0)
+			fprintf(stderr, "nsbox: cannot remove the cgroup %s: %s\n", line,
+				strerror(errno));
+	}
+}
+
 /* Runs killed with SIGKILL leave RUNDIR/ID and a free ID.lock behind. */
 static int
 gc_stale(const char *statedir, bool dry_run)
@@ -167,6 +186,7 @@ gc_stale(const char *statedir, bool dry_run)
 			printf("%.*s\t%s\n", (int)(n - 5), de->d_name, dir);
 			continue;
 		}
+		gc_cgroups(dir);
 		remove_tree(dir);
 		unlink(lock);
 		fprintf(stderr, "nsbox: removed leftovers of run %.*s\n", (int)(n - 5), de->d_name);
@@ -544,8 +564,17 @@ step_userns_root(struct exec_ctx *ctx, struct nsbox_err *err)
 	return 0;
 }
 
+static int
+step_cgroupns(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	if (ctx->p->ns_flags & CLONE_NEWCGROUP && unshare(CLONE_NEWCGROUP) < 0)
+		return nsbox_error(err, errno, "unshare the cgroup namespace");
+	return 0;
+}
+
 static const struct step child_steps[] = {
 	{"userns-root", step_userns_root},
+	{"cgroupns", step_cgroupns},
 	{"propagation", step_propagation},
 	{"rootfs", step_rootfs},
 	{"api-fs", step_api_fs},
@@ -759,7 +788,10 @@ child_main(void *arg)
 static int
 step_clone(struct exec_ctx *ctx, struct nsbox_err *err)
 {
-	unsigned long flags = ctx->p->ns_flags | (ctx->userns ? CLONE_NEWUSER : 0) | SIGCHLD;
+	/* The cgroup namespace comes later, once the child is in its cgroups:
+	 * its root is the cgroup the child is in when it makes one. */
+	unsigned long flags = (ctx->p->ns_flags & ~(unsigned long)CLONE_NEWCGROUP) |
+			      (ctx->userns ? CLONE_NEWUSER : 0) | SIGCHLD;
 
 	if (pipe2(ctx->sync, O_CLOEXEC) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctx->chan) < 0)
@@ -779,6 +811,38 @@ step_clone(struct exec_ctx *ctx, struct nsbox_err *err)
 	return 0;
 }
 
+/* The limits' cgroups, made before the container exists, and named in the
+ * run's state so that gc finds them after a kill -9. */
+static int
+step_cgroup(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	_cleanup_free_ char *list = xstrdup(""), *path = NULL;
+	_cleanup_close_ int fd = -1;
+
+	if (cgroup_setup(ctx->p, strrchr(ctx->rundir, '/') + 1, &ctx->cg, err) < 0)
+		return -1;
+	if (!ctx->cg.n)
+		return 0;
+	for (size_t i = 0; i < ctx->cg.n; i++) {
+		char *t = xasprintf("%s%s\n", list, ctx->cg.dir[i]);
+
+		free(list);
+		list = t;
+	}
+	path = xasprintf("%s/cgroups", ctx->rundir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, list, strlen(list)) != (ssize_t)strlen(list))
+		return nsbox_error(err, errno, "%s", path);
+	return 0;
+}
+
+/* The child waits on the sync pipe until it is in its cgroups. */
+static int
+step_cgroup_attach(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	return cgroup_attach(&ctx->cg, ctx->pid, err);
+}
+
 /* The child waits on the sync pipe until its maps are written. */
 static int
 step_maps(struct exec_ctx *ctx, struct nsbox_err *err)
@@ -795,8 +859,8 @@ step_netif(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 static const struct step parent_steps[] = {
-	{"state", step_state}, {"prepare-root", step_prepare_root},
-	{"clone", step_clone}, {"maps", step_maps},
+	{"state", step_state}, {"prepare-root", step_prepare_root},   {"cgroup", step_cgroup},
+	{"clone", step_clone}, {"cgroup-attach", step_cgroup_attach}, {"maps", step_maps},
 	{"netif", step_netif},
 };
 
@@ -910,6 +974,7 @@ cleanup(struct exec_ctx *ctx)
 		waitpid(ctx->pid, NULL, 0);
 	}
 	relay_done(&ctx->relay);
+	cgroup_teardown(&ctx->cg);
 	/* The container is gone; its namespace lives on through these fds
 	 * until moved devices are back on the host. */
 	netif_teardown(&ctx->net);
@@ -1001,9 +1066,6 @@ not_implemented(const struct plan *p, struct nsbox_err *err)
 		enum plan_scalar k;
 		const char *key, *what;
 	} keys[] = {
-		{PK_MEMORY, "limits.memory", "cgroup limits are"},
-		{PK_PIDS, "limits.pids", "cgroup limits are"},
-		{PK_CPU, "limits.cpu", "cgroup limits are"},
 		{PK_PRE_EXEC, "hooks.pre-exec", "hooks are"},
 		{PK_POST_EXIT, "hooks.post-exit", "hooks are"},
 	};
@@ -1013,9 +1075,6 @@ not_implemented(const struct plan *p, struct nsbox_err *err)
 			return nsbox_error_at(err, p->scalar[keys[i].k].origin,
 					      "%s: %s not implemented yet; remove it", keys[i].key,
 					      keys[i].what);
-	if (p->list[PL_CGROUP].n)
-		return nsbox_error_at(err, p->list[PL_CGROUP].v[0].origin,
-				      "limits.cgroup: cgroups are not implemented yet; remove it");
 	if (p->seccomp)
 		return nsbox_error_at(err, p->scalar[PK_SECCOMP].origin,
 				      "security.seccomp: the default seccomp filter is not "
@@ -1083,6 +1142,9 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		rc = wait_setup(&ctx, err);
 	if (rc == 0)
 		rc = monitor(&ctx, err);
+	if (rc >= 0 && cgroup_oom(&ctx.cg))
+		fprintf(stderr, "nsbox: the container hit its memory limit (limits.memory) and the "
+				"kernel killed a process\n");
 	cleanup(&ctx);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	/* Stopped before the container started: as if it had been killed. */

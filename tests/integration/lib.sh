@@ -43,6 +43,7 @@ check() {
 audit_snapshot() {
 	grep -v ' /tmp/nsbox-it\.' /proc/self/mountinfo | awk '{print $5}' | sort >"$W/$1.mounts"
 	ls -A /run/nsbox 2>/dev/null | sort >"$W/$1.state"
+	find /sys/fs/cgroup -name 'nsbox-*' -type d 2>/dev/null | sort >"$W/$1.cgroups"
 }
 
 # The host must look as it did before: no mounts, no state left.
@@ -52,6 +53,8 @@ audit_check() {
 	else not_ok "$1: no mounts left on the host" "$(diff "$W/before.mounts" "$W/after.mounts" | tr '\n' ' ')"; fi
 	if cmp -s "$W/before.state" "$W/after.state"; then ok "$1: no state left in /run/nsbox"
 	else not_ok "$1: no state left in /run/nsbox" "$(tr '\n' ' ' <"$W/after.state")"; fi
+	if cmp -s "$W/before.cgroups" "$W/after.cgroups"; then ok "$1: no cgroup left"
+	else not_ok "$1: no cgroup left" "$(tr '\n' ' ' <"$W/after.cgroups")"; fi
 }
 
 finish() {

@@ -145,11 +145,11 @@ check "nsbox gc never touches a live run" "" "$("$NSBOX" gc 2>&1)"
 wait $pid; check "... which ends normally" 0 $?
 
 # Keys that are parsed but not applied yet are refused, never ignored.
-printf '[limits]\nmemory = 1G\n' >"$W/limits.conf"
-err=$(run --chroot="$ROOT" --profile="$W/limits.conf" -- true 2>&1); rc=$?
-check "limits.memory (not implemented): refused at its line" \
-	"125|nsbox: $W/limits.conf:2: limits.memory: cgroup limits are not implemented yet; remove it" "$rc|$err"
-for o in "-g memory" "-d" "--set limits.pids=10" "--set security.seccomp=yes" "--set hooks.pre-exec=/bin/true"; do
+printf '[hooks]\npre-exec = /bin/true\n' >"$W/hooks.conf"
+err=$(run --chroot="$ROOT" --profile="$W/hooks.conf" -- true 2>&1); rc=$?
+check "hooks.pre-exec (not implemented): refused at its line" \
+	"125|nsbox: $W/hooks.conf:2: hooks.pre-exec: hooks are not implemented yet; remove it" "$rc|$err"
+for o in "-d" "--set security.seccomp=yes" "--set hooks.post-exit=/bin/true"; do
 	# shellcheck disable=SC2086 # o is an option and its value
 	check "$o (not implemented): refused" 125 "$(run --chroot="$ROOT" $o -- true 2>/dev/null; echo $?)"
 done

@@ -9,6 +9,9 @@
  *   userns           try to make a nested user namespace
  *   no-openat2 CMD.. run CMD with openat2 failing with ENOSYS (seccomp), so
  *                    nsbox takes its fallback path resolution
+ *   alloc MB         allocate and touch MB megabytes, then print "allocated"
+ *   forks N          start N children that sleep; print how many started
+ *                    and the first error
  */
 #include <errno.h>
 #include <linux/filter.h>
@@ -112,6 +115,48 @@ no_openat2(char **argv)
 	return 127;
 }
 
+static int
+alloc(long mb)
+{
+	for (long i = 0; i < mb; i++) {
+		char *p = malloc(1 << 20);
+
+		if (!p)
+			return 1;
+		memset(p, 1, 1 << 20); /* touched, so it counts */
+	}
+	printf("allocated\n");
+	return 0;
+}
+
+static int
+forks(int n)
+{
+	pid_t *kids = calloc((size_t)n, sizeof(*kids));
+	int ok = 0, err = 0;
+
+	for (int i = 0; kids && i < n; i++) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			sleep(5);
+			_exit(0);
+		}
+		if (p < 0) {
+			err = errno;
+			break;
+		}
+		kids[ok++] = p;
+	}
+	printf("forks: %d%s%s\n", ok, err ? " " : "", err ? strerror(err) : "");
+	for (int i = 0; i < ok; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	free(kids);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -131,6 +176,10 @@ main(int argc, char **argv)
 		return sig_wait();
 	if (argc >= 3 && !strcmp(argv[1], "no-openat2"))
 		return no_openat2(argv + 2);
+	if (argc >= 3 && !strcmp(argv[1], "alloc"))
+		return alloc(atol(argv[2]));
+	if (argc >= 3 && !strcmp(argv[1], "forks"))
+		return forks(atoi(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "userns")) {
 		if (unshare(CLONE_NEWUSER) < 0) {
 			printf("userns: %s\n", strerror(errno));
@@ -140,6 +189,6 @@ main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: nsbox-probe tiocsti FD TEXT | winsize | zombies N | sig-wait | "
-			"userns | no-openat2 CMD...\n");
+			"userns | no-openat2 CMD... | alloc MB | forks N\n");
 	return 2;
 }

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "util.h"
+
+/* Where a controller lives for this process: the directory of its own
+ * cgroup in the hierarchy that has it. */
+struct where {
+	char *dir;
+	bool v2;
+};
+
+static int
+write_text(const char *dir, const char *file, const char *text)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int e;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static char *
+read_text(const char *dir, const char *file)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	ssize_t n;
+
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) < 0)
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+/* Whether the space- or comma-separated list has the word. */
+static bool
+has_word(const char *list, const char *w, const char *sep)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = list; p && *p;) {
+		size_t k = strcspn(p, sep);
+
+		if (k == n && strncmp(p, w, n) == 0)
+			return true;
+		p += k;
+		p += strspn(p, sep);
+	}
+	return false;
+}
+
+/* The mount point of the cgroup hierarchy with controller c (NULL: the
+ * unified one), from mountinfo, and the root it shows. */
+static bool
+find_mount(const char *c, char **mnt, char **root)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *fields[6] = {0}, *save = NULL, *t, *dash = strstr(line, " - ");
+		char type[32], src[256], opts[1024] = "";
+		int i = 0;
+
+		if (!dash || sscanf(dash + 3, "%31s %255s %1023s", type, src, opts) < 2)
+			continue;
+		*dash = '\0';
+		for (t = strtok_r(line, " ", &save); t && i < 6; t = strtok_r(NULL, " ", &save))
+			fields[i++] = t;
+		if (i < 5)
+			continue;
+		if ((!c && streq(type, "cgroup2")) ||
+		    (c && streq(type, "cgroup") && has_word(opts, c, ","))) {
+			*mnt = xstrdup(fields[4]);
+			*root = xstrdup(fields[3]);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* This process's cgroup in the hierarchy of controller c (NULL: unified). */
+static char *
+own_path(const char *c)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[4096];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+
+		if (!b)
+			continue;
+		*b = '\0';
+		b[1 + strcspn(b + 1, "\n")] = '\0';
+		if ((!c && streq(a + 1, "")) || (c && has_word(a + 1, c, ",")))
+			return xstrdup(b + 1);
+	}
+	return NULL;
+}
+
+static bool
+locate(const char *c, bool v2, struct where *w)
+{
+	_cleanup_free_ char *mnt = NULL, *root = NULL, *path = NULL;
+	const char *rel;
+
+	if (!find_mount(v2 ? NULL : c, &mnt, &root) || !(path = own_path(v2 ? NULL : c)))
+		return false;
+	/* a mount of a subtree (in a container) shows paths below its root */
+	rel = path;
+	if (!streq(root, "/") && startswith(path, root))
+		rel = path + strlen(root);
+	w->dir = xasprintf("%s%s", mnt, streq(rel, "/") ? "" : rel);
+	w->v2 = v2;
+	if (v2) {
+		_cleanup_free_ char *have = read_text(w->dir, "cgroup.controllers");
+
+		if (!have || !has_word(have, c, " \n")) {
+			free(w->dir);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int
+add_dir(struct cgroups *cg, const struct where *w, const char *id, struct nsbox_err *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/nsbox-%s", w->dir, id);
+
+	for (size_t i = 0; i < cg->n; i++)
+		if (streq(cg->dir[i], dir))
+			return (int)i;
+	if (cg->n == CGROUP_MAX)
+		return nsbox_error(err, 0, "too many cgroup hierarchies");
+	if (mkdir(dir, 0755) < 0)
+		return nsbox_error(err, errno, "cannot make the cgroup %s", dir);
+	cg->dir[cg->n] = steal_ptr(&dir);
+	cg->v2[cg->n] = w->v2;
+	return (int)cg->n++;
+}
+
+/* One controller's cgroup: in the unified hierarchy when the caller's
+ * cgroup there has it, else in its v1 hierarchy. Returns its index. */
+static int
+controller(struct cgroups *cg, const char *c, const char *id, const char *origin, const char *key,
+	   struct nsbox_err *err)
+{
+	struct where w = {0};
+	int i;
+
+	if (locate(c, true, &w)) {
+		_cleanup_free_ char *enabled = read_text(w.dir, "cgroup.subtree_control");
+		_cleanup_free_ char *plus = xasprintf("+%s", c);
+
+		/* cgroup v2 gives a child a controller only when its parent has
+		 * it in cgroup.subtree_control, which a cgroup with processes of
+		 * its own cannot have (unless it is the root). */
+		if ((!enabled || !has_word(enabled, c, " \n")) &&
+		    write_text(w.dir, "cgroup.subtree_control", plus) < 0) {
+			nsbox_error_at(err, origin,
+				       "%s: cannot give a child of %s the %s controller (%s); run "
+				       "nsbox in a cgroup delegated to it with no other "
+				       "processes, such as systemd-run --scope -p Delegate=yes",
+				       key, w.dir, c, strerror(errno));
+			free(w.dir);
+			return -1;
+		}
+	} else if (!locate(c, false, &w)) {
+		return nsbox_error_at(err, origin, "%s: this system has no %s cgroup controller",
+				      key, c);
+	}
+	i = add_dir(cg, &w, id, err);
+	free(w.dir);
+	if (i < 0)
+		nsbox_error_locate(err, origin);
+	return i;
+}
+
+static int
+limit(const struct cgroups *cg, int i, const char *file, const char *value, const char *origin,
+      const char *key, struct nsbox_err *err)
+{
+	if (write_text(cg->dir[i], file, value) < 0)
+		return nsbox_error_at(err, origin, "%s: %s/%s = %s: %s", key, cg->dir[i], file,
+				      value, strerror(errno));
+	return 0;
+}
+
+int
+cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox_err *err)
+{
+	char v[64];
+	int i;
+
+	if (p->memory) {
+		const char *o = p->scalar[PK_MEMORY].origin;
+
+		if ((i = controller(cg, "memory", id, o, "limits.memory", err)) < 0)
+			return -1;
+		if (p->memory == UINT64_MAX)
+			snprintf(v, sizeof(v), cg->v2[i] ? "max" : "-1");
+		else
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)p->memory);
+		if (limit(cg, i, cg->v2[i] ? "memory.max" : "memory.limit_in_bytes", v, o,
+			  "limits.memory", err) < 0)
+			return -1;
+		/* no swap beyond the limit, where swap is accounted */
+		if (cg->v2[i])
+			write_text(cg->dir[i], "memory.swap.max", "0");
+		else
+			write_text(cg->dir[i], "memory.memsw.limit_in_bytes", v);
+		cg->oom = xasprintf("%s/%s", cg->dir[i],
+				    cg->v2[i] ? "memory.events" : "memory.oom_control");
+	}
+	if (p->pids) {
+		const char *o = p->scalar[PK_PIDS].origin;
+
+		if ((i = controller(cg, "pids", id, o, "limits.pids", err)) < 0)
+			return -1;
+		if (p->pids == UINT64_MAX)
+			snprintf(v, sizeof(v), "max");
+		else
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)p->pids);
+		if (limit(cg, i, "pids.max", v, o, "limits.pids", err) < 0)
+			return -1;
+	}
+	if (p->cpu_milli) {
+		const char *o = p->scalar[PK_CPU].origin;
+		char q[32];
+
+		/* milli-CPUs: so much run time per 100 ms period */
+		if ((i = controller(cg, "cpu", id, o, "limits.cpu", err)) < 0)
+			return -1;
+		snprintf(q, sizeof(q), "%llu", (unsigned long long)p->cpu_milli * 100);
+		if (cg->v2[i]) {
+			snprintf(v, sizeof(v), "%s 100000", q);
+			if (limit(cg, i, "cpu.max", v, o, "limits.cpu", err) < 0)
+				return -1;
+		} else if (limit(cg, i, "cpu.cfs_period_us", "100000", o, "limits.cpu", err) < 0 ||
+			   limit(cg, i, "cpu.cfs_quota_us", q, o, "limits.cpu", err) < 0) {
+			return -1;
+		}
+	}
+	/* pflask's --cgroup=CONTROLLER: a cgroup of its own, no limit */
+	for (size_t k = 0; k < p->list[PL_CGROUP].n; k++) {
+		const struct pitem *it = &p->list[PL_CGROUP].v[k];
+
+		if (*it->text && controller(cg, it->text, id, it->origin, "limits.cgroup", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+cgroup_attach(const struct cgroups *cg, pid_t pid, struct nsbox_err *err)
+{
+	char v[24];
+
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	for (size_t i = 0; i < cg->n; i++)
+		if (write_text(cg->dir[i], "cgroup.procs", v) < 0)
+			return nsbox_error(err, errno, "%s/cgroup.procs", cg->dir[i]);
+	return 0;
+}
+
+bool
+cgroup_oom(const struct cgroups *cg)
+{
+	_cleanup_free_ char *text = NULL;
+	const char *k;
+
+	if (!cg->oom) {
+		return false;
+	}
+	{
+		_cleanup_free_ char *d = xstrdup(cg->oom);
+		char *slash = strrchr(d, '/');
+
+		*slash = '\0';
+		text = read_text(d, slash + 1);
+	}
+	k = text ? strstr(text, "oom_kill ") : NULL;
+	return k && strtoull(k + 9, NULL, 10) > 0;
+}
+
+int
+cgroup_remove(const char *dir)
+{
+	struct timespec tick = {0, 10 * 1000 * 1000};
+
+	/* cgroup.kill (v2, Linux 5.14) kills all at once; else one by one */
+	if (write_text(dir, "cgroup.kill", "1") < 0) {
+		_cleanup_free_ char *procs = read_text(dir, "cgroup.procs");
+
+		for (char *p = procs; p && *p; p += strcspn(p, "\n"), p += *p == '\n') {
+			long pid = strtol(p, NULL, 10);
+
+			if (pid > 0)
+				kill((pid_t)pid, SIGKILL);
+		}
+	}
+	/* the kernel removes a cgroup only once its last process is gone */
+	for (int i = 0; i < 200; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	return -1;
+}
+
+void
+cgroup_teardown(struct cgroups *cg)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		if (cgroup_remove(cg->dir[i]) < 0)
+			fprintf(stderr, "nsbox: cannot remove the cgroup %s: %s\n", cg->dir[i],
+				strerror(errno));
+		free(cg->dir[i]);
+	}
+	free(cg->oom);
+	memset(cg, 0, sizeof(*cg));
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef NSBOX_CGROUP_H
+#define NSBOX_CGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "plan.h"
+
+#define CGROUP_MAX 8
+
+/* The cgroups nsbox made for one container: one in the unified hierarchy
+ * (cgroup v2) for the controllers it has, one per v1 hierarchy for the
+ * others, each under the caller's own cgroup of that hierarchy. */
+struct cgroups {
+	char *dir[CGROUP_MAX];
+	bool v2[CGROUP_MAX];
+	size_t n;
+	char *oom; /* memory.events (v2) or memory.oom_control (v1) */
+};
+
+/* Make the cgroups the plan's limits need (limits.memory, pids, cpu, and
+ * pflask's limits.cgroup controllers), named nsbox-ID, with the limits
+ * written. Nothing to do is not an error. */
+int cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox_err *err);
+/* Put pid (the container's first process, not yet running) in them. */
+int cgroup_attach(const struct cgroups *cg, pid_t pid, struct nsbox_err *err);
+/* Whether the memory controller killed something for the limit. */
+bool cgroup_oom(const struct cgroups *cg);
+/* Kill what is left in them and remove them. */
+void cgroup_teardown(struct cgroups *cg);
+/* The same for a directory a killed run left (named in its state). */
+int cgroup_remove(const char *dir);
+
+#endif

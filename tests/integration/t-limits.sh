@@ -1,0 +1,88 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# [limits]: cgroups under the caller's own (v2 where the unified hierarchy
+# has the controller, v1 otherwise), OOM reported, fork bombs contained,
+# nothing left after success, failure, SIGTERM and kill -9 (nsbox gc).
+# shellcheck disable=SC2016
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+run() { "$NSBOX" run --chroot="$ROOT" "$@"; }
+ours() { find /sys/fs/cgroup -name 'nsbox-*' -type d 2>/dev/null; }
+check "no nsbox cgroup before" "" "$(ours)"
+
+# cg PID CONTROLLER -> "v1 MOUNT PATH" or "v2 MOUNT PATH": where the
+# process's cgroup of that controller is (v1 when a v1 hierarchy has it
+# and the process is in a cgroup there other than the unified one's).
+cg() {
+	v1=$(grep -E "^[0-9]+:([^:]*,)?$2(,[^:]*)?:" /proc/"$1"/cgroup | cut -d: -f3)
+	m1=$(findmnt -rn -t cgroup -o TARGET,OPTIONS | awk -v c="$2" 'index("," $2 ",", "," c ",") {print $1; exit}')
+	m2=$(findmnt -rn -t cgroup2 -o TARGET | head -1)
+	if [ -n "$m2" ] && grep -qw "$2" "$m2/cgroup.controllers" 2>/dev/null; then
+		echo "v2 $m2 $(sed -n 's/^0:://p' /proc/"$1"/cgroup)"
+	else
+		echo "v1 $m1 $v1"
+	fi
+}
+
+# --- memory ---
+err=$(run --set limits.memory=64M -- nsbox-probe alloc 300 2>&1); rc=$?
+check "C8: over the memory limit: the payload is OOM-killed (137)" 137 "$rc"
+check "C8: nsbox says which limit" "nsbox: the container hit its memory limit (limits.memory) and the kernel killed a process" "$err"
+check "under the limit: runs, nothing said" "allocated|0" "$(run --set limits.memory=512M -- nsbox-probe alloc 100 2>&1)|$?"
+
+# --- pids ---
+out=$(run --set limits.pids=20 -- nsbox-probe forks 100 2>&1); rc=$?
+case $out in "forks: 18 Resource temporarily unavailable") ok "C7: a fork bomb stops at limits.pids (init, the payload and 18)";;
+*) not_ok "C7: a fork bomb stops at limits.pids (init, the payload and 18)" "$out";; esac
+check "C7: the payload's status is its own" 0 "$rc"
+
+# --- where the cgroups are, and what is in them ---
+run --set limits.memory=100M --set limits.pids=64 --set limits.cpu=0.5 -- sleep 3 &
+pid=$!
+sleep 1
+c=$(pgrep -f '^sleep 3$' | head -1)
+for ctl in memory pids cpu; do
+	# shellcheck disable=SC2046 # three words
+	set -- $(cg "$c" "$ctl") $(cg $$ "$ctl")
+	case $3 in
+	*/nsbox-*) ok "$ctl ($1): the container has a cgroup of its own" ;;
+	*) not_ok "$ctl ($1): the container has a cgroup of its own" "$3" ;;
+	esac
+	case $3 in "${6%/}/nsbox-"*) ok "$ctl: it is under the caller's own cgroup";;
+	*) not_ok "$ctl: it is under the caller's own cgroup" "caller: $6" "container: $3";; esac
+	dir=$2$3
+	case $1/$ctl in
+	v1/memory) check "memory.limit_in_bytes" 104857600 "$(cat "$dir/memory.limit_in_bytes")" ;;
+	v2/memory) check "memory.max" 104857600 "$(cat "$dir/memory.max")" ;;
+	*/pids) check "pids.max" 64 "$(cat "$dir/pids.max")" ;;
+	v1/cpu) check "cpu: 0.5 CPU is 50 ms per 100 ms" "50000 100000" "$(cat "$dir/cpu.cfs_quota_us") $(cat "$dir/cpu.cfs_period_us")" ;;
+	v2/cpu) check "cpu: 0.5 CPU is 50 ms per 100 ms" "50000 100000" "$(cat "$dir/cpu.max")" ;;
+	esac
+done
+check "the container's cgroup namespace starts at its own cgroup" "/" \
+	"$("$NSBOX" run --chroot="$ROOT" --set limits.memory=100M -- sh -c "grep -E ':memory:|^0::' /proc/self/cgroup | head -1 | cut -d: -f3")"
+wait $pid
+check "after a run: no cgroup left" "" "$(ours)"
+
+# --- pflask's --cgroup ---
+check "-g memory (pflask): a memory cgroup of its own" "yes" \
+	"$(run -g memory -- sh -c 'grep -q "memory:/$" /proc/self/cgroup && echo yes')"
+err=$(run -g frob -- true 2>&1); rc=$?
+check "an unknown controller: 125, one line" "125|nsbox: command line: limits.cgroup: this system has no frob cgroup controller" "$rc|$err"
+
+# --- nothing left: after a failed start, SIGTERM, kill -9 ---
+run --set limits.memory=100M --set root.chdir=/nonexistent -- true 2>/dev/null
+check "after a failed start: no cgroup left" "" "$(ours)"
+"$NSBOX" run --chroot="$ROOT" --set limits.pids=64 -- sleep 1719 &
+pid=$!; sleep 0.5; kill -TERM $pid; wait $pid
+check "after SIGTERM: 143, no cgroup left" "143 " "$? $(ours)"
+"$NSBOX" run --chroot="$ROOT" --set limits.pids=64 --set limits.memory=100M -- sleep 1720 &
+pid=$!; sleep 0.5; kill -KILL $pid; wait $pid 2>/dev/null; sleep 0.5
+check "kill -9: the cgroups stay until gc" "2" "$(ours | wc -l)"
+"$NSBOX" gc >/dev/null 2>&1
+check "kill -9: nsbox gc removes them" "" "$(ours)"
+check "kill -9: nothing of the container survives" 0 "$(pgrep -fc '^sleep 1720$' || true)"
+
+audit_check "limits"
+finish
