@@ -28,6 +28,7 @@
 #include "cache.h"
 #include "cgroup.h"
 #include "env.h"
+#include "hook.h"
 #include "exec.h"
 #include "mount.h"
 #include "netif.h"
@@ -858,10 +859,70 @@ step_netif(struct exec_ctx *ctx, struct nsbox_err *err)
 	return netif_setup(ctx->p, ctx->pid, id, &ctx->net, err);
 }
 
+/* The ns tool's pre-exec hook: on the host, once the namespaces exist and
+ * before anything runs in them, with the container's pid (and a pidfd as
+ * fd 3) and an environment of its own. */
+static int
+step_pre_exec(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const struct plan *p = ctx->p;
+	_cleanup_free_ char *pid = xasprintf("%d", (int)ctx->pid);
+	_cleanup_free_ char *epid = xasprintf("NSBOX_PID=%d", (int)ctx->pid);
+	_cleanup_free_ char *eid = xasprintf("NSBOX_ID=%s", strrchr(ctx->rundir, '/') + 1);
+	_cleanup_close_ int pidfd = -1;
+	char *env[8] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", epid,
+			eid};
+	size_t n = 3;
+	int st;
+
+	if (!p->pre_exec)
+		return 0;
+	pidfd = (int)syscall(SYS_pidfd_open, ctx->pid, 0);
+	if (pidfd >= 0)
+		env[n++] = "NSBOX_PIDFD=3";
+	if (ctx->userns)
+		env[n++] = "CLONE_NEWUSER=1";
+	if (p->ns_flags & CLONE_NEWNET)
+		env[n++] = "CLONE_NEWNET=1";
+	st = hook_run(p->pre_exec, pid, env, pidfd, &ctx->interrupted, err);
+	if (st < 0)
+		return -1;
+	if (ctx->interrupted)
+		return nsbox_error(err, 0, "interrupted");
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (WIFEXITED(st))
+		return nsbox_error_at(err, p->scalar[PK_PRE_EXEC].origin,
+				      "hooks.pre-exec: %s exited with status %d", p->pre_exec,
+				      WEXITSTATUS(st));
+	return nsbox_error_at(err, p->scalar[PK_PRE_EXEC].origin,
+			      "hooks.pre-exec: %s was killed by SIG%s", p->pre_exec,
+			      sigabbrev_np(WTERMSIG(st)));
+}
+
+/* post-exit: once the container is gone, with its exit status. */
+static void
+post_exit(const struct plan *p, int status)
+{
+	_cleanup_free_ char *arg = xasprintf("%d", status);
+	_cleanup_free_ char *est = xasprintf("NSBOX_STATUS=%d", status);
+	char *env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", est,
+		       NULL};
+	struct nsbox_err err = {0};
+	int sig, st = hook_run(p->post_exit, arg, env, -1, &sig, &err);
+
+	if (st < 0)
+		fprintf(stderr, "nsbox: hooks.post-exit: %s\n", err.msg);
+	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fprintf(stderr, "nsbox: %s: hooks.post-exit: %s failed (status %d)\n",
+			p->scalar[PK_POST_EXIT].origin, p->post_exit,
+			WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
 static const struct step parent_steps[] = {
 	{"state", step_state}, {"prepare-root", step_prepare_root},   {"cgroup", step_cgroup},
 	{"clone", step_clone}, {"cgroup-attach", step_cgroup_attach}, {"maps", step_maps},
-	{"netif", step_netif},
+	{"netif", step_netif}, {"pre-exec", step_pre_exec},
 };
 
 /* Wake the child and wait until its setup is done (the channel's EOF) or
@@ -1058,23 +1119,19 @@ decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
 	return idmaps_build(p, uid, getegid(), name, su, sg, &ctx->maps, err);
 }
 
-/* Keys nsbox parses but cannot apply yet: refused, never ignored. */
+/* Keys nsbox parses but cannot apply yet are refused, never ignored; and
+ * hooks that may not run are refused before anything exists. */
 static int
 not_implemented(const struct plan *p, struct nsbox_err *err)
 {
-	static const struct {
-		enum plan_scalar k;
-		const char *key, *what;
-	} keys[] = {
-		{PK_PRE_EXEC, "hooks.pre-exec", "hooks are"},
-		{PK_POST_EXIT, "hooks.post-exit", "hooks are"},
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (p->scalar[keys[i].k].text && *p->scalar[keys[i].k].text)
-			return nsbox_error_at(err, p->scalar[keys[i].k].origin,
-					      "%s: %s not implemented yet; remove it", keys[i].key,
-					      keys[i].what);
+	const char *why;
+	/* hooks are checked before anything exists */
+	if (p->pre_exec && (why = hook_check(p->pre_exec)))
+		return nsbox_error_at(err, p->scalar[PK_PRE_EXEC].origin, "hooks.pre-exec: %s %s",
+				      p->pre_exec, why);
+	if (p->post_exit && (why = hook_check(p->post_exit)))
+		return nsbox_error_at(err, p->scalar[PK_POST_EXIT].origin, "hooks.post-exit: %s %s",
+				      p->post_exit, why);
 	if (p->seccomp)
 		return nsbox_error_at(err, p->scalar[PK_SECCOMP].origin,
 				      "security.seccomp: the default seccomp filter is not "
@@ -1146,6 +1203,8 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		fprintf(stderr, "nsbox: the container hit its memory limit (limits.memory) and the "
 				"kernel killed a process\n");
 	cleanup(&ctx);
+	if (rc >= 0 && p->post_exit)
+		post_exit(p, rc);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	/* Stopped before the container started: as if it had been killed. */
 	if (rc < 0 && ctx.interrupted) {

@@ -145,14 +145,11 @@ check "nsbox gc never touches a live run" "" "$("$NSBOX" gc 2>&1)"
 wait $pid; check "... which ends normally" 0 $?
 
 # Keys that are parsed but not applied yet are refused, never ignored.
-printf '[hooks]\npre-exec = /bin/true\n' >"$W/hooks.conf"
-err=$(run --chroot="$ROOT" --profile="$W/hooks.conf" -- true 2>&1); rc=$?
-check "hooks.pre-exec (not implemented): refused at its line" \
-	"125|nsbox: $W/hooks.conf:2: hooks.pre-exec: hooks are not implemented yet; remove it" "$rc|$err"
-for o in "-d" "--set security.seccomp=yes" "--set hooks.post-exit=/bin/true"; do
-	# shellcheck disable=SC2086 # o is an option and its value
-	check "$o (not implemented): refused" 125 "$(run --chroot="$ROOT" $o -- true 2>/dev/null; echo $?)"
-done
+printf '[security]\nseccomp = yes\n' >"$W/seccomp.conf"
+err=$(run --chroot="$ROOT" --profile="$W/seccomp.conf" -- true 2>&1); rc=$?
+check "security.seccomp = yes (not implemented): refused at its line" \
+	"125|nsbox: $W/seccomp.conf:2: security.seccomp: the default seccomp filter is not implemented yet (TIOCSTI and TIOCLINUX are always blocked)" "$rc|$err"
+check "-d (not implemented): refused" 125 "$(run --chroot="$ROOT" -d -- true 2>/dev/null; echo $?)"
 
 audit_check "after all runs"
 finish
