@@ -50,12 +50,7 @@ hook_run(const char *path, const char *arg, char *const env[], int pidfd, int *s
 	pid_t pid;
 
 	*sig = 0;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
+	stop_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
 	pid = fork();
 	if (pid == 0) {
@@ -78,17 +73,7 @@ hook_run(const char *path, const char *arg, char *const env[], int pidfd, int *s
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return nsbox_error(err, errno, "fork");
 	}
-	for (;;) {
-		struct timespec tick = {0, 100 * 1000 * 1000};
-		siginfo_t si;
-
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			break;
-		if (sigtimedwait(&set, &si, &tick) > 0 && si.si_signo != SIGCHLD && !*sig) {
-			*sig = si.si_signo;
-			kill(pid, SIGKILL);
-		}
-	}
+	status = wait_killable(pid, sig);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;
 }

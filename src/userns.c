@@ -331,12 +331,7 @@ userns_call(const struct idmaps *m, int (*fn)(void *arg, struct nsbox_err *err),
 		nsbox_error(err, errno, "pipe");
 		goto out;
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
+	stop_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
 	pid = fork();
 	if (pid == 0)
@@ -360,17 +355,7 @@ userns_call(const struct idmaps *m, int (*fn)(void *arg, struct nsbox_err *err),
 	if (rc < 0)
 		kill(pid, SIGKILL);
 	/* Until it exits, only SIGCHLD, or a signal that stops nsbox. */
-	for (;;) {
-		siginfo_t si;
-		struct timespec tick = {0, 100 * 1000 * 1000};
-
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			break;
-		if (sigtimedwait(&set, &si, &tick) > 0 && si.si_signo != SIGCHLD && !*sig) {
-			*sig = si.si_signo;
-			kill(pid, SIGKILL);
-		}
-	}
+	status = wait_killable(pid, sig);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	while ((n = read(report[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
 		got += n;

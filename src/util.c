@@ -2,11 +2,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -352,4 +355,36 @@ remove_tree(const char *path)
 		return;
 	remove_tree_at(pfd, slash + 1, st.st_dev);
 	close(pfd);
+}
+
+void
+stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+}
+
+int
+wait_killable(pid_t pid, int *sig)
+{
+	sigset_t set;
+	int status = 0;
+
+	*sig = 0;
+	stop_signals(&set);
+	for (;;) {
+		struct timespec tick = {0, 100 * 1000 * 1000};
+		siginfo_t si;
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		if (sigtimedwait(&set, &si, &tick) > 0 && si.si_signo != SIGCHLD && !*sig) {
+			*sig = si.si_signo;
+			kill(pid, SIGKILL);
+		}
+	}
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #define _cleanup_(f)     __attribute__((cleanup(f)))
@@ -71,6 +72,13 @@ unsigned edit_distance(const char *a, const char *b);
 /* Read a regular file of at most max bytes into a NUL-terminated buffer.
  * Opens with O_NONBLOCK so a FIFO never hangs, and refuses non-files. */
 int read_regular_file(int fd, size_t max, char **buf, size_t *len, const char **why);
+
+/* SIGCHLD and the signals that stop nsbox (INT, TERM, HUP, QUIT). */
+void stop_signals(sigset_t *set);
+/* Wait for the child pid with the signals of stop_signals() blocked; one
+ * of the stopping ones meanwhile kills the child and is stored in *sig
+ * (else 0). Returns the child's wait status. */
+int wait_killable(pid_t pid, int *sig);
 
 /* Remove a tree by fds, never following a symlink and never leaving the
  * filesystem it started on (dev): the tree may hold what a container wrote.
