@@ -68,6 +68,7 @@ struct exec_ctx {
 	char *lower;            /* the bottom layer: root.directory or that tree */
 	int interrupted;        /* a signal that stopped nsbox before the start */
 	struct cgroups cg;
+	char *name; /* process.name, or PROFILE-PID */
 };
 
 struct step {
@@ -229,6 +230,80 @@ state_dir(struct exec_ctx *ctx, struct nsbox_err *err)
 	return 0;
 }
 
+/* The name of a live run other than ours, or NULL. */
+static char *
+live_name(const char *statedir, const char *lockname, const char *ours)
+{
+	size_t n = strlen(lockname);
+	_cleanup_free_ char *lock = xasprintf("%s/%s", statedir, lockname);
+	_cleanup_free_ char *file = xasprintf("%s/%.*s/name", statedir, (int)(n - 5), lockname);
+	_cleanup_close_ int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char buf[256];
+	ssize_t k;
+	int nf;
+
+	if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) == 0 || streq(file, ours))
+		return NULL; /* free: not live */
+	nf = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (nf < 0)
+		return NULL;
+	k = read(nf, buf, sizeof(buf) - 1);
+	close(nf);
+	if (k <= 0)
+		return NULL;
+	buf[k] = '\0';
+	return xstrdup(buf);
+}
+
+/* process.name, or PROFILE-PID: unique among the caller's live runs. */
+static int
+name_run(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const struct plan *p = ctx->p;
+	_cleanup_free_ char *path = xasprintf("%s/name", ctx->rundir);
+	DIR *d;
+	struct dirent *de;
+	int fd;
+
+	if (p->name) {
+		ctx->name = xstrdup(p->name);
+	} else {
+		const char *b = p->profile ? strrchr(p->profile, '/') : NULL;
+		_cleanup_free_ char *prof = xstrdup(b ? b + 1 : p->profile ? p->profile : "nsbox");
+		char *dot = strstr(prof, ".conf");
+
+		if (dot && !dot[5])
+			*dot = '\0';
+		ctx->name = xasprintf("%s-%d", prof, (int)getpid());
+	}
+	if ((d = opendir(ctx->statedir))) {
+		while ((de = readdir(d))) {
+			size_t n = strlen(de->d_name);
+			_cleanup_free_ char *other = NULL;
+
+			if (n > 5 && streq(de->d_name + n - 5, ".lock") &&
+			    (other = live_name(ctx->statedir, de->d_name, path)) &&
+			    streq(other, ctx->name)) {
+				closedir(d);
+				return nsbox_error_at(
+					err, p->name ? p->scalar[PK_NAME].origin : "command line",
+					"process.name: a running container is "
+					"already named %s",
+					ctx->name);
+			}
+		}
+		closedir(d);
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, ctx->name, strlen(ctx->name)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return nsbox_error(err, errno, "%s", path);
+	}
+	close(fd);
+	return 0;
+}
+
 static int
 step_state(struct exec_ctx *ctx, struct nsbox_err *err)
 {
@@ -266,7 +341,7 @@ step_state(struct exec_ctx *ctx, struct nsbox_err *err)
 	ctx->rundir = xasprintf("%s/%s", ctx->statedir, id);
 	if (mkdir(ctx->rundir, 0700) < 0)
 		return nsbox_error(err, errno, "%s", ctx->rundir);
-	return 0;
+	return name_run(ctx, err);
 }
 
 static int
@@ -1059,6 +1134,7 @@ cleanup(struct exec_ctx *ctx)
 	idmaps_clear(&ctx->maps);
 	cache_ref_release(&ctx->cache);
 	free(ctx->lower);
+	free(ctx->name);
 	free(ctx->newroot);
 	user_info_clear(&ctx->user);
 }
@@ -1073,6 +1149,18 @@ dry_run(const struct plan *p)
 	for (size_t i = 0; i < ARRAY_SIZE(child_steps); i++)
 		printf("# child: %s\n", child_steps[i].name);
 	printf("# child: exec\n");
+}
+
+char *
+exec_statedir(struct nsbox_err *err)
+{
+	struct exec_ctx ctx = {0};
+
+	if (state_dir(&ctx, err) < 0) {
+		free(ctx.statedir);
+		return NULL;
+	}
+	return ctx.statedir;
 }
 
 int
@@ -1117,6 +1205,51 @@ decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
 	su = fopen("/etc/subuid", "re");
 	sg = fopen("/etc/subgid", "re");
 	return idmaps_build(p, uid, getegid(), name, su, sg, &ctx->maps, err);
+}
+
+/* RUNDIR/ID/state.json, for nsbox ps, stop and kill: written once the
+ * container runs, renamed into place whole. */
+static void
+write_state(const struct exec_ctx *ctx)
+{
+	const struct plan *p = ctx->p;
+	_cleanup_free_ char *tmp = xasprintf("%s/state.json.new", ctx->rundir);
+	_cleanup_free_ char *path = xasprintf("%s/state.json", ctx->rundir);
+	FILE *f = fopen(tmp, "we");
+
+	if (!f)
+		return;
+	fprintf(f, "{\"id\": ");
+	json_string(f, strrchr(ctx->rundir, '/') + 1);
+	fprintf(f, ", \"name\": ");
+	json_string(f, ctx->name);
+	fprintf(f, ", \"profile\": ");
+	if (p->profile)
+		json_string(f, p->profile);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"nsbox_pid\": %d, \"pid\": %d, \"started\": %lld, \"status\": \"running\"",
+		(int)getpid(), (int)ctx->pid, (long long)time(NULL));
+	fprintf(f, ", \"root\": ");
+	if (p->rootfs || p->tarball)
+		json_string(f, p->rootfs ? p->rootfs : p->tarball);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"cgroups\": [");
+	for (size_t i = 0; i < ctx->cg.n; i++) {
+		fputs(i ? ", " : "", f);
+		json_string(f, ctx->cg.dir[i]);
+	}
+	fprintf(f, "], \"command\": [");
+	for (size_t i = 0; p->argv && p->argv[i]; i++) {
+		fputs(i ? ", " : "", f);
+		json_string(f, p->argv[i]);
+	}
+	fprintf(f, "], \"plan\": ");
+	plan_print(p, f, true);
+	fprintf(f, "}\n");
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
+		unlink(tmp);
 }
 
 /* Keys nsbox parses but cannot apply yet are refused, never ignored; and
@@ -1197,6 +1330,8 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 	}
 	if (rc == 0)
 		rc = wait_setup(&ctx, err);
+	if (rc == 0)
+		write_state(&ctx);
 	if (rc == 0)
 		rc = monitor(&ctx, err);
 	if (rc >= 0 && cgroup_oom(&ctx.cg))

@@ -17,4 +17,7 @@ int exec_run(struct plan *p, bool verbose, bool dry_run, struct nsbox_err *err);
  * touched. Returns how many runs were found, or -1 with err. */
 int exec_gc(bool dry_run, struct nsbox_err *err);
 
+/* The caller's state directory (made if missing), or NULL with err. */
+char *exec_statedir(struct nsbox_err *err);
+
 #endif

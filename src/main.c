@@ -8,6 +8,7 @@
 #include "exec.h"
 #include "options.h"
 #include "profile.h"
+#include "runs.h"
 #include "util.h"
 
 #ifndef VERSION
@@ -24,6 +25,9 @@ static const char usage[] = "usage: nsbox COMMAND [OPTIONS] [--] [ARGS]\n"
 			    "  list    list the profiles in the search path\n"
 			    "  gc      remove the leftovers of runs that were killed\n"
 			    "  cache   list or prune the cached trees of tarball roots\n"
+			    "  ps      list the running containers\n"
+			    "  stop    stop a container (SIGTERM, then SIGKILL after its grace)\n"
+			    "  kill    send a signal to a container\n"
 			    "\n"
 			    "nsbox COMMAND --help shows a command's options.\n";
 
@@ -81,6 +85,8 @@ cmd_run_show(enum command cmd, struct overrides *o)
 		return EXIT_NSBOX;
 	}
 	p->argv = steal_ptr(&o->args);
+	if (o->profiles)
+		p->profile = o->profiles[strv_len(o->profiles) - 1];
 	rc = exec_run(p, o->verbose, o->dry_run, &err);
 	if (rc < 0) {
 		fprintf(stderr, "nsbox: %s\n", err.msg);
@@ -200,7 +206,8 @@ main(int argc, char **argv)
 {
 	static const char *const names[] = {
 		[CMD_RUN] = "run",   [CMD_SHOW] = "show", [CMD_CHECK] = "check",
-		[CMD_LIST] = "list", [CMD_GC] = "gc",     [CMD_CACHE] = "cache"};
+		[CMD_LIST] = "list", [CMD_GC] = "gc",     [CMD_CACHE] = "cache",
+		[CMD_PS] = "ps",     [CMD_STOP] = "stop", [CMD_KILL] = "kill"};
 	struct overrides o;
 	struct nsbox_err err = {0};
 	int cmd = -1, rc;
@@ -240,6 +247,12 @@ main(int argc, char **argv)
 			     : 0;
 	else if (cmd == CMD_CACHE)
 		rc = cmd_cache(&o);
+	else if (cmd == CMD_PS || cmd == CMD_STOP || cmd == CMD_KILL)
+		rc = (cmd == CMD_PS     ? runs_ps(stdout, o.json, &err)
+		      : cmd == CMD_STOP ? runs_stop(o.args[0], &err)
+					: runs_kill(o.args[0], o.args[1], &err)) < 0
+			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
+			     : (fflush(stdout) == 0 ? 0 : EXIT_NSBOX);
 	else
 		rc = cmd_run_show(cmd, &o);
 	overrides_free(&o);

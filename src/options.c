@@ -8,7 +8,7 @@
 
 #define CL "command line"
 
-enum { OPT_SET = 256, OPT_JSON, OPT_DRY_RUN, OPT_TTY, OPT_PIPE, OPT_DAYS, OPT_ALL };
+enum { OPT_SET = 256, OPT_JSON, OPT_DRY_RUN, OPT_TTY, OPT_PIPE, OPT_DAYS, OPT_ALL, OPT_NAME };
 
 static const struct option run_opts[] = {
 	{"help", no_argument, NULL, 'h'},
@@ -19,6 +19,7 @@ static const struct option run_opts[] = {
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"tty", no_argument, NULL, OPT_TTY},
 	{"pipe", no_argument, NULL, OPT_PIPE},
+	{"name", required_argument, NULL, OPT_NAME},
 	/* pflask's options, with pflask's short forms */
 	{"caps", required_argument, NULL, 'b'},
 	{"chroot", required_argument, NULL, 'r'},
@@ -56,7 +57,7 @@ static const struct {
 	{'M', "namespaces", "mount", "no"}, {'N', "namespaces", "net", "no"},
 	{'I', "namespaces", "ipc", "no"},   {'H', "namespaces", "uts", "no"},
 	{'P', "namespaces", "pid", "no"},   {OPT_TTY, "process", "tty", "yes"},
-	{OPT_PIPE, "process", "tty", "no"},
+	{OPT_PIPE, "process", "tty", "no"}, {OPT_NAME, "process", "name", NULL},
 };
 
 static const char run_usage[] =
@@ -81,6 +82,7 @@ static const char run_usage[] =
 	"  -k, --keepenv             keep the caller's environment\n"
 	"      --tty                 give the container a pty even without a terminal\n"
 	"      --pipe                no pty: pass stdin, stdout and stderr through\n"
+	"      --name=NAME           the container's name (nsbox ps, stop, kill)\n"
 	"  -d, --detach              detach from the terminal\n"
 	"  -a, --attach=PID          attach to a detached container\n"
 	"  -U, -M, -N, -I, -H, -P    --no-userns --no-mountns --no-netns\n"
@@ -109,6 +111,21 @@ options_usage(enum command cmd)
 		       "      --all                 remove every entry not in use\n"
 		       "      --dry-run             only say what would go\n"
 		       "  id      the SHA-256 of a tarball (from the cache when it knows it)\n";
+	case CMD_PS:
+		return "usage: nsbox ps [--json]\n"
+		       "\n"
+		       "  the caller's running containers: name, profile, pid, uptime, root,\n"
+		       "  cgroup; with --json, their state as a JSON array\n";
+	case CMD_STOP:
+		return "usage: nsbox stop NAME|ID|PID\n"
+		       "\n"
+		       "  SIGTERM, and SIGKILL after the container's process.grace; returns\n"
+		       "  once it is gone\n";
+	case CMD_KILL:
+		return "usage: nsbox kill NAME|ID|PID SIGNAL\n"
+		       "\n"
+		       "  send SIGNAL (a number, TERM or SIGTERM) to the container's first "
+		       "process\n";
 	case CMD_GC:
 		return "usage: nsbox gc [--dry-run]\n"
 		       "\n"
@@ -297,6 +314,9 @@ options_parse(enum command cmd, int argc, char **argv, struct overrides *o, stru
 	static const struct option gc[] = {{"help", no_argument, NULL, 'h'},
 					   {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 					   {NULL, 0, NULL, 0}};
+	static const struct option ps[] = {{"help", no_argument, NULL, 'h'},
+					   {"json", no_argument, NULL, OPT_JSON},
+					   {NULL, 0, NULL, 0}};
 	static const struct option cache[] = {{"help", no_argument, NULL, 'h'},
 					      {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 					      {"days", required_argument, NULL, OPT_DAYS},
@@ -312,15 +332,16 @@ options_parse(enum command cmd, int argc, char **argv, struct overrides *o, stru
 				cmd == CMD_RUN || cmd == CMD_SHOW ? run_opts
 				: cmd == CMD_GC                   ? gc
 				: cmd == CMD_CACHE                ? cache
+				: cmd == CMD_PS                   ? ps
 								  : none,
 				NULL)) != -1) {
 		if (c == '?' || c == ':')
 			return bad_option(argv, c, err);
-		if ((c == OPT_JSON && cmd != CMD_SHOW) ||
+		if ((c == OPT_JSON && cmd != CMD_SHOW && cmd != CMD_PS) ||
 		    (c == OPT_DRY_RUN && cmd != CMD_RUN && cmd != CMD_GC && cmd != CMD_CACHE))
 			return nsbox_error(err, 0, CL ": option '%s' is only for nsbox %s",
 					   argv[optind - 1],
-					   c == OPT_JSON ? "show" : "run, gc and cache");
+					   c == OPT_JSON ? "show and ps" : "run, gc and cache");
 		if (handle(o, c, optarg, err) < 0)
 			return -1;
 	}
@@ -329,7 +350,10 @@ options_parse(enum command cmd, int argc, char **argv, struct overrides *o, stru
 	      (streq(argv[optind], "list") || streq(argv[optind], "prune"))) &&
 	    !(optind + 2 == argc && streq(argv[optind], "id")))
 		return nsbox_error(err, 0, CL ": nsbox cache: expected list, prune or id TARBALL");
-	if (optind < argc && cmd != CMD_RUN && cmd != CMD_CHECK && cmd != CMD_CACHE)
+	if ((cmd == CMD_STOP && optind + 1 != argc) || (cmd == CMD_KILL && optind + 2 != argc))
+		return nsbox_error(err, 0, CL ": %s", options_usage(cmd) + strlen("usage: "));
+	if (optind < argc && cmd != CMD_RUN && cmd != CMD_CHECK && cmd != CMD_CACHE &&
+	    cmd != CMD_STOP && cmd != CMD_KILL)
 		return nsbox_error(err, 0, CL ": unexpected argument '%.64s'", argv[optind]);
 	for (int i = optind; i < argc; i++)
 		strv_push(&o->args, argv[i]);

@@ -7,7 +7,17 @@
 #include "err.h"
 #include "plan.h"
 
-enum command { CMD_RUN, CMD_SHOW, CMD_CHECK, CMD_LIST, CMD_GC, CMD_CACHE };
+enum command {
+	CMD_RUN,
+	CMD_SHOW,
+	CMD_CHECK,
+	CMD_LIST,
+	CMD_GC,
+	CMD_CACHE,
+	CMD_PS,
+	CMD_STOP,
+	CMD_KILL
+};
 
 /* What the command line asks for: the profiles to load, in order, and a
  * layer of settings (origin "command line") that goes on top of them. */

@@ -94,6 +94,7 @@ static const struct keydef keys[] = {
 	{"process", "init", T_TRI, PK_INIT, "auto", 0},
 	{"process", "grace", T_SECONDS, PK_GRACE, "10", 0},
 	{"process", "tty", T_TRI, PK_TTY, "auto", 0},
+	{"process", "name", T_HOSTNAME, PK_NAME, NULL, 0},
 	{"process", "detach", T_BOOL, PK_DETACH, "no", 0},
 	{"hooks", "pre-exec", T_PATH, PK_PRE_EXEC, NULL, 0},
 	{"hooks", "post-exit", T_PATH, PK_POST_EXIT, NULL, 0},
@@ -595,6 +596,7 @@ derive_scalars(struct plan *p)
 	p->chdir = sval(p, PK_CHDIR);
 	p->user = sval(p, PK_USER);
 	p->pre_exec = sval(p, PK_PRE_EXEC);
+	p->name = sval(p, PK_NAME);
 	p->post_exit = sval(p, PK_POST_EXIT);
 	p->ephemeral = sbool(p, PK_EPHEMERAL);
 	p->env_clear = sbool(p, PK_ENV_CLEAR);
@@ -883,23 +885,6 @@ plan_validate(struct plan *p, struct diag *d)
 /* --- printing --- */
 
 static void
-json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void
 print_item(FILE *f, bool json, bool *first, const char *key, const char *text, const char *origin)
 {
 	if (!json) {
@@ -907,11 +892,11 @@ print_item(FILE *f, bool json, bool *first, const char *key, const char *text, c
 		return;
 	}
 	fprintf(f, "%s\n      {\"key\": ", *first ? "" : ",");
-	json_str(f, key);
+	json_string(f, key);
 	fputs(", \"value\": ", f);
-	json_str(f, text);
+	json_string(f, text);
 	fputs(", \"origin\": ", f);
-	json_str(f, origin);
+	json_string(f, origin);
 	fputc('}', f);
 	*first = false;
 }
@@ -944,7 +929,7 @@ print_list(const struct plan *p, FILE *f, bool json, bool *first, enum plan_list
 		return;
 	}
 	fprintf(f, "%s\n    ", *first ? "" : ",");
-	json_str(f, list_names[idx]);
+	json_string(f, list_names[idx]);
 	fputs(": [", f);
 	for (size_t i = 0; i < l->n; i++)
 		if (!overridden(l, idx, i))
@@ -961,11 +946,11 @@ print_scalar(const struct pscalar *s, const char *key, FILE *f, bool json, bool 
 		return;
 	}
 	fprintf(f, "%s\n    ", *first ? "" : ",");
-	json_str(f, key);
+	json_string(f, key);
 	fputs(": {\"value\": ", f);
-	json_str(f, s->text);
+	json_string(f, s->text);
 	fputs(", \"origin\": ", f);
-	json_str(f, s->origin);
+	json_string(f, s->origin);
 	fputc('}', f);
 	*first = false;
 }

@@ -69,6 +69,7 @@ enum plan_scalar {
 	PK_DETACH,
 	PK_PRE_EXEC,
 	PK_POST_EXIT,
+	PK_NAME,
 	PK__COUNT
 };
 
@@ -144,8 +145,10 @@ struct plan {
 	size_t n_cgroups;
 	unsigned grace;
 	const char *pre_exec, *post_exit;
+	const char *name; /* NULL: PROFILE-PID, or nsbox-PID */
 
-	char **argv; /* the command; NULL: the user's shell */
+	const char *profile; /* the last profile named, for the default name */
+	char **argv;         /* the command; NULL: the user's shell */
 };
 
 /* A plan holding only the built-in defaults. */

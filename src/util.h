@@ -73,6 +73,9 @@ unsigned edit_distance(const char *a, const char *b);
  * Opens with O_NONBLOCK so a FIFO never hangs, and refuses non-files. */
 int read_regular_file(int fd, size_t max, char **buf, size_t *len, const char **why);
 
+/* s as a JSON string, quoted and escaped. */
+void json_string(FILE *f, const char *s);
+
 /* SIGCHLD and the signals that stop nsbox (INT, TERM, HUP, QUIT). */
 void stop_signals(sigset_t *set);
 /* Wait for the child pid with the signals of stop_signals() blocked; one

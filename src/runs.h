@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef NSBOX_RUNS_H
+#define NSBOX_RUNS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "err.h"
+
+/* nsbox ps: the caller's running containers (name, profile, pid, uptime,
+ * root, cgroup), or their state as a JSON array. */
+int runs_ps(FILE *out, bool json, struct nsbox_err *err);
+
+/* nsbox stop: SIGTERM to the nsbox that runs the container named what (a
+ * name, a run id or the container's pid), which forwards it and, after
+ * process.grace, sends SIGKILL; returns once that nsbox is gone. */
+int runs_stop(const char *what, struct nsbox_err *err);
+
+/* nsbox kill: the signal sig (a number or a name such as TERM or
+ * SIGTERM) to the container's first process. */
+int runs_kill(const char *what, const char *sig, struct nsbox_err *err);
+
+#endif

@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Names and state: nsbox ps, stop and kill on running containers.
+# shellcheck disable=SC2016
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+printf '[root]\ndirectory = %s\n' "$ROOT" >"$W/fixture.conf"
+check "ps: a header, nothing running" "NAME PROFILE PID UPTIME ROOT CGROUP" "$("$NSBOX" ps | tr -s ' ')"
+
+"$NSBOX" run --chroot="$ROOT" --name=web -- sh -c 'trap "echo got USR1" USR1; while :; do sleep 0.1; done' >"$W/web.out" 2>&1 &
+web=$!
+"$NSBOX" run --profile="$W/fixture.conf" --set limits.pids=100 -- sleep 1721 &
+other=$!
+sleep 1
+ps=$("$NSBOX" ps)
+check "ps: the named container" "web - $ROOT -" \
+	"$(echo "$ps" | awk '$1 == "web" {print $1, $2, $5, $6}')"
+check "ps: the default name is PROFILE-PID, with its profile and cgroup" "fixture-$other $W/fixture.conf $ROOT yes" \
+	"$(echo "$ps" | awk -v n="fixture-$other" '$1 == n {print $1, $2, $5, ($6 ~ /nsbox-/) ? "yes" : "no"}')"
+pid=$(echo "$ps" | awk '$1 == "web" {print $3}')
+check "ps: PID is the container's first process on the host" "yes" \
+	"$([ "$(readlink /proc/"$pid"/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] && echo yes)"
+check "ps --json: valid JSON with the state of each" "2 web running" \
+	"$("$NSBOX" ps --json | python3 -c 'import json, sys; v = json.load(sys.stdin); w = [r for r in v if r["name"] == "web"][0]; print(len(v), w["name"], w["status"])')"
+err=$("$NSBOX" run --chroot="$ROOT" --name=web -- true 2>&1); rc=$?
+check "a name in use: 125, one line" "125|nsbox: command line: process.name: a running container is already named web" "$rc|$err"
+"$NSBOX" kill web USR1; sleep 0.5
+check "kill NAME USR1: the payload gets it" "got USR1" "$(cat "$W/web.out")"
+"$NSBOX" stop web
+wait $web
+check "stop NAME: SIGTERM, the payload's status" 143 $?
+"$NSBOX" stop "fixture-$other"
+wait $other
+check "stop NAME: the other one" 143 $?
+
+"$NSBOX" run --chroot="$ROOT" --name=stubborn --set process.grace=1 -- sh -c 'trap "" TERM; sleep 1722' &
+pid=$!
+sleep 0.5
+"$NSBOX" stop stubborn
+wait $pid
+check "stop: SIGKILL after the grace period" 137 $?
+check "stop: nothing of it survives" 0 "$(pgrep -fc '^sleep 1722$' || true)"
+err=$("$NSBOX" stop nope 2>&1); rc=$?
+check "stop: an unknown name: 125, one line" "125|nsbox: command line: nsbox stop: no running container named 'nope' (see nsbox ps)" "$rc|$err"
+err=$("$NSBOX" kill nope FROB 2>&1); rc=$?
+check "kill: an unknown signal: 125, one line" "125|nsbox: command line: nsbox kill: unknown signal 'FROB'" "$rc|$err"
+check "ps: nothing running again" "1" "$("$NSBOX" ps | wc -l)"
+
+audit_check "ps"
+finish
