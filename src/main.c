@@ -28,6 +28,7 @@ static const char usage[] = "usage: nsbox COMMAND [OPTIONS] [--] [ARGS]\n"
 			    "  ps      list the running containers\n"
 			    "  stop    stop a container (SIGTERM, then SIGKILL after its grace)\n"
 			    "  kill    send a signal to a container\n"
+			    "  exec    run a command in a running container\n"
 			    "\n"
 			    "nsbox COMMAND --help shows a command's options.\n";
 
@@ -207,7 +208,8 @@ main(int argc, char **argv)
 	static const char *const names[] = {
 		[CMD_RUN] = "run",   [CMD_SHOW] = "show", [CMD_CHECK] = "check",
 		[CMD_LIST] = "list", [CMD_GC] = "gc",     [CMD_CACHE] = "cache",
-		[CMD_PS] = "ps",     [CMD_STOP] = "stop", [CMD_KILL] = "kill"};
+		[CMD_PS] = "ps",     [CMD_STOP] = "stop", [CMD_KILL] = "kill",
+		[CMD_EXEC] = "exec"};
 	struct overrides o;
 	struct nsbox_err err = {0};
 	int cmd = -1, rc;
@@ -247,6 +249,10 @@ main(int argc, char **argv)
 			     : 0;
 	else if (cmd == CMD_CACHE)
 		rc = cmd_cache(&o);
+	else if (cmd == CMD_EXEC)
+		rc = (rc = runs_exec(o.args[0], o.args + 1, &err)) < 0
+			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
+			     : rc;
 	else if (cmd == CMD_PS || cmd == CMD_STOP || cmd == CMD_KILL)
 		rc = (cmd == CMD_PS     ? runs_ps(stdout, o.json, &err)
 		      : cmd == CMD_STOP ? runs_stop(o.args[0], &err)

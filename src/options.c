@@ -121,6 +121,11 @@ options_usage(enum command cmd)
 		       "\n"
 		       "  SIGTERM, and SIGKILL after the container's process.grace; returns\n"
 		       "  once it is gone\n";
+	case CMD_EXEC:
+		return "usage: nsbox exec NAME|ID|PID [--] COMMAND [ARG...]\n"
+		       "\n"
+		       "  run COMMAND in a running container: its namespaces, root, cwd,\n"
+		       "  cgroups, and the uid, capabilities and environment of its command\n";
 	case CMD_KILL:
 		return "usage: nsbox kill NAME|ID|PID SIGNAL\n"
 		       "\n"
@@ -350,10 +355,18 @@ options_parse(enum command cmd, int argc, char **argv, struct overrides *o, stru
 	      (streq(argv[optind], "list") || streq(argv[optind], "prune"))) &&
 	    !(optind + 2 == argc && streq(argv[optind], "id")))
 		return nsbox_error(err, 0, CL ": nsbox cache: expected list, prune or id TARBALL");
-	if ((cmd == CMD_STOP && optind + 1 != argc) || (cmd == CMD_KILL && optind + 2 != argc))
+	if (cmd == CMD_EXEC && optind < argc && optind + 1 < argc &&
+	    streq(argv[optind + 1], "--")) {
+		/* NAME -- COMMAND: the "--" is not the command */
+		memmove(argv + optind + 1, argv + optind + 2,
+			(size_t)(argc - optind - 2) * sizeof(*argv));
+		argc--;
+	}
+	if ((cmd == CMD_STOP && optind + 1 != argc) || (cmd == CMD_KILL && optind + 2 != argc) ||
+	    (cmd == CMD_EXEC && optind + 2 > argc))
 		return nsbox_error(err, 0, CL ": %s", options_usage(cmd) + strlen("usage: "));
 	if (optind < argc && cmd != CMD_RUN && cmd != CMD_CHECK && cmd != CMD_CACHE &&
-	    cmd != CMD_STOP && cmd != CMD_KILL)
+	    cmd != CMD_STOP && cmd != CMD_KILL && cmd != CMD_EXEC)
 		return nsbox_error(err, 0, CL ": unexpected argument '%.64s'", argv[optind]);
 	for (int i = optind; i < argc; i++)
 		strv_push(&o->args, argv[i]);

@@ -16,7 +16,8 @@ enum command {
 	CMD_CACHE,
 	CMD_PS,
 	CMD_STOP,
-	CMD_KILL
+	CMD_KILL,
+	CMD_EXEC
 };
 
 /* What the command line asks for: the profiles to load, in order, and a

@@ -2,12 +2,21 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "seccomp.h"
 
 #include "exec.h"
 #include "runs.h"
@@ -217,4 +226,283 @@ runs_kill(const char *what, const char *sig, struct nsbox_err *err)
 		nsbox_error(err, errno, "nsbox kill: %s", f.name);
 	free(f.name);
 	return err->msg[0] ? -1 : 0;
+}
+
+/* --- nsbox exec: a command in a running container --- */
+
+/* The process whose identity exec copies: the command nsbox runs, the
+ * first child of nsbox's init, or the first process when it is the
+ * command itself (init = no). */
+static pid_t
+payload_of(pid_t init)
+{
+	_cleanup_free_ char *comm = xasprintf("/proc/%d/comm", (int)init);
+	_cleanup_free_ char *kids = xasprintf("/proc/%d/task/%d/children", (int)init, (int)init);
+	char buf[64] = "";
+	FILE *f = fopen(comm, "re");
+	long child = 0;
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	if (!streq(buf, "nsbox\n"))
+		return init;
+	f = fopen(kids, "re");
+	if (f) {
+		if (fscanf(f, "%ld", &child) != 1)
+			child = 0;
+		fclose(f);
+	}
+	return child > 0 ? (pid_t)child : init;
+}
+
+struct ident {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];
+	size_t n_groups;
+	unsigned long long prm, eff, bnd;
+	bool nnp;
+	char **env;
+};
+
+static int
+read_ident(pid_t pid, struct ident *id, struct nsbox_err *err)
+{
+	_cleanup_free_ char *st = xasprintf("/proc/%d/status", (int)pid);
+	_cleanup_free_ char *en = xasprintf("/proc/%d/environ", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(st, "re");
+	_cleanup_close_ int fd = -1;
+	char line[1024], *buf = NULL;
+	size_t len = 0;
+	const char *why;
+
+	if (!f)
+		return nsbox_error(err, errno, "%s", st);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned a, b;
+
+		if (sscanf(line, "Uid:\t%u\t%u", &a, &b) == 2)
+			id->uid = b;
+		else if (sscanf(line, "Gid:\t%u\t%u", &a, &b) == 2)
+			id->gid = b;
+		else if (startswith(line, "Groups:")) {
+			char *save = NULL;
+
+			for (char *t = strtok_r(line + 7, " \t\n", &save);
+			     t && id->n_groups < ARRAY_SIZE(id->groups);
+			     t = strtok_r(NULL, " \t\n", &save))
+				id->groups[id->n_groups++] = (gid_t)strtoul(t, NULL, 10);
+		} else if (startswith(line, "CapPrm:"))
+			id->prm = strtoull(line + 7, NULL, 16);
+		else if (startswith(line, "CapEff:"))
+			id->eff = strtoull(line + 7, NULL, 16);
+		else if (startswith(line, "CapBnd:"))
+			id->bnd = strtoull(line + 7, NULL, 16);
+		else if (startswith(line, "NoNewPrivs:"))
+			id->nnp = strtol(line + 11, NULL, 10) != 0;
+	}
+	fd = open(en, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read_regular_file(fd, 1 << 20, &buf, &len, &why) < 0) {
+		/* /proc files are not regular in size: read it plainly */
+		ssize_t n;
+
+		buf = xmalloc(1 << 16);
+		if (fd < 0 || (n = read(fd, buf, (1 << 16) - 1)) < 0) {
+			free(buf);
+			return nsbox_error(err, errno, "%s", en);
+		}
+		buf[n] = '\0';
+		len = (size_t)n;
+	}
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		strv_push(&id->env, buf + i);
+	free(buf);
+	return 0;
+}
+
+/* Join what differs from ours of the container's namespaces. */
+static int
+join(pid_t pid, struct nsbox_err *err)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} ns[] = {{"user", CLONE_NEWUSER},    {"mnt", CLONE_NEWNS},  {"pid", CLONE_NEWPID},
+		  {"net", CLONE_NEWNET},      {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+		  {"cgroup", CLONE_NEWCGROUP}};
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int flags = 0;
+
+	if (pidfd < 0)
+		return nsbox_error(err, errno, "pidfd_open %d", (int)pid);
+	for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+		_cleanup_free_ char *theirs = xasprintf("/proc/%d/ns/%s", (int)pid, ns[i].name);
+		_cleanup_free_ char *ours = xasprintf("/proc/self/ns/%s", ns[i].name);
+		struct stat a, b;
+
+		if (stat(theirs, &a) == 0 && stat(ours, &b) == 0 && a.st_ino != b.st_ino)
+			flags |= ns[i].flag;
+	}
+	if (flags && setns(pidfd, flags) < 0)
+		return nsbox_error(err, errno, "setns");
+	return 0;
+}
+
+static void __attribute__((noreturn)) enter_child(const struct ident *id, char **argv)
+{
+	struct nsbox_err err = {0};
+	cap_t caps = cap_init();
+
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (!(id->bnd >> c & 1))
+			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+	if (setgroups(id->n_groups, id->groups) < 0 && errno != EPERM)
+		goto fail;
+	if (setresgid(id->gid, id->gid, id->gid) < 0 || setresuid(id->uid, id->uid, id->uid) < 0)
+		goto fail;
+	for (int c = 0; caps && c <= CAP_LAST_CAP; c++) {
+		cap_value_t v = c;
+
+		if (id->prm >> c & 1)
+			cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_SET);
+		if (id->eff >> c & 1)
+			cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_SET);
+	}
+	if (!caps || cap_set_proc(caps) < 0)
+		goto fail;
+	cap_free(caps);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (id->nnp)
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (seccomp_block_tty_inject(&err) < 0) {
+		fprintf(stderr, "nsbox: exec: %s\n", err.msg);
+		_exit(125);
+	}
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	{
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
+	syscall(SYS_close_range, 3, ~0U, 0);
+	execvpe(argv[0], argv, id->env);
+	fprintf(stderr, "nsbox: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+fail:
+	fprintf(stderr, "nsbox: exec: take the container's identity: %s\n", strerror(errno));
+	_exit(125);
+}
+
+static int
+cgroups_join(const char *state)
+{
+	const char *p = strstr(state, "\"cgroups\": [");
+	char pid[24];
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	for (p = p ? p + 12 : NULL; p && *p == '"';) {
+		size_t n = strcspn(p + 1, "\"");
+		_cleanup_free_ char *procs = xasprintf("%.*s/cgroup.procs", (int)n, p + 1);
+		int fd = open(procs, O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, pid, strlen(pid)) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+		p += n + 2;
+		p += strspn(p, ", ");
+	}
+	return 0;
+}
+
+struct state_of {
+	const char *what;
+	char *state;
+};
+
+static int
+state_one(struct run *r, void *arg)
+{
+	struct state_of *s = arg;
+	_cleanup_free_ char *name = field(r->state, "name"), *pid = field(r->state, "pid");
+
+	if (!name || !pid ||
+	    !(streq(s->what, name) || streq(s->what, r->id) || streq(s->what, pid)))
+		return 0;
+	s->state = steal_ptr(&r->state);
+	return 1;
+}
+
+int
+runs_exec(const char *what, char **argv, struct nsbox_err *err)
+{
+	struct state_of so = {.what = what};
+	_cleanup_free_ char *pidtext = NULL;
+	struct ident id = {0};
+	_cleanup_close_ int rootfd = -1, cwdfd = -1;
+	pid_t init, payload, child;
+	int status, sig;
+	sigset_t set, old;
+
+	if (each_run(state_one, &so, err) < 0)
+		return -1;
+	if (!so.state)
+		return nsbox_error(err, 0,
+				   "command line: nsbox exec: no running container named '%.64s' "
+				   "(see nsbox ps)",
+				   what);
+	pidtext = field(so.state, "pid");
+	init = pidtext ? (pid_t)atoi(pidtext) : 0;
+	payload = payload_of(init);
+	{
+		_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)init);
+		_cleanup_free_ char *cwd = xasprintf("/proc/%d/cwd", (int)payload);
+
+		rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		cwdfd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (init <= 0 || rootfd < 0 || read_ident(payload, &id, err) < 0) {
+		free(so.state);
+		strv_free(id.env);
+		return err->msg[0] ? -1 : nsbox_error(err, errno, "nsbox exec: %s", what);
+	}
+	/* its cgroups first, while their paths are the host's */
+	if (cgroups_join(so.state) < 0 || join(init, err) < 0 || fchdir(rootfd) < 0 ||
+	    chroot(".") < 0 || (cwdfd >= 0 ? fchdir(cwdfd) : chdir("/")) < 0) {
+		if (!err->msg[0])
+			nsbox_error(err, errno, "nsbox exec: enter %s", what);
+		free(so.state);
+		strv_free(id.env);
+		return -1;
+	}
+	free(so.state);
+	stop_signals(&set);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	child = fork(); /* the new PID namespace takes children only */
+	if (child == 0)
+		enter_child(&id, argv);
+	strv_free(id.env);
+	if (child < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return nsbox_error(err, errno, "fork");
+	}
+	for (;;) {
+		struct timespec tick = {0, 100 * 1000 * 1000};
+		siginfo_t si;
+
+		if (waitpid(child, &status, WNOHANG) == child)
+			break;
+		if ((sig = sigtimedwait(&set, &si, &tick)) > 0 && sig != SIGCHLD)
+			kill(child, sig); /* passed on, as run does */
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

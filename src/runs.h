@@ -20,4 +20,10 @@ int runs_stop(const char *what, struct nsbox_err *err);
  * SIGTERM) to the container's first process. */
 int runs_kill(const char *what, const char *sig, struct nsbox_err *err);
 
+/* nsbox exec: run argv in the container: in all its namespaces, under its
+ * root, in the cwd, with the uid, groups, capabilities and environment of
+ * the command nsbox runs there, in its cgroups. Returns the exit status,
+ * or -1 with err. */
+int runs_exec(const char *what, char **argv, struct nsbox_err *err);
+
 #endif
