@@ -36,8 +36,8 @@ write_text(const char *dir, const char *file, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-static char *
-read_text(const char *dir, const char *file)
+char *
+cgroup_read(const char *dir, const char *file)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -132,7 +132,7 @@ locate(const char *c, bool v2, struct where *w)
 	w->dir = xasprintf("%s%s", mnt, streq(rel, "/") ? "" : rel);
 	w->v2 = v2;
 	if (v2) {
-		_cleanup_free_ char *have = read_text(w->dir, "cgroup.controllers");
+		_cleanup_free_ char *have = cgroup_read(w->dir, "cgroup.controllers");
 
 		if (!have || !has_word(have, c, " \n")) {
 			free(w->dir);
@@ -169,7 +169,7 @@ controller(struct cgroups *cg, const char *c, const char *id, const char *origin
 	int i;
 
 	if (locate(c, true, &w)) {
-		_cleanup_free_ char *enabled = read_text(w.dir, "cgroup.subtree_control");
+		_cleanup_free_ char *enabled = cgroup_read(w.dir, "cgroup.subtree_control");
 		_cleanup_free_ char *plus = xasprintf("+%s", c);
 
 		/* cgroup v2 gives a child a controller only when its parent has
@@ -297,7 +297,7 @@ cgroup_oom(const struct cgroups *cg)
 		char *slash = strrchr(d, '/');
 
 		*slash = '\0';
-		text = read_text(d, slash + 1);
+		text = cgroup_read(d, slash + 1);
 	}
 	k = text ? strstr(text, "oom_kill ") : NULL;
 	return k && strtoull(k + 9, NULL, 10) > 0;
@@ -310,7 +310,7 @@ cgroup_remove(const char *dir)
 
 	/* cgroup.kill (v2, Linux 5.14) kills all at once; else one by one */
 	if (write_text(dir, "cgroup.kill", "1") < 0) {
-		_cleanup_free_ char *procs = read_text(dir, "cgroup.procs");
+		_cleanup_free_ char *procs = cgroup_read(dir, "cgroup.procs");
 
 		for (char *p = procs; p && *p; p += strcspn(p, "\n"), p += *p == '\n') {
 			long pid = strtol(p, NULL, 10);

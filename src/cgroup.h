@@ -33,4 +33,7 @@ void cgroup_teardown(struct cgroups *cg);
 /* The same for a directory a killed run left (named in its state). */
 int cgroup_remove(const char *dir);
 
+/* The text of dir/file (at most 4 KiB), or NULL. */
+char *cgroup_read(const char *dir, const char *file);
+
 #endif

@@ -29,6 +29,8 @@ static const char usage[] = "usage: nsbox COMMAND [OPTIONS] [--] [ARGS]\n"
 			    "  stop    stop a container (SIGTERM, then SIGKILL after its grace)\n"
 			    "  kill    send a signal to a container\n"
 			    "  exec    run a command in a running container\n"
+			    "  stats   memory, pids and CPU time of a container\n"
+			    "  pause   freeze a container; resume thaws it\n"
 			    "\n"
 			    "nsbox COMMAND --help shows a command's options.\n";
 
@@ -206,10 +208,11 @@ int
 main(int argc, char **argv)
 {
 	static const char *const names[] = {
-		[CMD_RUN] = "run",   [CMD_SHOW] = "show", [CMD_CHECK] = "check",
-		[CMD_LIST] = "list", [CMD_GC] = "gc",     [CMD_CACHE] = "cache",
-		[CMD_PS] = "ps",     [CMD_STOP] = "stop", [CMD_KILL] = "kill",
-		[CMD_EXEC] = "exec"};
+		[CMD_RUN] = "run",      [CMD_SHOW] = "show",   [CMD_CHECK] = "check",
+		[CMD_LIST] = "list",    [CMD_GC] = "gc",       [CMD_CACHE] = "cache",
+		[CMD_PS] = "ps",        [CMD_STOP] = "stop",   [CMD_KILL] = "kill",
+		[CMD_EXEC] = "exec",    [CMD_STATS] = "stats", [CMD_PAUSE] = "pause",
+		[CMD_RESUME] = "resume"};
 	struct overrides o;
 	struct nsbox_err err = {0};
 	int cmd = -1, rc;
@@ -253,6 +256,11 @@ main(int argc, char **argv)
 		rc = (rc = runs_exec(o.args[0], o.args + 1, &err)) < 0
 			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
 			     : rc;
+	else if (cmd == CMD_STATS || cmd == CMD_PAUSE || cmd == CMD_RESUME)
+		rc = (cmd == CMD_STATS ? runs_stats(stdout, o.args[0], &err)
+				       : runs_freeze(o.args[0], cmd == CMD_PAUSE, &err)) < 0
+			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
+			     : (fflush(stdout) == 0 ? 0 : EXIT_NSBOX);
 	else if (cmd == CMD_PS || cmd == CMD_STOP || cmd == CMD_KILL)
 		rc = (cmd == CMD_PS     ? runs_ps(stdout, o.json, &err)
 		      : cmd == CMD_STOP ? runs_stop(o.args[0], &err)

@@ -126,6 +126,16 @@ options_usage(enum command cmd)
 		       "\n"
 		       "  run COMMAND in a running container: its namespaces, root, cwd,\n"
 		       "  cgroups, and the uid, capabilities and environment of its command\n";
+	case CMD_STATS:
+		return "usage: nsbox stats NAME|ID|PID\n"
+		       "\n"
+		       "  memory, pids and CPU time from the container's cgroups\n";
+	case CMD_PAUSE:
+	case CMD_RESUME:
+		return "usage: nsbox pause NAME|ID|PID\n"
+		       "       nsbox resume NAME|ID|PID\n"
+		       "\n"
+		       "  freeze or thaw every process of the container (its freezer cgroup)\n";
 	case CMD_KILL:
 		return "usage: nsbox kill NAME|ID|PID SIGNAL\n"
 		       "\n"
@@ -362,11 +372,13 @@ options_parse(enum command cmd, int argc, char **argv, struct overrides *o, stru
 			(size_t)(argc - optind - 2) * sizeof(*argv));
 		argc--;
 	}
-	if ((cmd == CMD_STOP && optind + 1 != argc) || (cmd == CMD_KILL && optind + 2 != argc) ||
-	    (cmd == CMD_EXEC && optind + 2 > argc))
+	if (((cmd == CMD_STOP || cmd == CMD_STATS || cmd == CMD_PAUSE || cmd == CMD_RESUME) &&
+	     optind + 1 != argc) ||
+	    (cmd == CMD_KILL && optind + 2 != argc) || (cmd == CMD_EXEC && optind + 2 > argc))
 		return nsbox_error(err, 0, CL ": %s", options_usage(cmd) + strlen("usage: "));
 	if (optind < argc && cmd != CMD_RUN && cmd != CMD_CHECK && cmd != CMD_CACHE &&
-	    cmd != CMD_STOP && cmd != CMD_KILL && cmd != CMD_EXEC)
+	    cmd != CMD_STOP && cmd != CMD_KILL && cmd != CMD_EXEC && cmd != CMD_STATS &&
+	    cmd != CMD_PAUSE && cmd != CMD_RESUME)
 		return nsbox_error(err, 0, CL ": unexpected argument '%.64s'", argv[optind]);
 	for (int i = optind; i < argc; i++)
 		strv_push(&o->args, argv[i]);

@@ -17,7 +17,10 @@ enum command {
 	CMD_PS,
 	CMD_STOP,
 	CMD_KILL,
-	CMD_EXEC
+	CMD_EXEC,
+	CMD_STATS,
+	CMD_PAUSE,
+	CMD_RESUME
 };
 
 /* What the command line asks for: the profiles to load, in order, and a

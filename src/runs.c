@@ -18,6 +18,7 @@
 
 #include "seccomp.h"
 
+#include "cgroup.h"
 #include "exec.h"
 #include "runs.h"
 #include "util.h"
@@ -505,4 +506,145 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* --- nsbox stats, pause, resume: through the container's cgroups --- */
+
+/* A file of one value, without its newline. */
+static char *
+cg_read(const char *dir, const char *file)
+{
+	char *t = cgroup_read(dir, file);
+
+	if (t && !strchr(t, ' '))
+		t[strcspn(t, "\n")] = '\0';
+	return t;
+}
+
+/* The value of "key N" lines (memory.events, cpu.stat). */
+static long long
+keyed(const char *text, const char *key)
+{
+	_cleanup_free_ char *pat = xasprintf("%s ", key);
+	const char *p = text ? strstr(text, pat) : NULL;
+
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+static char **
+cgroup_dirs(const char *state)
+{
+	const char *p = strstr(state, "\"cgroups\": [");
+	char **v = NULL;
+
+	for (p = p ? p + 12 : NULL; p && *p == '"';) {
+		size_t n = strcspn(p + 1, "\"");
+		_cleanup_free_ char *d = xstrndup(p + 1, n);
+
+		strv_push(&v, d);
+		p += n + 2;
+		p += strspn(p, ", ");
+	}
+	return v;
+}
+
+static char *
+state_named(const char *what, const char *cmd, struct nsbox_err *err)
+{
+	struct state_of so = {.what = what};
+
+	if (each_run(state_one, &so, err) < 0)
+		return NULL;
+	if (!so.state)
+		nsbox_error(err, 0,
+			    "command line: nsbox %s: no running container named '%.64s' (see nsbox "
+			    "ps)",
+			    cmd, what);
+	return so.state;
+}
+
+int
+runs_stats(FILE *out, const char *what, struct nsbox_err *err)
+{
+	_cleanup_free_ char *state = state_named(what, "stats", err);
+	_cleanup_strv_ char **dirs = NULL;
+	bool any = false;
+
+	if (!state)
+		return -1;
+	dirs = cgroup_dirs(state);
+	for (size_t i = 0; dirs && dirs[i]; i++) {
+		const char *d = dirs[i];
+		_cleanup_free_ char *mem = cg_read(d, "memory.current");
+		_cleanup_free_ char *memmax = cg_read(d, "memory.max");
+		_cleanup_free_ char *v1mem = cg_read(d, "memory.usage_in_bytes");
+		_cleanup_free_ char *v1max = cg_read(d, "memory.limit_in_bytes");
+		_cleanup_free_ char *pids = cg_read(d, "pids.current");
+		_cleanup_free_ char *pmax = cg_read(d, "pids.max");
+		_cleanup_free_ char *cpu = cg_read(d, "cpu.stat");
+		_cleanup_free_ char *acct = cg_read(d, "cpuacct.usage");
+
+		if (mem || v1mem) {
+			fprintf(out, "memory %s bytes, limit %s\n", mem ? mem : v1mem,
+				memmax  ? memmax
+				: v1max ? v1max
+					: "none");
+			any = true;
+		}
+		if (pids) {
+			fprintf(out, "pids %s, limit %s\n", pids, pmax ? pmax : "none");
+			any = true;
+		}
+		if (cpu && keyed(cpu, "usage_usec") >= 0) {
+			fprintf(out, "cpu %.3f s\n", (double)keyed(cpu, "usage_usec") / 1e6);
+			any = true;
+		} else if (acct) {
+			fprintf(out, "cpu %.3f s\n", (double)strtoll(acct, NULL, 10) / 1e9);
+			any = true;
+		}
+	}
+	if (!any)
+		return nsbox_error(err, 0,
+				   "command line: nsbox stats: %s has no cgroup to read (give it "
+				   "[limits], or "
+				   "--cgroup=memory,pids,cpuacct)",
+				   what);
+	return 0;
+}
+
+int
+runs_freeze(const char *what, bool freeze, struct nsbox_err *err)
+{
+	const char *cmd = freeze ? "pause" : "resume";
+	_cleanup_free_ char *state = state_named(what, cmd, err);
+	_cleanup_strv_ char **dirs = NULL;
+
+	if (!state)
+		return -1;
+	dirs = cgroup_dirs(state);
+	for (size_t i = 0; dirs && dirs[i]; i++) {
+		_cleanup_free_ char *v2 = xasprintf("%s/cgroup.freeze", dirs[i]);
+		_cleanup_free_ char *v1 = xasprintf("%s/freezer.state", dirs[i]);
+		const char *file = access(v2, W_OK) == 0 ? v2 : access(v1, W_OK) == 0 ? v1 : NULL;
+		const char *val =
+			file == v2 ? (freeze ? "1" : "0") : (freeze ? "FROZEN" : "THAWED");
+		int fd;
+
+		if (!file)
+			continue;
+		fd = open(file, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, val, strlen(val)) < 0) {
+			nsbox_error(err, errno, "nsbox %s: %s", cmd, file);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+		return 0;
+	}
+	return nsbox_error(err, 0,
+			   "command line: nsbox %s: %s has no freezer (run it with "
+			   "--cgroup=freezer, or on "
+			   "cgroup v2 with any [limits])",
+			   cmd, what);
 }

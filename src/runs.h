@@ -26,4 +26,11 @@ int runs_kill(const char *what, const char *sig, struct nsbox_err *err);
  * or -1 with err. */
 int runs_exec(const char *what, char **argv, struct nsbox_err *err);
 
+/* nsbox stats: memory, pids and CPU time from the container's cgroups. */
+int runs_stats(FILE *out, const char *what, struct nsbox_err *err);
+
+/* nsbox pause and resume: freeze or thaw the container (cgroup.freeze on
+ * v2, the v1 freezer). */
+int runs_freeze(const char *what, bool freeze, struct nsbox_err *err);
+
 #endif

@@ -54,6 +54,27 @@ err=$("$NSBOX" exec nope -- true 2>&1); rc=$?
 check "exec: an unknown name: 125, one line" "125|nsbox: command line: nsbox exec: no running container named 'nope' (see nsbox ps)" "$rc|$err"
 "$NSBOX" stop box; wait $box
 
+# --- stats, pause, resume ---
+"$NSBOX" run --chroot="$ROOT" --name=busy --set limits.memory=100M --set limits.pids=50 \
+	-g cpuacct,freezer -- sh -c 'while :; do :; done' &
+busy=$!
+sleep 1
+st=$("$NSBOX" stats busy)
+check "stats: memory with its limit, pids with theirs" "limit 104857600|2, limit 50" \
+	"$(echo "$st" | sed -n 's/^memory [0-9]* bytes, //p')|$(echo "$st" | sed -n 's/^pids //p')"
+cpu() { "$NSBOX" stats busy | sed -n 's/^cpu \([0-9.]*\) s$/\1/p'; }
+"$NSBOX" pause busy; sleep 0.2; a=$(cpu); sleep 1; b=$(cpu)
+check "pause: the container uses no CPU while frozen" "$a" "$b"
+"$NSBOX" resume busy; sleep 1; c=$(cpu)
+check "resume: it runs again" "yes" "$(awk -v b="$b" -v c="$c" 'BEGIN { if (c > b + 0.3) print "yes" }')"
+"$NSBOX" stop busy; wait $busy
+"$NSBOX" run --chroot="$ROOT" --name=plain -- sleep 1724 &
+plain=$!
+sleep 0.5
+err=$("$NSBOX" pause plain 2>&1); rc=$?
+check "pause without a freezer: 125, what to do" "125|nsbox: command line: nsbox pause: plain has no freezer (run it with --cgroup=freezer, or on cgroup v2 with any [limits])" "$rc|$err"
+"$NSBOX" stop plain; wait $plain
+
 "$NSBOX" run --chroot="$ROOT" --name=stubborn --set process.grace=1 -- sh -c 'trap "" TERM; sleep 1722' &
 pid=$!
 sleep 0.5
