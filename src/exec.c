@@ -29,6 +29,7 @@
 #include "cgroup.h"
 #include "env.h"
 #include "hook.h"
+#include "hub.h"
 #include "exec.h"
 #include "mount.h"
 #include "netif.h"
@@ -69,6 +70,8 @@ struct exec_ctx {
 	int interrupted;        /* a signal that stopped nsbox before the start */
 	struct cgroups cg;
 	char *name; /* process.name, or PROFILE-PID */
+	int report; /* detached: to the caller, "OK" or the error; else -1 */
+	struct hub hub;
 };
 
 struct step {
@@ -1014,6 +1017,13 @@ wait_setup(struct exec_ctx *ctx, struct nsbox_err *err)
 	close(ctx->sync[1]);
 	ctx->sync[1] = -1;
 	while ((n = chan_recv(ctx->chan[0], buf, sizeof(buf), &fd)) > 0) {
+		if (buf[0] == 'P' && fd >= 0 && ctx->report >= 0 && ctx->hub.master < 0) {
+			_cleanup_free_ char *sock = xasprintf("%s/attach.sock", ctx->rundir);
+
+			if (hub_init(&ctx->hub, fd, sock, err) < 0)
+				return -1;
+			continue;
+		}
 		if (buf[0] == 'P' && fd >= 0 && ctx->relay.master < 0) {
 			relay_init(&ctx->relay, STDIN_FILENO, STDOUT_FILENO, fd);
 			continue;
@@ -1059,12 +1069,14 @@ monitor(struct exec_ctx *ctx, struct nsbox_err *err)
 	if (r->master >= 0)
 		relay_raw(r);
 	for (;;) {
-		struct pollfd pfd[3] = {{.fd = sfd, .events = POLLIN}};
+		struct pollfd pfd[4] = {{.fd = sfd, .events = POLLIN}};
 		size_t n = 1;
 		int rc, status;
 
 		if (r->master >= 0 && !hup)
 			n += relay_pollfds(r, pfd + 1);
+		else if (ctx->hub.master >= 0 && !hup)
+			n += hub_pollfds(&ctx->hub, pfd + 1);
 		rc = poll(pfd, n, deadline.tv_sec ? (int)ms_until(&deadline) : -1);
 		if (rc < 0 && errno != EINTR)
 			return nsbox_error(err, errno, "poll");
@@ -1097,7 +1109,10 @@ monitor(struct exec_ctx *ctx, struct nsbox_err *err)
 				return status_code(status);
 			}
 		}
-		if (rc > 0 && n > 1 && relay_handle(r, pfd + 1, n - 1) < 0)
+		if (rc > 0 && n > 1 && r->master >= 0 && relay_handle(r, pfd + 1, n - 1) < 0)
+			hup = true;
+		else if (rc > 0 && n > 1 && ctx->hub.master >= 0 &&
+			 hub_handle(&ctx->hub, pfd + 1, n - 1) < 0)
 			hup = true;
 	}
 }
@@ -1110,6 +1125,9 @@ cleanup(struct exec_ctx *ctx)
 		waitpid(ctx->pid, NULL, 0);
 	}
 	relay_done(&ctx->relay);
+	hub_done(&ctx->hub);
+	if (ctx->hub.master >= 0)
+		close(steal_fd(&ctx->hub.master));
 	cgroup_teardown(&ctx->cg);
 	/* The container is gone; its namespace lives on through these fds
 	 * until moved devices are back on the host. */
@@ -1269,10 +1287,53 @@ not_implemented(const struct plan *p, struct nsbox_err *err)
 		return nsbox_error_at(err, p->scalar[PK_SECCOMP].origin,
 				      "security.seccomp: the default seccomp filter is not "
 				      "implemented yet (TIOCSTI and TIOCLINUX are always blocked)");
-	if (p->detach)
-		return nsbox_error_at(err, p->scalar[PK_DETACH].origin,
-				      "process.detach: detaching is not implemented yet");
 	return 0;
+}
+
+/* --detach: the caller's nsbox waits for the start and returns; a child
+ * in a session of its own runs the container with /dev/null as its
+ * standard streams. Returns 0 in that child; in the caller 1 once the
+ * container runs, -1 with err when it did not start. */
+static int
+detach(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	int p[2], null;
+	pid_t pid;
+	char buf[700];
+	ssize_t n, got = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return nsbox_error(err, errno, "pipe");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return nsbox_error(err, errno, "fork");
+	if (pid == 0) {
+		close(p[0]);
+		ctx->report = p[1];
+		setsid();
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int fd = 0; fd < 3 && null >= 0; fd++)
+			dup2(null, fd);
+		if (null > 2)
+			close(null);
+		return 0;
+	}
+	close(p[1]);
+	while ((n = read(p[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(p[0]);
+	buf[got] = '\0';
+	if (got > 0 && buf[0] == 'O') {
+		printf("%s\n", buf + 1); /* the name, for nsbox attach */
+		return 1;
+	}
+	if (got > 2 && buf[0] == 'E') {
+		nsbox_error(err, 0, "%s", buf + 2);
+		err->located = buf[1] == 'L';
+		return -1;
+	}
+	return nsbox_error(err, 0, "the detached nsbox died before the container started");
 }
 
 /* With init = auto, a command that is an init gets to be PID 1. */
@@ -1302,6 +1363,8 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 			       .slave = -1,
 			       .net = NETIF_STATE_INIT,
 			       .cache = CACHE_REF_INIT,
+			       .report = -1,
+			       .hub = {.master = -1, .listen = -1, .client = -1},
 			       .relay = {.master = -1}};
 	sigset_t set, old;
 	int rc = 0;
@@ -1316,6 +1379,13 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 	 * mask and its init waits for them too. */
 	ctx.use_init = want_init(p);
 	ctx.use_pty = p->tty == TRI_YES || (p->tty == TRI_AUTO && isatty(STDIN_FILENO));
+	if (p->detach) {
+		ctx.use_pty = true; /* what nsbox attach shows */
+		int d = detach(&ctx, err);
+
+		if (d != 0) /* the caller's side: done */
+			return d < 0 ? -1 : 0;
+	}
 	/* A caller that ignores SIGCHLD would make the kernel reap the
 	 * container behind nsbox's back (bwrap 0.11.1). */
 	signal(SIGCHLD, SIG_DFL);
@@ -1332,6 +1402,16 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		rc = wait_setup(&ctx, err);
 	if (rc == 0)
 		write_state(&ctx);
+	if (ctx.report >= 0) { /* detached: tell the caller how the start went */
+		_cleanup_free_ char *msg =
+			rc == 0 ? xasprintf("O%s", ctx.name)
+				: xasprintf("E%c%s", err->located ? 'L' : '-', err->msg);
+
+		if (write(ctx.report, msg, strlen(msg)) < 0) {
+			/* the caller is gone; the container runs on */
+		}
+		close(steal_fd(&ctx.report));
+	}
 	if (rc == 0)
 		rc = monitor(&ctx, err);
 	if (rc >= 0 && cgroup_oom(&ctx.cg))

@@ -31,6 +31,7 @@ static const char usage[] = "usage: nsbox COMMAND [OPTIONS] [--] [ARGS]\n"
 			    "  exec    run a command in a running container\n"
 			    "  stats   memory, pids and CPU time of a container\n"
 			    "  pause   freeze a container; resume thaws it\n"
+			    "  attach  the terminal of a detached container\n"
 			    "\n"
 			    "nsbox COMMAND --help shows a command's options.\n";
 
@@ -83,9 +84,15 @@ cmd_run_show(enum command cmd, struct overrides *o)
 		plan_print(p, stdout, o->json);
 		return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
 	}
-	if (o->attach) {
-		fprintf(stderr, "nsbox: command line: --attach: not supported yet\n");
-		return EXIT_NSBOX;
+	if (o->attach) { /* pflask's --attach=PID */
+		char pid[24];
+
+		snprintf(pid, sizeof(pid), "%ld", o->attach);
+		if (runs_attach(pid, &err) < 0) {
+			fprintf(stderr, "nsbox: %s\n", err.msg);
+			return EXIT_NSBOX;
+		}
+		return 0;
 	}
 	p->argv = steal_ptr(&o->args);
 	if (o->profiles)
@@ -208,11 +215,11 @@ int
 main(int argc, char **argv)
 {
 	static const char *const names[] = {
-		[CMD_RUN] = "run",      [CMD_SHOW] = "show",   [CMD_CHECK] = "check",
-		[CMD_LIST] = "list",    [CMD_GC] = "gc",       [CMD_CACHE] = "cache",
-		[CMD_PS] = "ps",        [CMD_STOP] = "stop",   [CMD_KILL] = "kill",
-		[CMD_EXEC] = "exec",    [CMD_STATS] = "stats", [CMD_PAUSE] = "pause",
-		[CMD_RESUME] = "resume"};
+		[CMD_RUN] = "run",       [CMD_SHOW] = "show",    [CMD_CHECK] = "check",
+		[CMD_LIST] = "list",     [CMD_GC] = "gc",        [CMD_CACHE] = "cache",
+		[CMD_PS] = "ps",         [CMD_STOP] = "stop",    [CMD_KILL] = "kill",
+		[CMD_EXEC] = "exec",     [CMD_STATS] = "stats",  [CMD_PAUSE] = "pause",
+		[CMD_RESUME] = "resume", [CMD_ATTACH] = "attach"};
 	struct overrides o;
 	struct nsbox_err err = {0};
 	int cmd = -1, rc;
@@ -256,9 +263,10 @@ main(int argc, char **argv)
 		rc = (rc = runs_exec(o.args[0], o.args + 1, &err)) < 0
 			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
 			     : rc;
-	else if (cmd == CMD_STATS || cmd == CMD_PAUSE || cmd == CMD_RESUME)
-		rc = (cmd == CMD_STATS ? runs_stats(stdout, o.args[0], &err)
-				       : runs_freeze(o.args[0], cmd == CMD_PAUSE, &err)) < 0
+	else if (cmd == CMD_STATS || cmd == CMD_PAUSE || cmd == CMD_RESUME || cmd == CMD_ATTACH)
+		rc = (cmd == CMD_STATS    ? runs_stats(stdout, o.args[0], &err)
+		      : cmd == CMD_ATTACH ? runs_attach(o.args[0], &err)
+					  : runs_freeze(o.args[0], cmd == CMD_PAUSE, &err)) < 0
 			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
 			     : (fflush(stdout) == 0 ? 0 : EXIT_NSBOX);
 	else if (cmd == CMD_PS || cmd == CMD_STOP || cmd == CMD_KILL)

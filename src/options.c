@@ -136,6 +136,10 @@ options_usage(enum command cmd)
 		       "       nsbox resume NAME|ID|PID\n"
 		       "\n"
 		       "  freeze or thaw every process of the container (its freezer cgroup)\n";
+	case CMD_ATTACH:
+		return "usage: nsbox attach NAME|ID|PID\n"
+		       "\n"
+		       "  the terminal of a container started with --detach; Ctrl-@ detaches\n";
 	case CMD_KILL:
 		return "usage: nsbox kill NAME|ID|PID SIGNAL\n"
 		       "\n"
@@ -372,13 +376,14 @@ options_parse(enum command cmd, int argc, char **argv, struct overrides *o, stru
 			(size_t)(argc - optind - 2) * sizeof(*argv));
 		argc--;
 	}
-	if (((cmd == CMD_STOP || cmd == CMD_STATS || cmd == CMD_PAUSE || cmd == CMD_RESUME) &&
+	if (((cmd == CMD_STOP || cmd == CMD_STATS || cmd == CMD_PAUSE || cmd == CMD_RESUME ||
+	      cmd == CMD_ATTACH) &&
 	     optind + 1 != argc) ||
 	    (cmd == CMD_KILL && optind + 2 != argc) || (cmd == CMD_EXEC && optind + 2 > argc))
 		return nsbox_error(err, 0, CL ": %s", options_usage(cmd) + strlen("usage: "));
 	if (optind < argc && cmd != CMD_RUN && cmd != CMD_CHECK && cmd != CMD_CACHE &&
 	    cmd != CMD_STOP && cmd != CMD_KILL && cmd != CMD_EXEC && cmd != CMD_STATS &&
-	    cmd != CMD_PAUSE && cmd != CMD_RESUME)
+	    cmd != CMD_PAUSE && cmd != CMD_RESUME && cmd != CMD_ATTACH)
 		return nsbox_error(err, 0, CL ": unexpected argument '%.64s'", argv[optind]);
 	for (int i = optind; i < argc; i++)
 		strv_push(&o->args, argv[i]);

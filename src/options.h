@@ -20,7 +20,8 @@ enum command {
 	CMD_EXEC,
 	CMD_STATS,
 	CMD_PAUSE,
-	CMD_RESUME
+	CMD_RESUME,
+	CMD_ATTACH
 };
 
 /* What the command line asks for: the profiles to load, in order, and a

@@ -20,6 +20,7 @@
 
 #include "cgroup.h"
 #include "exec.h"
+#include "hub.h"
 #include "runs.h"
 #include "util.h"
 
@@ -434,9 +435,12 @@ state_one(struct run *r, void *arg)
 {
 	struct state_of *s = arg;
 	_cleanup_free_ char *name = field(r->state, "name"), *pid = field(r->state, "pid");
+	_cleanup_free_ char *np = field(r->state, "nsbox_pid");
 
+	/* a name, a run id, the container's pid, or (pflask's --attach) nsbox's */
 	if (!name || !pid ||
-	    !(streq(s->what, name) || streq(s->what, r->id) || streq(s->what, pid)))
+	    !(streq(s->what, name) || streq(s->what, r->id) || streq(s->what, pid) ||
+	      (np && streq(s->what, np))))
 		return 0;
 	s->state = steal_ptr(&r->state);
 	return 1;
@@ -647,4 +651,25 @@ runs_freeze(const char *what, bool freeze, struct nsbox_err *err)
 			   "--cgroup=freezer, or on "
 			   "cgroup v2 with any [limits])",
 			   cmd, what);
+}
+
+int
+runs_attach(const char *what, struct nsbox_err *err)
+{
+	_cleanup_free_ char *state = state_named(what, "attach", err);
+	_cleanup_free_ char *id = NULL, *np = NULL, *dir = NULL, *sock = NULL;
+
+	if (!state)
+		return -1;
+	id = field(state, "id");
+	np = field(state, "nsbox_pid");
+	dir = exec_statedir(err);
+	if (!id || !np || !dir)
+		return err->msg[0] ? -1 : nsbox_error(err, 0, "nsbox attach: %s: bad state", what);
+	sock = xasprintf("%s/%s/attach.sock", dir, id);
+	if (access(sock, F_OK) < 0)
+		return nsbox_error(err, 0,
+				   "command line: nsbox attach: %s was not started with --detach",
+				   what);
+	return hub_attach(sock, atoi(np), (unsigned)geteuid(), err);
 }

@@ -33,4 +33,8 @@ int runs_stats(FILE *out, const char *what, struct nsbox_err *err);
  * v2, the v1 freezer). */
 int runs_freeze(const char *what, bool freeze, struct nsbox_err *err);
 
+/* nsbox attach (and pflask's run --attach=PID): the terminal of a
+ * container started with --detach; Ctrl-@ detaches again. */
+int runs_attach(const char *what, struct nsbox_err *err);
+
 #endif

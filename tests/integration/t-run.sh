@@ -149,7 +149,6 @@ printf '[security]\nseccomp = yes\n' >"$W/seccomp.conf"
 err=$(run --chroot="$ROOT" --profile="$W/seccomp.conf" -- true 2>&1); rc=$?
 check "security.seccomp = yes (not implemented): refused at its line" \
 	"125|nsbox: $W/seccomp.conf:2: security.seccomp: the default seccomp filter is not implemented yet (TIOCSTI and TIOCLINUX are always blocked)" "$rc|$err"
-check "-d (not implemented): refused" 125 "$(run --chroot="$ROOT" -d -- true 2>/dev/null; echo $?)"
 
 audit_check "after all runs"
 finish

@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# pflask's --detach and --attach (L19): a detached container keeps a pty
+# and the last of its output; nsbox attach shows it and types into it;
+# Ctrl-@ detaches; a socket someone else serves is refused.
+# shellcheck disable=SC2016
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+out=$("$NSBOX" run -d --name=bg --chroot="$ROOT" -- sh -c \
+	'i=0; while :; do echo tick $i; i=$((i+1)); read -t 0.2 l && echo "got $l"; done'); rc=$?
+check "run -d: returns at once, printing the name" "0 bg" "$rc $out"
+check "run -d: the container runs on, with a pty" "bg /dev/pts/0" \
+	"$("$NSBOX" ps | awk '$1 == "bg" {print $1}') $("$NSBOX" exec bg -- readlink /proc/2/fd/0)"
+sleep 1
+check "attach: shows what was missed, then Ctrl-@ detaches" "tick 0" \
+	"$(printf '\0' | timeout 5 "$NSBOX" attach bg 2>/dev/null | tr -d '\r' | head -1)"
+check "attach again: it still runs" "yes" \
+	"$(printf '\0' | timeout 5 "$NSBOX" attach bg 2>/dev/null | tr -d '\r' | grep -q '^tick' && echo yes)"
+got=$( (sleep 0.5; printf 'hello\n'; sleep 0.8; printf '\0') | timeout 5 "$NSBOX" attach bg 2>/dev/null | tr -d '\r' | grep '^got')
+check "attach: what is typed reaches the container" "got hello" "$got"
+pid=$("$NSBOX" ps | awk '$1 == "bg" {print $3}')
+nb=$("$NSBOX" ps --json | python3 -c 'import json, sys; print([r["nsbox_pid"] for r in json.load(sys.stdin) if r["name"] == "bg"][0])')
+check "pflask's --attach=PID (of nsbox) works too" "yes" \
+	"$(printf '\0' | timeout 5 "$NSBOX" run --attach="$nb" 2>/dev/null | tr -d '\r' | grep -q '^tick' && echo yes)"
+# A socket someone else serves at the path is not the container's.
+id=$("$NSBOX" ps --json | python3 -c 'import json, sys; print([r["id"] for r in json.load(sys.stdin) if r["name"] == "bg"][0])')
+sock=/run/nsbox/$id/attach.sock
+mv "$sock" "$sock.real"
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); time.sleep(3)' "$sock" &
+squat=$!
+sleep 0.5
+err=$(printf '\0' | timeout 5 "$NSBOX" attach bg 2>&1); rc=$?
+check "L19: a squatted socket is refused (server credentials)" "125|nsbox: attach: $sock is not served by the container's nsbox" "$rc|$err"
+kill $squat 2>/dev/null; wait $squat 2>/dev/null
+rm -f "$sock"; mv "$sock.real" "$sock"
+"$NSBOX" stop bg
+check "stop: the detached container is gone" "" "$("$NSBOX" ps | awk '$1 == "bg"')"
+check "... and its nsbox" "0" "$(pgrep -fc 'nsbox run -d --name=bg' || true)"
+check "a container's pid namespace held nothing else" "no" "$(test -d /proc/"$pid" && echo yes || echo no)"
+
+err=$("$NSBOX" run -d --chroot="$W/nonexistent" -- true 2>&1); rc=$?
+check "run -d: a failed start is the caller's error (125, one line)" \
+	"125|nsbox: prepare-root: root.directory $W/nonexistent: No such file or directory" "$rc|$err"
+"$NSBOX" run --chroot="$ROOT" --name=fg -- sleep 1725 &
+fg=$!
+sleep 0.5
+err=$("$NSBOX" attach fg 2>&1); rc=$?
+check "attach to a container that was not detached: 125" "125|nsbox: command line: nsbox attach: fg was not started with --detach" "$rc|$err"
+"$NSBOX" stop fg; wait $fg
+
+audit_check "detach"
+finish
