@@ -56,13 +56,20 @@ bench: nsbox
 	sh tests/bench/bench-debuild.sh
 
 # The one test command: everything that can run here runs.
-check: check-unit check-golden check-integration check-debuild
+check: check-unit check-golden check-completion check-install check-integration check-debuild
 
 check-unit: nsbox $(UNIT)
 	CMOCKA_MESSAGE_OUTPUT=TAP prove $(PROVE) -e '' $(UNIT)
 
 check-golden: nsbox
 	prove $(PROVE) tests/golden/run.sh
+
+check-completion: nsbox
+	prove $(PROVE) -e bash tests/t-completion.sh
+
+# A DESTDIR; in CI (as root) also /usr/local, uninstalled again.
+check-install: nsbox
+	prove $(PROVE) tests/t-install.sh
 
 # Real containers; needs root, and fails rather than skips when CI=true.
 check-integration: nsbox tests/probe/nsbox-probe
@@ -90,7 +97,9 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 --inline-suppr \
 		-D_GNU_SOURCE -Isrc src
-	shellcheck -x helpers/nsbox-mkroot debuild/nsbox-debuild tests/*.sh tests/bench/*.sh \
+	shellcheck -x helpers/nsbox-mkroot helpers/bash-completion/nsbox tests/t-completion.sh \
+		tests/t-install.sh \
+		debuild/nsbox-debuild tests/*.sh tests/bench/*.sh \
 		tests/debuild/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
 	mandoc -Tlint -Wwarning man/*.[158]
 	! grep -n 'sprintf(' src/*.c | grep -v 'snprintf(\|vasprintf(\|asprintf('
@@ -103,6 +112,12 @@ install: all
 	chmod 755 $(DESTDIR)$(BINDIR)/nsbox
 	cp -f helpers/nsbox-mkroot $(DESTDIR)$(LIBEXECDIR)/
 	chmod 755 $(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot
+	mkdir -p $(DESTDIR)$(SYSCONFDIR)/nsbox $(DESTDIR)$(BASHCOMPDIR)
+	[ -e $(DESTDIR)$(SYSCONFDIR)/nsbox/README ] || cp profiles/README.etc \
+		$(DESTDIR)$(SYSCONFDIR)/nsbox/README
+	cp -f helpers/bash-completion/nsbox $(DESTDIR)$(BASHCOMPDIR)/nsbox
+	ln -sf nsbox $(DESTDIR)$(BASHCOMPDIR)/nsbox-debuild
+	chmod 644 $(DESTDIR)$(BASHCOMPDIR)/nsbox
 	sed 's|^LIBEXECDIR=.*|LIBEXECDIR=$(LIBEXECDIR)|' debuild/nsbox-debuild \
 		>$(DESTDIR)$(BINDIR)/nsbox-debuild
 	chmod 755 $(DESTDIR)$(BINDIR)/nsbox-debuild
@@ -115,13 +130,17 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nsbox $(DESTDIR)$(BINDIR)/nsbox-debuild \
 		$(DESTDIR)$(MANDIR)/man1/nsbox.1 $(DESTDIR)$(MANDIR)/man1/nsbox-debuild.1 \
 		$(DESTDIR)$(MANDIR)/man1/nsbox-mkroot.1 $(DESTDIR)$(MANDIR)/man5/nsbox.conf.5 \
-		$(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot
-	-rmdir $(DESTDIR)$(LIBEXECDIR)
+		$(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot \
+		$(DESTDIR)$(BASHCOMPDIR)/nsbox $(DESTDIR)$(BASHCOMPDIR)/nsbox-debuild
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(BASHCOMPDIR)
+	-cmp -s profiles/README.etc $(DESTDIR)$(SYSCONFDIR)/nsbox/README && \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/nsbox/README
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/nsbox
 	for f in profiles/*.conf; do rm -f $(DESTDIR)$(DATADIR)/$$f; done
 	-rmdir $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -f nsbox libnsbox.a src/*.o $(UNIT) tests/probe/nsbox-probe
 
-.PHONY: all options deps bench-deps bench check check-unit check-golden check-integration check-debuild asan format format-check lint \
+.PHONY: all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-debuild asan format format-check lint \
 	install uninstall clean

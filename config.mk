@@ -7,6 +7,7 @@ BINDIR     = $(PREFIX)/bin
 LIBEXECDIR = $(PREFIX)/lib/nsbox
 DATADIR    = $(PREFIX)/share/nsbox
 MANDIR     = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 SYSCONFDIR = /etc
 DESTDIR    =
 

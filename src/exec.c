@@ -1383,8 +1383,10 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		ctx.use_pty = true; /* what nsbox attach shows */
 		int d = detach(&ctx, err);
 
-		if (d != 0) /* the caller's side: done */
+		if (d != 0) { /* the caller's side: done */
+			p->detached = true;
 			return d < 0 ? -1 : 0;
+		}
 	}
 	/* A caller that ignores SIGCHLD would make the kernel reap the
 	 * container behind nsbox's back (bwrap 0.11.1). */
@@ -1402,6 +1404,21 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		rc = wait_setup(&ctx, err);
 	if (rc == 0)
 		write_state(&ctx);
+	if (rc == 0 && p->status_fd >= 0) {
+		dprintf(p->status_fd,
+			"{\"event\": \"started\", \"pid\": %d, \"name\": ", (int)ctx.pid);
+		{
+			FILE *f = fdopen(dup(p->status_fd), "w");
+
+			if (f) {
+				json_string(f, ctx.name);
+				fprintf(f, ", \"id\": ");
+				json_string(f, strrchr(ctx.rundir, '/') + 1);
+				fputs("}\n", f);
+				fclose(f);
+			}
+		}
+	}
 	if (ctx.report >= 0) { /* detached: tell the caller how the start went */
 		_cleanup_free_ char *msg =
 			rc == 0 ? xasprintf("O%s", ctx.name)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,10 @@ cmd_run_show(enum command cmd, struct overrides *o)
 	struct nsbox_err err = {0};
 	int rc;
 
+	if (cmd == CMD_SHOW && o->keys) {
+		plan_print_keys(stdout);
+		return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
+	}
 	p = build_plan(o, &d);
 	if (d.n) {
 		print_diag(&d);
@@ -97,12 +102,31 @@ cmd_run_show(enum command cmd, struct overrides *o)
 	p->argv = steal_ptr(&o->args);
 	if (o->profiles)
 		p->profile = o->profiles[strv_len(o->profiles) - 1];
+	p->status_fd = o->status_fd;
+	if (p->status_fd >= 0)
+		fcntl(p->status_fd, F_SETFD, FD_CLOEXEC); /* not the container's */
 	rc = exec_run(p, o->verbose, o->dry_run, &err);
-	if (rc < 0) {
+	if (rc < 0)
 		fprintf(stderr, "nsbox: %s\n", err.msg);
-		return EXIT_NSBOX;
+	/* the end, as bubblewrap's --json-status-fd, telling who failed */
+	if (p->status_fd >= 0 && !(p->detached && rc >= 0)) {
+		FILE *f = fdopen(dup(p->status_fd), "w");
+
+		if (f) {
+			fprintf(f, "{\"event\": \"exited\", \"exit-code\": %d, \"failed\": \"%s\"",
+				rc < 0 ? EXIT_NSBOX : rc,
+				rc < 0 ? "nsbox"
+				: rc   ? "command"
+				       : "none");
+			if (rc < 0) {
+				fputs(", \"message\": ", f);
+				json_string(f, err.msg);
+			}
+			fputs("}\n", f);
+			fclose(f);
+		}
 	}
-	return rc;
+	return rc < 0 ? EXIT_NSBOX : rc;
 }
 
 static bool
@@ -238,8 +262,25 @@ main(int argc, char **argv)
 	if (cmd < 0) {
 		_cleanup_free_ char *c = str_escape(argv[1]);
 
-		fprintf(stderr, "nsbox: command line: unknown command '%s' (see nsbox --help)\n",
-			c);
+		const char *hint = NULL;
+		unsigned best = 3;
+
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+			unsigned d = edit_distance(argv[1], names[i]);
+
+			if (d < best) {
+				best = d;
+				hint = names[i];
+			}
+		}
+		if (hint)
+			fprintf(stderr,
+				"nsbox: command line: unknown command '%s' (did you mean %s?)\n", c,
+				hint);
+		else
+			fprintf(stderr,
+				"nsbox: command line: unknown command '%s' (see nsbox --help)\n",
+				c);
 		return EXIT_NSBOX;
 	}
 	if (options_parse(cmd, argc - 1, argv + 1, &o, &err) < 0) {

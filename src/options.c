@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,18 @@
 
 #define CL "command line"
 
-enum { OPT_SET = 256, OPT_JSON, OPT_DRY_RUN, OPT_TTY, OPT_PIPE, OPT_DAYS, OPT_ALL, OPT_NAME };
+enum {
+	OPT_SET = 256,
+	OPT_JSON,
+	OPT_DRY_RUN,
+	OPT_TTY,
+	OPT_PIPE,
+	OPT_DAYS,
+	OPT_ALL,
+	OPT_NAME,
+	OPT_STATUS_FD,
+	OPT_KEYS
+};
 
 static const struct option run_opts[] = {
 	{"help", no_argument, NULL, 'h'},
@@ -20,6 +32,8 @@ static const struct option run_opts[] = {
 	{"tty", no_argument, NULL, OPT_TTY},
 	{"pipe", no_argument, NULL, OPT_PIPE},
 	{"name", required_argument, NULL, OPT_NAME},
+	{"json-status-fd", required_argument, NULL, OPT_STATUS_FD},
+	{"keys", no_argument, NULL, OPT_KEYS},
 	/* pflask's options, with pflask's short forms */
 	{"caps", required_argument, NULL, 'b'},
 	{"chroot", required_argument, NULL, 'r'},
@@ -83,13 +97,16 @@ static const char run_usage[] =
 	"      --tty                 give the container a pty even without a terminal\n"
 	"      --pipe                no pty: pass stdin, stdout and stderr through\n"
 	"      --name=NAME           the container's name (nsbox ps, stop, kill)\n"
+	"      --json-status-fd=FD   JSON lines on FD: the start (pid, name), the end\n"
+	"                            (exit code, and whether nsbox or the command failed)\n"
 	"  -d, --detach              detach from the terminal\n"
 	"  -a, --attach=PID          attach to a detached container\n"
 	"  -U, -M, -N, -I, -H, -P    --no-userns --no-mountns --no-netns\n"
 	"                            --no-ipcns --no-utsns --no-pidns\n"
 	"      --dry-run             print the plan and the steps, run nothing\n"
 	"  -v, --verbose             trace each step\n"
-	"      --json                (show) print the plan as JSON\n";
+	"      --json                (show) print the plan as JSON\n"
+	"      --keys                (show) list every SECTION.KEY of the profile format\n";
 
 const char *
 options_usage(enum command cmd)
@@ -281,6 +298,19 @@ handle(struct overrides *o, int c, const char *arg, struct nsbox_err *err)
 	case OPT_ALL:
 		o->all = true;
 		return 0;
+	case OPT_KEYS:
+		o->keys = true;
+		return 0;
+	case OPT_STATUS_FD: {
+		uint64_t fd;
+
+		if (spec_uint(arg, 0, 1 << 20, &fd) || fcntl((int)fd, F_GETFD) < 0)
+			return nsbox_error(
+				err, 0,
+				CL ": --json-status-fd: %.32s is not an open file descriptor", arg);
+		o->status_fd = (int)fd;
+		return 0;
+	}
 	case OPT_DAYS: {
 		uint64_t d;
 
@@ -309,16 +339,40 @@ handle(struct overrides *o, int c, const char *arg, struct nsbox_err *err)
 	return nsbox_error(err, 0, CL ": internal error: unhandled option %d", c);
 }
 
-static int
-bad_option(char **argv, int c, struct nsbox_err *err)
+/* The long option closest to what was typed, for a hint; NULL if none is
+ * close. */
+static const char *
+closest(const struct option *opts, const char *typed)
 {
-	const char *what = argv[optind - 1];
+	size_t n = strcspn(typed, "=");
+	_cleanup_free_ char *word = xstrndup(typed, n);
+	const char *best = NULL;
+	unsigned bd = 3; /* at most two edits away */
+
+	for (size_t i = 0; opts[i].name; i++) {
+		unsigned d = edit_distance(word, opts[i].name);
+
+		if (d < bd) {
+			bd = d;
+			best = opts[i].name;
+		}
+	}
+	return best;
+}
+
+static int
+bad_option(char **argv, int c, const struct option *opts, struct nsbox_err *err)
+{
+	const char *what = argv[optind - 1], *hint;
 
 	if (c == ':')
 		return nsbox_error(err, 0, CL ": option '%.64s' needs a value", what);
 	if (optopt && optopt != '?')
-		return nsbox_error(err, 0, CL ": unknown option '-%c'", optopt);
-	return nsbox_error(err, 0, CL ": unknown option '%.64s'", what);
+		return nsbox_error(err, 0, CL ": unknown option '-%c' (see --help)", optopt);
+	if (startswith(what, "--") && (hint = closest(opts, what + 2)))
+		return nsbox_error(err, 0, CL ": unknown option '%.64s' (did you mean --%s?)", what,
+				   hint);
+	return nsbox_error(err, 0, CL ": unknown option '%.64s' (see --help)", what);
 }
 
 int
@@ -345,17 +399,23 @@ options_parse(enum command cmd, int argc, char **argv, struct overrides *o, stru
 
 	memset(o, 0, sizeof(*o));
 	o->days = 30;
+	o->status_fd = -1;
 	optind = 0; /* glibc: reinitialise, so tests can parse more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts,
-				cmd == CMD_RUN || cmd == CMD_SHOW ? run_opts
-				: cmd == CMD_GC                   ? gc
-				: cmd == CMD_CACHE                ? cache
-				: cmd == CMD_PS                   ? ps
-								  : none,
-				NULL)) != -1) {
+	const struct option *opts = cmd == CMD_RUN || cmd == CMD_SHOW ? run_opts
+				    : cmd == CMD_GC                   ? gc
+				    : cmd == CMD_CACHE                ? cache
+				    : cmd == CMD_PS                   ? ps
+								      : none;
+
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		if (c == '?' || c == ':')
-			return bad_option(argv, c, err);
+			return bad_option(argv, c, opts, err);
+		if (((c == OPT_JSON && cmd != CMD_PS) || c == OPT_KEYS) && cmd != CMD_SHOW &&
+		    !(c == OPT_JSON && cmd == CMD_PS))
+			return nsbox_error(err, 0, CL ": option '%s' is only for nsbox %s",
+					   argv[optind - 1],
+					   c == OPT_JSON ? "show and ps" : "show");
 		if ((c == OPT_JSON && cmd != CMD_SHOW && cmd != CMD_PS) ||
 		    (c == OPT_DRY_RUN && cmd != CMD_RUN && cmd != CMD_GC && cmd != CMD_CACHE))
 			return nsbox_error(err, 0, CL ": option '%s' is only for nsbox %s",

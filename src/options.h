@@ -30,10 +30,11 @@ struct overrides {
 	char **profiles;
 	struct layer layer;
 	char **args; /* the command for run; profile names for check; cache's action */
-	bool json, verbose, dry_run, help;
+	bool json, verbose, dry_run, help, keys;
 	bool all;      /* cache prune --all */
 	unsigned days; /* cache prune --days */
 	long attach;   /* pflask's --attach=PID; 0 when absent */
+	int status_fd; /* --json-status-fd; -1 when absent */
 };
 
 /* Parse the options of one subcommand (argv[0] is the subcommand's name).

@@ -453,6 +453,8 @@ plan_new(void)
 {
 	struct plan *p = xcalloc(1, sizeof(*p));
 	struct layer defaults = {0};
+
+	p->status_fd = -1;
 	struct diag d = {0};
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
@@ -1023,4 +1025,11 @@ plan_print(const struct plan *p, FILE *f, bool json)
 		}
 	}
 	fputs(json ? "\n  }\n}\n" : "", f);
+}
+
+void
+plan_print_keys(FILE *f)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		fprintf(f, "%s.%s\n", keys[i].section, keys[i].key);
 }

@@ -148,6 +148,8 @@ struct plan {
 	const char *name; /* NULL: PROFILE-PID, or nsbox-PID */
 
 	const char *profile; /* the last profile named, for the default name */
+	int status_fd;       /* --json-status-fd, or -1 */
+	bool detached;       /* set by exec_run in the caller of a --detach run */
 	char **argv;         /* the command; NULL: the user's shell */
 };
 
@@ -169,5 +171,7 @@ size_t plan_validate(struct plan *p, struct diag *d);
 /* Print the plan as INI with "# origin" comments, or as JSON. The output is
  * stable: golden tests compare it byte for byte. */
 void plan_print(const struct plan *p, FILE *f, bool json);
+/* Every SECTION.KEY a profile may set, one per line (shell completion). */
+void plan_print_keys(FILE *f);
 
 #endif

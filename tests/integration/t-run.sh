@@ -150,5 +150,19 @@ err=$(run --chroot="$ROOT" --profile="$W/seccomp.conf" -- true 2>&1); rc=$?
 check "security.seccomp = yes (not implemented): refused at its line" \
 	"125|nsbox: $W/seccomp.conf:2: security.seccomp: the default seccomp filter is not implemented yet (TIOCSTI and TIOCLINUX are always blocked)" "$rc|$err"
 
+# --json-status-fd: the start and the end as JSON lines, who failed
+out=$("$NSBOX" run --chroot="$ROOT" --name=js --json-status-fd=3 -- sh -c 'exit 3' 3>&1 >/dev/null)
+check "--json-status-fd: a started line (pid, name, id)" "started js" \
+	"$(echo "$out" | head -1 | python3 -c 'import json, sys; e = json.load(sys.stdin); print(e["event"], e["name"]) if e["pid"] > 0 and e["id"] else None')"
+check "--json-status-fd: the end: the command's status, the command failed" "exited 3 command" \
+	"$(echo "$out" | tail -1 | python3 -c 'import json, sys; e = json.load(sys.stdin); print(e["event"], e["exit-code"], e["failed"])')"
+out=$("$NSBOX" run --chroot="$W/nonexistent" --json-status-fd=3 -- true 3>&1 2>/dev/null >/dev/null)
+check "--json-status-fd: nsbox failed: 125, nsbox, the message" "exited 125 nsbox True" \
+	"$(echo "$out" | python3 -c 'import json, sys; e = json.load(sys.stdin); print(e["event"], e["exit-code"], e["failed"], "nonexistent" in e["message"])')"
+err=$("$NSBOX" run --json-status-fd=77 -- true 2>&1); rc=$?
+check "--json-status-fd: a closed fd is refused" "125|nsbox: command line: --json-status-fd: 77 is not an open file descriptor" "$rc|$err"
+check "--json-status-fd: the container does not get the fd" "0 1 2 3" \
+	"$("$NSBOX" run --chroot="$ROOT" --json-status-fd=3 -- ls /proc/self/fd 3>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+
 audit_check "after all runs"
 finish
