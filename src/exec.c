@@ -749,7 +749,11 @@ static void __attribute__((noreturn)) payload(struct exec_ctx *ctx)
 		fprintf(stderr, "nsbox: terminal: %s\n", strerror(errno));
 		_exit(125);
 	}
-	if (seccomp_block_tty_inject(&err) < 0 || drop_identity(ctx, &err) < 0) {
+	/* the denylist lets the container mount when it may (CAP_SYS_ADMIN) */
+	if (seccomp_block_tty_inject(&err) < 0 ||
+	    (ctx->p->seccomp &&
+	     seccomp_default_filter(ctx->p->caps >> CAP_SYS_ADMIN & 1, &err) < 0) ||
+	    drop_identity(ctx, &err) < 0) {
 		fprintf(stderr, "nsbox: %s\n", err.msg);
 		_exit(125);
 	}
@@ -1270,10 +1274,9 @@ write_state(const struct exec_ctx *ctx)
 		unlink(tmp);
 }
 
-/* Keys nsbox parses but cannot apply yet are refused, never ignored; and
- * hooks that may not run are refused before anything exists. */
+/* Hooks that may not run are refused before anything exists. */
 static int
-not_implemented(const struct plan *p, struct nsbox_err *err)
+check_hooks(const struct plan *p, struct nsbox_err *err)
 {
 	const char *why;
 	/* hooks are checked before anything exists */
@@ -1283,10 +1286,6 @@ not_implemented(const struct plan *p, struct nsbox_err *err)
 	if (p->post_exit && (why = hook_check(p->post_exit)))
 		return nsbox_error_at(err, p->scalar[PK_POST_EXIT].origin, "hooks.post-exit: %s %s",
 				      p->post_exit, why);
-	if (p->seccomp)
-		return nsbox_error_at(err, p->scalar[PK_SECCOMP].origin,
-				      "security.seccomp: the default seccomp filter is not "
-				      "implemented yet (TIOCSTI and TIOCLINUX are always blocked)");
 	return 0;
 }
 
@@ -1373,7 +1372,7 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		dry_run(p);
 		return 0;
 	}
-	if (not_implemented(p, err) < 0 || decide_userns(&ctx, err) < 0)
+	if (check_hooks(p, err) < 0 || decide_userns(&ctx, err) < 0)
 		return -1;
 	/* Blocked from before clone, so none is lost; the child inherits the
 	 * mask and its init waits for them too. */

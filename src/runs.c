@@ -266,7 +266,7 @@ struct ident {
 	gid_t groups[64];
 	size_t n_groups;
 	unsigned long long prm, eff, bnd;
-	bool nnp;
+	bool nnp, seccomp; /* the run's security.seccomp */
 	char **env;
 };
 
@@ -379,7 +379,8 @@ static void __attribute__((noreturn)) enter_child(const struct ident *id, char *
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (id->nnp)
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	if (seccomp_block_tty_inject(&err) < 0) {
+	if (seccomp_block_tty_inject(&err) < 0 ||
+	    (id->seccomp && seccomp_default_filter(id->bnd >> CAP_SYS_ADMIN & 1, &err) < 0)) {
 		fprintf(stderr, "nsbox: exec: %s\n", err.msg);
 		_exit(125);
 	}
@@ -465,6 +466,8 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 				   "(see nsbox ps)",
 				   what);
 	pidtext = field(so.state, "pid");
+	/* the filter of the run's command applies to what joins it too */
+	id.seccomp = strstr(so.state, "\"seccomp\": {\"value\": \"yes\"") != NULL;
 	init = pidtext ? (pid_t)atoi(pidtext) : 0;
 	payload = payload_of(init);
 	{

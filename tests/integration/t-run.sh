@@ -144,12 +144,6 @@ pid=$!; sleep 0.5
 check "nsbox gc never touches a live run" "" "$("$NSBOX" gc 2>&1)"
 wait $pid; check "... which ends normally" 0 $?
 
-# Keys that are parsed but not applied yet are refused, never ignored.
-printf '[security]\nseccomp = yes\n' >"$W/seccomp.conf"
-err=$(run --chroot="$ROOT" --profile="$W/seccomp.conf" -- true 2>&1); rc=$?
-check "security.seccomp = yes (not implemented): refused at its line" \
-	"125|nsbox: $W/seccomp.conf:2: security.seccomp: the default seccomp filter is not implemented yet (TIOCSTI and TIOCLINUX are always blocked)" "$rc|$err"
-
 # --json-status-fd: the start and the end as JSON lines, who failed
 out=$("$NSBOX" run --chroot="$ROOT" --name=js --json-status-fd=3 -- sh -c 'exit 3' 3>&1 >/dev/null)
 check "--json-status-fd: a started line (pid, name, id)" "started js" \

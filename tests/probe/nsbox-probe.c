@@ -12,6 +12,10 @@
  *   alloc MB         allocate and touch MB megabytes, then print "allocated"
  *   forks N          start N children that sleep; print how many started
  *                    and the first error
+ *   syscall NAME     make that call with harmless arguments and print
+ *                    "NAME: ok" or its error (keyctl, bpf, perf_event_open,
+ *                    add_key, init_module, userfaultfd, clone3, mount,
+ *                    unshare-user, audit-socket)
  */
 #include <errno.h>
 #include <linux/filter.h>
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,6 +162,39 @@ forks(int n)
 	return 0;
 }
 
+static int
+call(const char *name)
+{
+	long r = -1;
+	char buf[64] = "";
+
+	errno = 0;
+	if (!strcmp(name, "keyctl"))
+		r = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0);
+	else if (!strcmp(name, "bpf"))
+		r = syscall(SYS_bpf, 0, buf, 0);
+	else if (!strcmp(name, "perf_event_open"))
+		r = syscall(SYS_perf_event_open, buf, 0, -1, -1, 0);
+	else if (!strcmp(name, "add_key"))
+		r = syscall(SYS_add_key, "user", "nsbox", "x", 1, -2);
+	else if (!strcmp(name, "init_module"))
+		r = syscall(SYS_init_module, buf, 0, "");
+	else if (!strcmp(name, "userfaultfd"))
+		r = syscall(SYS_userfaultfd, 0);
+	else if (!strcmp(name, "clone3"))
+		r = syscall(435, NULL, 0);
+	else if (!strcmp(name, "mount"))
+		r = syscall(SYS_mount, "none", "/tmp", "tmpfs", 0, NULL);
+	else if (!strcmp(name, "unshare-user"))
+		r = unshare(CLONE_NEWUSER);
+	else if (!strcmp(name, "audit-socket"))
+		r = socket(16 /* AF_NETLINK */, 3 /* SOCK_RAW */, 9 /* NETLINK_AUDIT */);
+	else
+		return 2;
+	printf("%s: %s\n", name, r >= 0 ? "ok" : strerror(errno));
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -180,6 +218,8 @@ main(int argc, char **argv)
 		return alloc(atol(argv[2]));
 	if (argc >= 3 && !strcmp(argv[1], "forks"))
 		return forks(atoi(argv[2]));
+	if (argc >= 3 && !strcmp(argv[1], "syscall"))
+		return call(argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "userns")) {
 		if (unshare(CLONE_NEWUSER) < 0) {
 			printf("userns: %s\n", strerror(errno));
