@@ -1,0 +1,89 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Start-to-exit of /bin/true in a busybox root: nsbox against unshare(1),
+# bubblewrap and systemd-nspawn with the same namespaces, plain /bin/true
+# as the floor; a veth pair per run against the same pair made and
+# removed with ip; nsbox's peak RSS. Rounds interleaved; medians and
+# ratios. Reports; never fails on a number. Needs root.
+#
+# NSBOX_BENCH_RUNS  runs per case and round (default 20)
+# NSBOX_BENCH_OUT   where the TSV goes (default tests/bench/out)
+set -eu
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+NSBOX="$TOP/nsbox"
+RUNS=${NSBOX_BENCH_RUNS:-20}
+OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
+[ "$(id -u)" -eq 0 ] || { echo "bench-start: needs root" >&2; exit 1; }
+W=$(mktemp -d /tmp/nsbox-bench-start.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$OUT"
+R="$W/root"
+sh "$TOP/tests/fixtures/mkroot.sh" "$R"
+ln -sf busybox "$R/bin/true"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+cases="floor unshare unshare_net nsbox nsbox_net nsbox_userns"
+have bwrap && cases="$cases bwrap"
+have systemd-nspawn && cases="$cases nspawn"
+cases="$cases veth_ip veth_nsbox"
+
+floor() { /bin/true; }
+unshare() { command unshare -mpiu -f --mount-proc -R "$R" /bin/true; }
+unshare_net() { command unshare -mpiun -f --mount-proc -R "$R" /bin/true; }
+nsbox() { "$NSBOX" run --chroot="$R" --no-netns -- /bin/true; }
+nsbox_net() { "$NSBOX" run --chroot="$R" -- /bin/true; }
+nsbox_userns() { "$NSBOX" run --chroot="$R" --no-netns --set user.userns=yes -- /bin/true; }
+bwrap() { command bwrap --unshare-all --bind "$R" / --proc /proc --dev /dev /bin/true; }
+nspawn() { systemd-nspawn --register=no --keep-unit -q -D "$R" /bin/true >/dev/null 2>&1; }
+# a veth pair per run; run inside a network namespace of the bench's own
+veth_ip() { ip link add nsbb0 type veth peer name nsbb1 && ip link del nsbb0; }
+veth_nsbox() { "$NSBOX" run --chroot="$R" --netif=veth:auto:eth0 -- /bin/true; }
+
+now() { date +%s%N; }
+: >"$W/times"
+round() {
+	for c in $cases; do
+		i=0
+		while [ $i -lt "$RUNS" ]; do
+			t0=$(now)
+			"$c" >/dev/null 2>&1 || { echo "bench-start: $c failed" >&2; break; }
+			t1=$(now)
+			echo "$c $(((t1 - t0) / 1000))" >>"$W/times"
+			i=$((i + 1))
+		done
+	done
+}
+if [ "${NSBOX_BENCH_IN_NETNS:-}" != 1 ]; then
+	# the veth cases must not touch the machine's own namespace
+	NSBOX_BENCH_IN_NETNS=1 exec command unshare -n sh "$0" "$@"
+fi
+round
+round
+rss=$(/usr/bin/time -f %M "$NSBOX" run --chroot="$R" -- /bin/true 2>&1 >/dev/null | tail -1)
+rss_veth=$(/usr/bin/time -f %M "$NSBOX" run --chroot="$R" --netif=veth:auto:eth0 -- /bin/true 2>&1 >/dev/null | tail -1)
+
+tsv="$OUT/start.tsv"
+awk -v tsv="$tsv" -v rss="$rss" -v rssv="$rss_veth" '
+function median(c,   n, i, j, t, a) {
+	n = split(v[c], a, " ")
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+	lo[c] = a[1]; hi[c] = a[n]
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{ v[$1] = v[$1] " " $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+END {
+	printf "%-14s %10s %16s\n", "case", "median us", "min-max us"
+	print "case\tmedian_us\tmin_us\tmax_us" > tsv
+	for (i = 1; i <= k; i++) {
+		c = order[i]; m[c] = median(c)
+		printf "%-14s %10d %16s\n", c, m[c], lo[c] "-" hi[c]
+		printf "%s\t%d\t%d\t%d\n", c, m[c], lo[c], hi[c] > tsv
+	}
+	printf "\nnsbox / unshare, mount+pid+ipc+uts:      %.2f (target <= 1.2)\n", m["nsbox"] / m["unshare"]
+	printf "nsbox / unshare, the same and net:       %.2f\n", m["nsbox_net"] / m["unshare_net"]
+	if ("bwrap" in m) printf "nsbox (all but user) / bwrap --unshare-all: %.2f (target < 1)\n", m["nsbox_net"] / m["bwrap"]
+	if ("nspawn" in m) printf "nsbox / systemd-nspawn:                  %.2f\n", m["nsbox_net"] / m["nspawn"]
+	printf "veth per run: nsbox %d us more than a run without, ip link add+del %d us\n", m["veth_nsbox"] - m["nsbox_net"], m["veth_ip"]
+	printf "peak RSS of nsbox: %d KB (%d KB with a veth; target under 4096)\n", rss, rssv
+}' "$W/times"
+echo "(written to $tsv)"
