@@ -52,6 +52,7 @@ bench-deps:
 
 # Reports, never fails on a number; needs root.
 bench: nsbox
+	sh tests/bench/bench-start.sh
 	sh tests/bench/bench-tarball.sh
 	sh tests/bench/bench-debuild.sh
 

@@ -377,6 +377,7 @@ static void __attribute__((noreturn)) enter_child(const struct ident *id, char *
 		goto fail;
 	cap_free(caps);
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the id change */
 	if (id->nnp)
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	if (seccomp_block_tty_inject(&err) < 0 ||
@@ -447,6 +448,30 @@ state_one(struct run *r, void *arg)
 	return 1;
 }
 
+/* Wait for pid, passing on the signals that stop nsbox (blocked in set);
+ * returns its wait status. */
+static int
+wait_forward(pid_t pid, const sigset_t *set)
+{
+	int status = 0, sig;
+
+	for (;;) {
+		struct timespec tick = {0, 100 * 1000 * 1000};
+		siginfo_t si;
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		if ((sig = sigtimedwait(set, &si, &tick)) > 0 && sig != SIGCHLD)
+			kill(pid, sig); /* passed on, as run does */
+	}
+}
+
+static int
+exit_code(int status)
+{
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int
 runs_exec(const char *what, char **argv, struct nsbox_err *err)
 {
@@ -455,7 +480,7 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 	struct ident id = {0};
 	_cleanup_close_ int rootfd = -1, cwdfd = -1;
 	pid_t init, payload, child;
-	int status, sig;
+	int status;
 	sigset_t set, old;
 
 	if (each_run(state_one, &so, err) < 0)
@@ -482,37 +507,37 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 		strv_free(id.env);
 		return err->msg[0] ? -1 : nsbox_error(err, errno, "nsbox exec: %s", what);
 	}
-	/* its cgroups first, while their paths are the host's */
-	if (cgroups_join(so.state) < 0 || join(init, err) < 0 || fchdir(rootfd) < 0 ||
-	    chroot(".") < 0 || (cwdfd >= 0 ? fchdir(cwdfd) : chdir("/")) < 0) {
-		if (!err->msg[0])
-			nsbox_error(err, errno, "nsbox exec: enter %s", what);
-		free(so.state);
-		strv_free(id.env);
-		return -1;
-	}
-	free(so.state);
 	stop_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
-	child = fork(); /* the new PID namespace takes children only */
-	if (child == 0)
-		enter_child(&id, argv);
+	/* The joining happens in a child, so this process stays in the
+	 * caller's namespaces (and exits as an ordinary process would). */
+	child = fork();
+	if (child == 0) {
+		pid_t cmd;
+		struct nsbox_err e = {0};
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* nothing outlives nsbox exec */
+		/* its cgroups first, while their paths are the host's */
+		if (cgroups_join(so.state) < 0 || join(init, &e) < 0 || fchdir(rootfd) < 0 ||
+		    chroot(".") < 0 || (cwdfd >= 0 ? fchdir(cwdfd) : chdir("/")) < 0) {
+			fprintf(stderr, "nsbox: %s\n",
+				e.msg[0] ? e.msg : "nsbox exec: cannot enter the container");
+			_exit(125);
+		}
+		cmd = fork(); /* the new PID namespace takes children only */
+		if (cmd == 0)
+			enter_child(&id, argv);
+		_exit(cmd < 0 ? 125 : exit_code(wait_forward(cmd, &set)));
+	}
+	free(so.state);
 	strv_free(id.env);
 	if (child < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return nsbox_error(err, errno, "fork");
 	}
-	for (;;) {
-		struct timespec tick = {0, 100 * 1000 * 1000};
-		siginfo_t si;
-
-		if (waitpid(child, &status, WNOHANG) == child)
-			break;
-		if ((sig = sigtimedwait(&set, &si, &tick)) > 0 && sig != SIGCHLD)
-			kill(child, sig); /* passed on, as run does */
-	}
+	status = wait_forward(child, &set);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return exit_code(status);
 }
 
 /* --- nsbox stats, pause, resume: through the container's cgroups --- */

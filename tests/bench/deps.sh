@@ -3,7 +3,8 @@
 # What make bench compares nsbox with, on top of make deps.
 set -eu
 sh "$(dirname "$0")/../deps.sh"
-pkgs="libarchive-tools tar zstd mmdebstrap sbuild uidmap pbuilder cowbuilder debootstrap"
+pkgs="libarchive-tools tar zstd mmdebstrap sbuild uidmap pbuilder cowbuilder debootstrap bubblewrap
+systemd-container time"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -1,0 +1,52 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Every command of README.md's quick start and tour that needs no network:
+# lines "    # nsbox ..." run as root, "    $ nsbox ..." as a user this test
+# makes, with the fixture for /path/to/rootfs. Runs in a network namespace
+# of its own, with a veth called eth0 for the macvlan example.
+# shellcheck disable=SC2016
+if [ "${NSBOX_IN_NETNS:-}" != 1 ] && [ "$(id -u)" -eq 0 ]; then
+	NSBOX_IN_NETNS=1 exec unshare -n sh "$0" "$@"
+fi
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+ip link add eth0 type veth peer name eth0peer || echo "Bail out! cannot make eth0 in the test's netns"
+TU=nsbox-readme
+chmod 755 "$W"
+useradd -m -d "$W/home" -s /bin/sh "$TU" || { echo "Bail out! useradd $TU"; exit 1; }
+cp /etc/subuid "$W/subuid.saved"; cp /etc/subgid "$W/subgid.saved"
+echo "$TU:500000:65536" >>/etc/subuid; echo "$TU:500000:65536" >>/etc/subgid
+restore() { cp "$W/subuid.saved" /etc/subuid; cp "$W/subgid.saved" /etc/subgid; userdel "$TU" 2>/dev/null; }
+trap restore EXIT INT TERM
+UROOT="$W/uroot"
+cp -a "$ROOT" "$UROOT"; chown -R "$TU:" "$UROOT"
+cp "$NSBOX" "$W/nsbox"; chmod 755 "$W/nsbox"
+mkdir "$W/bin"; ln -s "$W/nsbox" "$W/bin/nsbox"
+
+# The tour's lines, in order.
+sed -n '/^## Tour/,/^## /p' "$TOP/README.md" | sed -n 's/^    \([#$]\) nsbox /\1 nsbox /p' >"$W/lines"
+check "the README's tour has its commands" "yes" "$([ "$(wc -l <"$W/lines")" -ge 10 ] && echo yes)"
+while IFS= read -r line; do
+	who=${line%% *} cmd=${line#? }
+	case $who in
+	'#') out=$(cd "$W" && PATH="$W/bin:$PATH" sh -c "$(echo "$cmd" | sed "s|/path/to/rootfs|$ROOT|g")" \
+		<"$( [ "${cmd#nsbox attach}" != "$cmd" ] && { printf '\0' >"$W/nul"; echo "$W/nul"; } || echo /dev/null)" 2>&1); rc=$? ;;
+	'$') out=$(cd "$W/home" && runuser -u "$TU" -- env -i PATH="$W/bin:/usr/bin:/bin" HOME="$W/home" USER="$TU" \
+		sh -c "$(echo "$cmd" | sed "s|/path/to/rootfs|$UROOT|g")" </dev/null 2>&1); rc=$? ;;
+	esac
+	check "README: $line" 0 "$rc"
+	case $cmd in
+	*"-- id") case $out in *"uid=0(root)"*|*"($TU)"*) ok "README: $line: its id";; *) not_ok "README: $line: its id" "$out";; esac ;;
+	*"--netif -- ip link") check "README: $line: only lo" "lo" "$(echo "$out" | sed -n 's/^[0-9]*: \([a-z0-9]*\).*/\1/p' | tr '\n' ' ' | sed 's/ $//')" ;;
+	*"macvlan"*) check "README: $line: lo and net0" "lo net0" "$(echo "$out" | sed -n 's/^[0-9]*: \([a-z0-9]*\)[@:].*/\1/p' | tr '\n' ' ' | sed 's/ $//')" ;;
+	*"--ephemeral"*) check "README: $line: discarded" "no" "$(test -e "$ROOT/etc/discarded" && echo yes || echo no)" ;;
+	esac
+done <"$W/lines"
+check "README: the macvlan went with the container" "eth0 eth0peer lo" \
+	"$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' ' | sed 's/ $//')"
+
+restore
+trap - EXIT INT TERM
+audit_check "readme"
+finish
