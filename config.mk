@@ -14,9 +14,10 @@ DESTDIR    =
 CC         = cc
 AR         = ar
 PKG_CONFIG = pkg-config
-PKGS       = inih libmnl libcap libarchive
-PKGS_INC  != $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null || true
-PKGS_LIB  != $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -linih -lmnl -lcap -larchive
+PKGS       = inih libmnl libcap
+# libarchive's headers only: nsbox loads it (dlopen) where it extracts
+PKGS_INC  != $(PKG_CONFIG) --cflags $(PKGS) libarchive 2>/dev/null || true
+PKGS_LIB  != $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -linih -lmnl -lcap
 PKGS_LIB += -pthread
 TEST_LIB  != $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka
 

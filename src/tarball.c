@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +16,106 @@
 #include "sha256.h"
 #include "tarball.h"
 #include "util.h"
+
+/*
+ * libarchive is loaded only where a tarball is extracted, in a process of
+ * its own: linked in, it and what it pulls in (libxml2, ICU, libstdc++ and
+ * six compressors) are mapped into every nsbox run, costing start time
+ * and a few MB of resident memory for nothing.
+ */
+#define LA_FUNCS(X)                                                                                \
+	X(archive_entry_filetype)                                                                  \
+	X(archive_entry_hardlink)                                                                  \
+	X(archive_entry_pathname)                                                                  \
+	X(archive_entry_size)                                                                      \
+	X(archive_entry_xattr_add_entry)                                                           \
+	X(archive_entry_xattr_clear)                                                               \
+	X(archive_entry_xattr_count)                                                               \
+	X(archive_entry_xattr_next)                                                                \
+	X(archive_entry_xattr_reset)                                                               \
+	X(archive_errno)                                                                           \
+	X(archive_error_string)                                                                    \
+	X(archive_read_data)                                                                       \
+	X(archive_read_data_block)                                                                 \
+	X(archive_read_free)                                                                       \
+	X(archive_read_new)                                                                        \
+	X(archive_read_next_header)                                                                \
+	X(archive_read_open)                                                                       \
+	X(archive_read_support_filter_bzip2)                                                       \
+	X(archive_read_support_filter_gzip)                                                        \
+	X(archive_read_support_filter_lz4)                                                         \
+	X(archive_read_support_filter_xz)                                                          \
+	X(archive_read_support_filter_zstd)                                                        \
+	X(archive_read_support_format_raw)                                                         \
+	X(archive_read_support_format_tar)                                                         \
+	X(archive_set_error)                                                                       \
+	X(archive_write_close)                                                                     \
+	X(archive_write_data_block)                                                                \
+	X(archive_write_disk_new)                                                                  \
+	X(archive_write_disk_set_options)                                                          \
+	X(archive_write_finish_entry)                                                              \
+	X(archive_write_free)                                                                      \
+	X(archive_write_header)
+
+static struct {
+#define X(f) __typeof__(f) *f;
+	LA_FUNCS(X)
+#undef X
+} la;
+
+static int
+la_load(struct nsbox_err *err)
+{
+	static const char *const names[] = {"libarchive.so.13", "libarchive.so"};
+	void *h = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names) && !h; i++)
+		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return nsbox_error(err, 0, "cannot load libarchive: %s", dlerror());
+#define X(f)                                                                                       \
+	if (!(la.f = (__typeof__(f) *)dlsym(h, #f)))                                               \
+		return nsbox_error(err, 0, "libarchive has no %s", #f);
+	LA_FUNCS(X)
+#undef X
+	return 0;
+}
+
+/* From here on, libarchive's names call through the table. */
+#define X(f)                              /* nothing */
+#define archive_entry_filetype            la.archive_entry_filetype
+#define archive_entry_hardlink            la.archive_entry_hardlink
+#define archive_entry_pathname            la.archive_entry_pathname
+#define archive_entry_size                la.archive_entry_size
+#define archive_entry_xattr_add_entry     la.archive_entry_xattr_add_entry
+#define archive_entry_xattr_clear         la.archive_entry_xattr_clear
+#define archive_entry_xattr_count         la.archive_entry_xattr_count
+#define archive_entry_xattr_next          la.archive_entry_xattr_next
+#define archive_entry_xattr_reset         la.archive_entry_xattr_reset
+#define archive_errno                     la.archive_errno
+#define archive_error_string              la.archive_error_string
+#define archive_read_data                 la.archive_read_data
+#define archive_read_data_block           la.archive_read_data_block
+#define archive_read_free                 la.archive_read_free
+#define archive_read_new                  la.archive_read_new
+#define archive_read_next_header          la.archive_read_next_header
+#define archive_read_open                 la.archive_read_open
+#define archive_read_support_filter_bzip2 la.archive_read_support_filter_bzip2
+#define archive_read_support_filter_gzip  la.archive_read_support_filter_gzip
+#define archive_read_support_filter_lz4   la.archive_read_support_filter_lz4
+#define archive_read_support_filter_xz    la.archive_read_support_filter_xz
+#define archive_read_support_filter_zstd  la.archive_read_support_filter_zstd
+#define archive_read_support_format_raw   la.archive_read_support_format_raw
+#define archive_read_support_format_tar   la.archive_read_support_format_tar
+#define archive_set_error                 la.archive_set_error
+#define archive_write_close               la.archive_write_close
+#define archive_write_data_block          la.archive_write_data_block
+#define archive_write_disk_new            la.archive_write_disk_new
+#define archive_write_disk_set_options    la.archive_write_disk_set_options
+#define archive_write_finish_entry        la.archive_write_finish_entry
+#define archive_write_free                la.archive_write_free
+#define archive_write_header              la.archive_write_header
+#undef X
 
 /*
  * Two threads: "inflate" reads the file, hashes it and decompresses it;
@@ -609,6 +710,8 @@ tarball_extract(int fd, const char *label, unsigned char digest[32], struct tarb
 	memset(st, 0, sizeof(*st));
 	if (n < 0)
 		return nsbox_error(err, errno, "read");
+	if (la_load(err) < 0)
+		return -1;
 	r.filter = tarball_compression(head, (size_t)n);
 	sha256_init(&r.sha);
 	if (isatty(STDERR_FILENO))

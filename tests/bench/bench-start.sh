@@ -17,9 +17,12 @@ OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
 W=$(mktemp -d /tmp/nsbox-bench-start.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 mkdir -p "$OUT"
+chmod 755 "$W" # the mapped root of the user-namespace case reaches it
 R="$W/root"
 sh "$TOP/tests/fixtures/mkroot.sh" "$R"
 ln -sf busybox "$R/bin/true"
+# systemd-nspawn wants to see an OS tree
+mkdir -p "$R/usr/lib"; printf 'ID=busybox\nNAME=busybox\n' >"$R/usr/lib/os-release"
 
 have() { command -v "$1" >/dev/null 2>&1; }
 cases="floor unshare unshare_net nsbox nsbox_net nsbox_userns"
@@ -28,12 +31,12 @@ have systemd-nspawn && cases="$cases nspawn"
 cases="$cases veth_ip veth_nsbox"
 
 floor() { /bin/true; }
-unshare() { command unshare -mpiu -f --mount-proc -R "$R" /bin/true; }
-unshare_net() { command unshare -mpiun -f --mount-proc -R "$R" /bin/true; }
+unshare() { /usr/bin/unshare -mpiu -f --mount-proc -R "$R" /bin/true; }
+unshare_net() { /usr/bin/unshare -mpiun -f --mount-proc -R "$R" /bin/true; }
 nsbox() { "$NSBOX" run --chroot="$R" --no-netns -- /bin/true; }
 nsbox_net() { "$NSBOX" run --chroot="$R" -- /bin/true; }
 nsbox_userns() { "$NSBOX" run --chroot="$R" --no-netns --set user.userns=yes -- /bin/true; }
-bwrap() { command bwrap --unshare-all --bind "$R" / --proc /proc --dev /dev /bin/true; }
+bwrap() { /usr/bin/bwrap --unshare-all --bind "$R" / --proc /proc --dev /dev /bin/true; }
 nspawn() { systemd-nspawn --register=no --keep-unit -q -D "$R" /bin/true >/dev/null 2>&1; }
 # a veth pair per run; run inside a network namespace of the bench's own
 veth_ip() { ip link add nsbb0 type veth peer name nsbb1 && ip link del nsbb0; }
@@ -55,7 +58,7 @@ round() {
 }
 if [ "${NSBOX_BENCH_IN_NETNS:-}" != 1 ]; then
 	# the veth cases must not touch the machine's own namespace
-	NSBOX_BENCH_IN_NETNS=1 exec command unshare -n sh "$0" "$@"
+	NSBOX_BENCH_IN_NETNS=1 exec /usr/bin/unshare -n sh "$0" "$@"
 fi
 round
 round
