@@ -89,11 +89,44 @@ asan:
 	$(MAKE) check CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)"
 	$(MAKE) clean
 
+# libFuzzer targets (clang): each runs FUZZ_TIME seconds on its corpus
+# (tests/fuzz/corpus/TARGET, new inputs kept there), seeded from the
+# shipped profiles, the golden command lines and tests/fuzz/seeds.
+FUZZ      = fuzz_profile fuzz_cmdline fuzz_specs fuzz_subuid fuzz_passwd
+FUZZ_TIME = 60
+FUZZ_CC   = clang
+FUZZ_SAN  = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FB        = tests/fuzz/build
+
+fuzz-build:
+	mkdir -p $(FB)/obj
+	for f in $(LIB_SRC); do \
+		$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(PKGS_INC) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+			-c -o $(FB)/obj/$$(basename $$f .c).o $$f || exit 1; \
+	done
+	for t in $(FUZZ); do \
+		$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(PKGS_INC) -Itests/fuzz $(FUZZ_SAN) -fsanitize=fuzzer \
+			-o $(FB)/$$t tests/fuzz/$$t.c $(FB)/obj/*.o $(PKGS_LIB) || exit 1; \
+	done
+	mkdir -p $(FB)/seeds/fuzz_profile $(FB)/seeds/fuzz_cmdline
+	cp profiles/*.conf tests/data/profiles/*.conf $(FB)/seeds/fuzz_profile/ 2>/dev/null || true
+	for a in tests/golden/cases/*.args; do \
+		{ printf '\000'; tr '\n' '\000' <$$a; } >$(FB)/seeds/fuzz_cmdline/$$(basename $$a); \
+	done
+
+fuzz: fuzz-build
+	for t in $(FUZZ); do \
+		mkdir -p tests/fuzz/corpus/$$t $(FB)/seeds/$$t tests/fuzz/seeds/$$t; \
+		$(FB)/$$t -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 \
+			-artifact_prefix=tests/fuzz/crashes/$$t- \
+			tests/fuzz/corpus/$$t $(FB)/seeds/$$t tests/fuzz/seeds/$$t || exit 1; \
+	done
+
 format:
-	clang-format -i src/*.[ch] tests/unit/*.[ch]
+	clang-format -i src/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]
 
 format-check:
-	clang-format --dry-run -Werror src/*.[ch] tests/unit/*.[ch]
+	clang-format --dry-run -Werror src/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]
 
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 --inline-suppr \
@@ -142,6 +175,7 @@ uninstall:
 
 clean:
 	rm -f nsbox libnsbox.a src/*.o $(UNIT) tests/probe/nsbox-probe
+	rm -rf $(FB)
 
-.PHONY: all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-debuild asan format format-check lint \
+.PHONY: all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-debuild asan fuzz fuzz-build format format-check lint \
 	install uninstall clean
