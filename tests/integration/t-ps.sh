@@ -75,6 +75,18 @@ err=$("$NSBOX" pause plain 2>&1); rc=$?
 check "pause without a freezer: 125, what to do" "125|nsbox: command line: nsbox pause: plain has no freezer (run it with --cgroup=freezer, or on cgroup v2 with any [limits])" "$rc|$err"
 "$NSBOX" stop plain; wait $plain
 
+# An init as the command (PID 1, init = auto) gets SIGRTMIN+3 for stop, as
+# systemd wants and nspawn sends; a script stands in for systemd here.
+mkdir -p "$ROOT/sbin"
+printf '#!/bin/sh\ntrap "echo got RTMIN+3; exit 0" 37\nwhile :; do sleep 0.1; done\n' >"$ROOT/sbin/init"
+chmod 755 "$ROOT/sbin/init"
+"$NSBOX" run --chroot="$ROOT" --name=boot -- /sbin/init >"$W/boot.out" 2>&1 &
+boot=$!
+sleep 0.7
+"$NSBOX" stop boot; wait $boot
+check "stop: an init gets SIGRTMIN+3 (halt), not SIGTERM" "0 got RTMIN+3" "$? $(cat "$W/boot.out")"
+rm "$ROOT/sbin/init"
+
 "$NSBOX" run --chroot="$ROOT" --name=stubborn --set process.grace=1 -- sh -c 'trap "" TERM; sleep 1722' &
 pid=$!
 sleep 0.5
