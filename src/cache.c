@@ -461,15 +461,17 @@ extract_locked(struct roots *r, const char *tarball, int src, const struct stat 
 	snprintf(link, sizeof(link), ".new.%s", rnd);
 	unlinkat(r->index, link, 0);
 	if (symlinkat(key, r->index, link) < 0 || renameat(r->index, link, r->index, statkey) < 0) {
+		/* the entry stays; without its index link, prune sees it */
 		nsbox_error(err, errno, "%s/index/%s", r->path, statkey);
 		unlinkat(r->index, link, 0);
-		return -1;
+	} else {
+		rc = 0;
 	}
-	return 0;
+	munmap(a.out, sizeof(*a.out));
+	return rc;
 out:
 	if (a.out)
 		munmap(a.out, sizeof(*a.out));
-	rc = -1;
 	{
 		struct nsbox_err ignore = {0};
 

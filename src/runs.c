@@ -148,68 +148,91 @@ runs_ps(FILE *out, bool json, struct nsbox_err *err)
 	return 0;
 }
 
-struct find {
+struct state_of {
 	const char *what;
-	pid_t nsbox, pid;
-	char *name;
+	char *state;
 };
 
 static int
-find_one(struct run *r, void *arg)
+state_one(struct run *r, void *arg)
 {
-	struct find *f = arg;
+	struct state_of *s = arg;
 	_cleanup_free_ char *name = field(r->state, "name"), *pid = field(r->state, "pid");
 	_cleanup_free_ char *np = field(r->state, "nsbox_pid");
 
-	if (!name || !pid || !np ||
-	    !(streq(f->what, name) || streq(f->what, r->id) || streq(f->what, pid)))
+	/* a name, a run id, the container's pid, or (pflask's --attach) nsbox's */
+	if (!name || !pid ||
+	    !(streq(s->what, name) || streq(s->what, r->id) || streq(s->what, pid) ||
+	      (np && streq(s->what, np))))
 		return 0;
-	f->pid = (pid_t)atoi(pid);
-	f->nsbox = (pid_t)atoi(np);
-	f->name = steal_ptr(&name);
+	s->state = steal_ptr(&r->state);
 	return 1;
 }
 
-static int
-find(struct find *f, const char *cmd, struct nsbox_err *err)
+static char *
+state_named(const char *what, const char *cmd, struct nsbox_err *err)
 {
-	int rc = each_run(find_one, f, err);
+	struct state_of so = {.what = what};
 
-	if (rc < 0)
-		return -1;
-	if (rc == 0 || f->pid <= 0 || f->nsbox <= 0)
-		return nsbox_error(err, 0,
-				   "command line: nsbox %s: no running container named '%.64s' "
-				   "(see nsbox ps)",
-				   cmd, f->what);
-	return 0;
+	if (each_run(state_one, &so, err) < 0)
+		return NULL;
+	if (!so.state)
+		nsbox_error(err, 0,
+			    "command line: nsbox %s: no running container named '%.64s' (see nsbox "
+			    "ps)",
+			    cmd, what);
+	return so.state;
+}
+
+static char **
+cgroup_dirs(const char *state)
+{
+	const char *p = strstr(state, "\"cgroups\": [");
+	char **v = NULL;
+
+	for (p = p ? p + 12 : NULL; p && *p == '"';) {
+		size_t n = strcspn(p + 1, "\"");
+		_cleanup_free_ char *d = xstrndup(p + 1, n);
+
+		strv_push(&v, d);
+		p += n + 2;
+		p += strspn(p, ", ");
+	}
+	return v;
+}
+
+/* The pid of a state field, or 0. */
+static pid_t
+pid_field(const char *state, const char *key)
+{
+	_cleanup_free_ char *v = field(state, key);
+
+	return v ? (pid_t)atoi(v) : 0;
 }
 
 int
 runs_stop(const char *what, struct nsbox_err *err)
 {
-	struct find f = {.what = what};
+	_cleanup_free_ char *state = state_named(what, "stop", err);
 	struct timespec tick = {0, 50 * 1000 * 1000};
+	pid_t nsbox = state ? pid_field(state, "nsbox_pid") : 0;
 
-	if (find(&f, "stop", err) < 0)
+	if (!state)
 		return -1;
-	if (kill(f.nsbox, SIGTERM) < 0) {
-		nsbox_error(err, errno, "nsbox stop: %s", f.name);
-		free(f.name);
-		return -1;
-	}
+	if (nsbox <= 0 || kill(nsbox, SIGTERM) < 0)
+		return nsbox_error(err, errno, "nsbox stop: %s", what);
 	/* gone when its process is; the grace period bounds the wait */
-	while (kill(f.nsbox, 0) == 0)
+	while (kill(nsbox, 0) == 0)
 		nanosleep(&tick, NULL);
-	free(f.name);
 	return 0;
 }
 
 int
 runs_kill(const char *what, const char *sig, struct nsbox_err *err)
 {
-	struct find f = {.what = what};
+	_cleanup_free_ char *state = NULL;
 	const char *s = startswith(sig, "SIG") ? sig + 3 : sig;
+	pid_t pid;
 	unsigned long long num;
 	int signo = 0;
 
@@ -222,12 +245,12 @@ runs_kill(const char *what, const char *sig, struct nsbox_err *err)
 	}
 	if (!signo)
 		return nsbox_error(err, 0, "command line: nsbox kill: unknown signal '%.32s'", sig);
-	if (find(&f, "kill", err) < 0)
+	if (!(state = state_named(what, "kill", err)))
 		return -1;
-	if (kill(f.pid, signo) < 0)
-		nsbox_error(err, errno, "nsbox kill: %s", f.name);
-	free(f.name);
-	return err->msg[0] ? -1 : 0;
+	pid = pid_field(state, "pid");
+	if (pid <= 0 || kill(pid, signo) < 0)
+		return nsbox_error(err, errno, "nsbox kill: %s", what);
+	return 0;
 }
 
 /* --- nsbox exec: a command in a running container --- */
@@ -406,46 +429,18 @@ fail:
 static int
 cgroups_join(const char *state)
 {
-	const char *p = strstr(state, "\"cgroups\": [");
+	_cleanup_strv_ char **dirs = cgroup_dirs(state);
 	char pid[24];
 
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	for (p = p ? p + 12 : NULL; p && *p == '"';) {
-		size_t n = strcspn(p + 1, "\"");
-		_cleanup_free_ char *procs = xasprintf("%.*s/cgroup.procs", (int)n, p + 1);
-		int fd = open(procs, O_WRONLY | O_CLOEXEC);
+	for (size_t i = 0; dirs && dirs[i]; i++) {
+		_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", dirs[i]);
+		_cleanup_close_ int fd = open(procs, O_WRONLY | O_CLOEXEC);
 
-		if (fd < 0 || write(fd, pid, strlen(pid)) < 0) {
-			if (fd >= 0)
-				close(fd);
+		if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
 			return -1;
-		}
-		close(fd);
-		p += n + 2;
-		p += strspn(p, ", ");
 	}
 	return 0;
-}
-
-struct state_of {
-	const char *what;
-	char *state;
-};
-
-static int
-state_one(struct run *r, void *arg)
-{
-	struct state_of *s = arg;
-	_cleanup_free_ char *name = field(r->state, "name"), *pid = field(r->state, "pid");
-	_cleanup_free_ char *np = field(r->state, "nsbox_pid");
-
-	/* a name, a run id, the container's pid, or (pflask's --attach) nsbox's */
-	if (!name || !pid ||
-	    !(streq(s->what, name) || streq(s->what, r->id) || streq(s->what, pid) ||
-	      (np && streq(s->what, np))))
-		return 0;
-	s->state = steal_ptr(&r->state);
-	return 1;
 }
 
 /* Wait for pid, passing on the signals that stop nsbox (blocked in set);
@@ -475,25 +470,18 @@ exit_code(int status)
 int
 runs_exec(const char *what, char **argv, struct nsbox_err *err)
 {
-	struct state_of so = {.what = what};
-	_cleanup_free_ char *pidtext = NULL;
+	char *state;
 	struct ident id = {0};
 	_cleanup_close_ int rootfd = -1, cwdfd = -1;
 	pid_t init, payload, child;
 	int status;
 	sigset_t set, old;
 
-	if (each_run(state_one, &so, err) < 0)
+	if (!(state = state_named(what, "exec", err)))
 		return -1;
-	if (!so.state)
-		return nsbox_error(err, 0,
-				   "command line: nsbox exec: no running container named '%.64s' "
-				   "(see nsbox ps)",
-				   what);
-	pidtext = field(so.state, "pid");
 	/* the filter of the run's command applies to what joins it too */
-	id.seccomp = strstr(so.state, "\"seccomp\": {\"value\": \"yes\"") != NULL;
-	init = pidtext ? (pid_t)atoi(pidtext) : 0;
+	id.seccomp = strstr(state, "\"seccomp\": {\"value\": \"yes\"") != NULL;
+	init = pid_field(state, "pid");
 	payload = payload_of(init);
 	{
 		_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)init);
@@ -503,7 +491,7 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 		cwdfd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (init <= 0 || rootfd < 0 || read_ident(payload, &id, err) < 0) {
-		free(so.state);
+		free(state);
 		strv_free(id.env);
 		return err->msg[0] ? -1 : nsbox_error(err, errno, "nsbox exec: %s", what);
 	}
@@ -518,7 +506,7 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* nothing outlives nsbox exec */
 		/* its cgroups first, while their paths are the host's */
-		if (cgroups_join(so.state) < 0 || join(init, &e) < 0 || fchdir(rootfd) < 0 ||
+		if (cgroups_join(state) < 0 || join(init, &e) < 0 || fchdir(rootfd) < 0 ||
 		    chroot(".") < 0 || (cwdfd >= 0 ? fchdir(cwdfd) : chdir("/")) < 0) {
 			fprintf(stderr, "nsbox: %s\n",
 				e.msg[0] ? e.msg : "nsbox exec: cannot enter the container");
@@ -529,7 +517,7 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 			enter_child(&id, argv);
 		_exit(cmd < 0 ? 125 : exit_code(wait_forward(cmd, &set)));
 	}
-	free(so.state);
+	free(state);
 	strv_free(id.env);
 	if (child < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
@@ -561,38 +549,6 @@ keyed(const char *text, const char *key)
 	const char *p = text ? strstr(text, pat) : NULL;
 
 	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
-}
-
-static char **
-cgroup_dirs(const char *state)
-{
-	const char *p = strstr(state, "\"cgroups\": [");
-	char **v = NULL;
-
-	for (p = p ? p + 12 : NULL; p && *p == '"';) {
-		size_t n = strcspn(p + 1, "\"");
-		_cleanup_free_ char *d = xstrndup(p + 1, n);
-
-		strv_push(&v, d);
-		p += n + 2;
-		p += strspn(p, ", ");
-	}
-	return v;
-}
-
-static char *
-state_named(const char *what, const char *cmd, struct nsbox_err *err)
-{
-	struct state_of so = {.what = what};
-
-	if (each_run(state_one, &so, err) < 0)
-		return NULL;
-	if (!so.state)
-		nsbox_error(err, 0,
-			    "command line: nsbox %s: no running container named '%.64s' (see nsbox "
-			    "ps)",
-			    cmd, what);
-	return so.state;
 }
 
 int
