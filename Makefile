@@ -8,7 +8,7 @@ include config.mk
 ALL_CPPFLAGS = $(NSBOX_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(NSBOX_CFLAGS) $(CFLAGS)
 
-LIB_SRC = src/util.c src/err.c src/sha256.c src/tarball.c src/cache.c src/cgroup.c src/hook.c src/hub.c src/runs.c src/spec.c src/idmap.c src/plan.c src/profile.c src/mount.c \
+LIB_SRC = src/util.c src/err.c src/machined.c src/sha256.c src/tarball.c src/cache.c src/cgroup.c src/hook.c src/hub.c src/runs.c src/spec.c src/idmap.c src/plan.c src/profile.c src/mount.c \
 	src/nl.c src/env.c src/tty.c src/seccomp.c src/userns.c src/netif.c \
 	src/options.c src/exec.c
 LIB_OBJ = $(LIB_SRC:.c=.o)

@@ -19,10 +19,14 @@ PKGS       = inih libmnl libcap
 PKGS_INC  != $(PKG_CONFIG) --cflags $(PKGS) libarchive 2>/dev/null || true
 PKGS_LIB  != $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -linih -lmnl -lcap
 PKGS_LIB += -pthread
+# sd-bus, to register with systemd-machined: libsystemd's headers only,
+# loaded (dlopen) when a run registers. SDBUS=no builds without it.
+SDBUS      = yes
+SDBUS_CPPFLAGS != [ "$(SDBUS)" = yes ] && $(PKG_CONFIG) --exists libsystemd && echo -DHAVE_SDBUS || true
 TEST_LIB  != $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka
 
 NSBOX_CPPFLAGS = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" -DSYSCONFDIR=\"$(SYSCONFDIR)\" \
-	-DDATADIR=\"$(DATADIR)\" -DLIBEXECDIR=\"$(LIBEXECDIR)\" -Isrc
+	-DDATADIR=\"$(DATADIR)\" -DLIBEXECDIR=\"$(LIBEXECDIR)\" -Isrc $(SDBUS_CPPFLAGS)
 NSBOX_CFLAGS   = -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 $(PKGS_INC)
 

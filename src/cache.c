@@ -92,6 +92,15 @@ roots_open(struct roots *r, const char *kind, struct nsbox_err *err)
 
 	*r = (struct roots){.fd = -1, .index = -1, .locks = -1, .tmp = -1};
 	r->path = xasprintf("%s/%s", dir, kind);
+	/* A new user's ~/.cache may not exist yet: make it as XDG says, 0700. */
+	for (char *s = dir + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			nsbox_error(err, errno, "%s", dir);
+			goto fail;
+		}
+		*s = '/';
+	}
 	if (own_dir(AT_FDCWD, dir, 0755, false, err) < 0 ||
 	    own_dir(AT_FDCWD, r->path, geteuid() == 0 ? 0711 : 0700, true, err) < 0)
 		goto fail;

@@ -30,6 +30,7 @@
 #include "env.h"
 #include "hook.h"
 #include "hub.h"
+#include "machined.h"
 #include "exec.h"
 #include "mount.h"
 #include "netif.h"
@@ -72,6 +73,7 @@ struct exec_ctx {
 	char *name; /* process.name, or PROFILE-PID */
 	int report; /* detached: to the caller, "OK" or the error; else -1 */
 	struct hub hub;
+	bool registered; /* with systemd-machined */
 };
 
 struct step {
@@ -794,6 +796,10 @@ static void __attribute__((noreturn)) init_loop(pid_t child)
 	sigset_t set;
 
 	signal_set(&set);
+	/* Halt and poweroff, as systemd takes them (machinectl poweroff):
+	 * the command gets SIGTERM. Blocked since before the fork. */
+	sigaddset(&set, SIGRTMIN + 3);
+	sigaddset(&set, SIGRTMIN + 4);
 	/* Without a PID namespace, orphans still come here, not to the host. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	for (;;) {
@@ -804,7 +810,7 @@ static void __attribute__((noreturn)) init_loop(pid_t child)
 		if (sig < 0 || sig == SIGWINCH)
 			continue;
 		if (sig != SIGCHLD) {
-			kill(child, sig);
+			kill(child, sig >= SIGRTMIN ? SIGTERM : sig);
 			continue;
 		}
 		while ((w = waitpid(-1, &status, WNOHANG)) > 0)
@@ -832,6 +838,7 @@ child_main(void *arg)
 {
 	struct exec_ctx *ctx = arg;
 	struct nsbox_err err = {0};
+	sigset_t halt;
 	char go;
 	pid_t pid;
 
@@ -854,6 +861,10 @@ child_main(void *arg)
 	}
 	if (!ctx->use_init)
 		payload(ctx);
+	sigemptyset(&halt);
+	sigaddset(&halt, SIGRTMIN + 3);
+	sigaddset(&halt, SIGRTMIN + 4);
+	sigprocmask(SIG_BLOCK, &halt, NULL); /* for init_loop; the payload unblocks all */
 	pid = fork();
 	if (pid < 0) {
 		nsbox_error(&err, errno, "fork");
@@ -941,6 +952,20 @@ step_netif(struct exec_ctx *ctx, struct nsbox_err *err)
 	return netif_setup(ctx->p, ctx->pid, id, &ctx->net, err);
 }
 
+/* machinectl sees the container from here on; nspawn's RegisterMachine. */
+static int
+step_register(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const struct plan *p = ctx->p;
+	int r = machined_register(ctx->name, ctx->pid, ctx->newroot ? ctx->newroot : "/", p->reg,
+				  p->scalar[PK_REGISTER].origin, err);
+
+	if (r < 0)
+		return -1;
+	ctx->registered = r > 0;
+	return 0;
+}
+
 /* The ns tool's pre-exec hook: on the host, once the namespaces exist and
  * before anything runs in them, with the container's pid (and a pidfd as
  * fd 3) and an environment of its own. */
@@ -1004,7 +1029,7 @@ post_exit(const struct plan *p, int status)
 static const struct step parent_steps[] = {
 	{"state", step_state}, {"prepare-root", step_prepare_root},   {"cgroup", step_cgroup},
 	{"clone", step_clone}, {"cgroup-attach", step_cgroup_attach}, {"maps", step_maps},
-	{"netif", step_netif}, {"pre-exec", step_pre_exec},
+	{"netif", step_netif}, {"register", step_register},           {"pre-exec", step_pre_exec},
 };
 
 /* Wake the child and wait until its setup is done (the channel's EOF) or
@@ -1133,6 +1158,8 @@ cleanup(struct exec_ctx *ctx)
 		kill(ctx->pid, SIGKILL);
 		waitpid(ctx->pid, NULL, 0);
 	}
+	if (ctx->registered)
+		machined_unregister(ctx->name);
 	relay_done(&ctx->relay);
 	hub_done(&ctx->hub);
 	if (ctx->hub.master >= 0)

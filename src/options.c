@@ -19,7 +19,8 @@ enum {
 	OPT_ALL,
 	OPT_NAME,
 	OPT_STATUS_FD,
-	OPT_KEYS
+	OPT_KEYS,
+	OPT_REGISTER
 };
 
 static const struct option run_opts[] = {
@@ -34,6 +35,7 @@ static const struct option run_opts[] = {
 	{"name", required_argument, NULL, OPT_NAME},
 	{"json-status-fd", required_argument, NULL, OPT_STATUS_FD},
 	{"keys", no_argument, NULL, OPT_KEYS},
+	{"register", required_argument, NULL, OPT_REGISTER},
 	/* pflask's options, with pflask's short forms */
 	{"caps", required_argument, NULL, 'b'},
 	{"chroot", required_argument, NULL, 'r'},
@@ -63,15 +65,25 @@ static const struct {
 	int opt;
 	const char *section, *key, *value; /* value NULL: the argument */
 } simple[] = {
-	{'r', "root", "directory", NULL},   {'c', "root", "chdir", NULL},
-	{'t', "root", "hostname", NULL},    {'u', "user", "user", NULL},
-	{'e', "user", "map", NULL},         {'b', "security", "capabilities", NULL},
-	{'w', "root", "ephemeral", "yes"},  {'d', "process", "detach", "yes"},
-	{'k', "env", "clear", "no"},        {'U', "user", "userns", "no"},
-	{'M', "namespaces", "mount", "no"}, {'N', "namespaces", "net", "no"},
-	{'I', "namespaces", "ipc", "no"},   {'H', "namespaces", "uts", "no"},
-	{'P', "namespaces", "pid", "no"},   {OPT_TTY, "process", "tty", "yes"},
-	{OPT_PIPE, "process", "tty", "no"}, {OPT_NAME, "process", "name", NULL},
+	{'r', "root", "directory", NULL},
+	{'c', "root", "chdir", NULL},
+	{'t', "root", "hostname", NULL},
+	{'u', "user", "user", NULL},
+	{'e', "user", "map", NULL},
+	{'b', "security", "capabilities", NULL},
+	{'w', "root", "ephemeral", "yes"},
+	{'d', "process", "detach", "yes"},
+	{'k', "env", "clear", "no"},
+	{'U', "user", "userns", "no"},
+	{'M', "namespaces", "mount", "no"},
+	{'N', "namespaces", "net", "no"},
+	{'I', "namespaces", "ipc", "no"},
+	{'H', "namespaces", "uts", "no"},
+	{'P', "namespaces", "pid", "no"},
+	{OPT_TTY, "process", "tty", "yes"},
+	{OPT_PIPE, "process", "tty", "no"},
+	{OPT_NAME, "process", "name", NULL},
+	{OPT_REGISTER, "process", "register", NULL},
 };
 
 static const char run_usage[] =
@@ -97,6 +109,8 @@ static const char run_usage[] =
 	"      --tty                 give the container a pty even without a terminal\n"
 	"      --pipe                no pty: pass stdin, stdout and stderr through\n"
 	"      --name=NAME           the container's name (nsbox ps, stop, kill)\n"
+	"      --register=yes|no     register with systemd-machined (default: when\n"
+	"                            it runs and nsbox runs as root)\n"
 	"      --json-status-fd=FD   JSON lines on FD: the start (pid, name), the end\n"
 	"                            (exit code, and whether nsbox or the command failed)\n"
 	"  -d, --detach              detach from the terminal\n"

@@ -96,6 +96,7 @@ static const struct keydef keys[] = {
 	{"process", "tty", T_TRI, PK_TTY, "auto", 0},
 	{"process", "name", T_HOSTNAME, PK_NAME, NULL, 0},
 	{"process", "detach", T_BOOL, PK_DETACH, "no", 0},
+	{"process", "register", T_TRI, PK_REGISTER, "auto", 0},
 	{"hooks", "pre-exec", T_PATH, PK_PRE_EXEC, NULL, 0},
 	{"hooks", "post-exit", T_PATH, PK_POST_EXIT, NULL, 0},
 };
@@ -608,6 +609,7 @@ derive_scalars(struct plan *p)
 	spec_tristate(sval(p, PK_USERNS), &p->userns);
 	spec_tristate(sval(p, PK_INIT), &p->init);
 	spec_tristate(sval(p, PK_TTY), &p->tty);
+	spec_tristate(sval(p, PK_REGISTER), &p->reg);
 	p->memory = p->pids = 0;
 	if (sval(p, PK_MEMORY))
 		spec_size(sval(p, PK_MEMORY), true, &p->memory);

@@ -70,6 +70,7 @@ enum plan_scalar {
 	PK_PRE_EXEC,
 	PK_POST_EXIT,
 	PK_NAME,
+	PK_REGISTER,
 	PK__COUNT
 };
 
@@ -123,7 +124,7 @@ struct plan {
 	const char **overlays;
 	size_t n_overlays;
 	bool ephemeral, env_clear, no_new_privs, seccomp, detach;
-	enum tristate userns, init, tty;
+	enum tristate userns, init, tty, reg;
 	struct mount_op *mounts;
 	size_t n_mounts;
 	struct netif_op *netifs;

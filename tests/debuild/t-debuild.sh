@@ -1,33 +1,46 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# nsbox-debuild on a sid base made by nsbox-debuild --create (cached in
-# /var/tmp between local runs): the packages in tests/fixtures/debuild,
-# the layer cache, a failing build, a build that tries the network, the
-# base left untouched, --update, lintian, and Debian's own hello from the
-# mirror. Only apt and mmdebstrap talk to the mirror.
+# nsbox-debuild on a sid base made by nsbox-debuild --create: the packages
+# in tests/fixtures/debuild, the layer cache, a failing build, a build that
+# tries the network, the base left untouched, --update, lintian, and
+# Debian's own hello from the mirror. The EXAMPLES of nsbox-debuild(1) run
+# as written, with a sid-build profile of the test's in NSBOX_PROFILE_PATH.
+# Only apt and mmdebstrap talk to the mirror.
 # shellcheck disable=SC2016,SC2012
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
 
 DEBUILD="$TOP/debuild/nsbox-debuild"
 export NSBOX NSBOX_CACHE_DIR="$W/cache" NSBOX_MIRROR="${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}"
-TAR=/var/tmp/nsbox-test-sid.tar.zst
-P="$W/sid-test.conf"
+TAR="$W/sid.tar.zst"
+mkdir "$W/profiles" "$W/xbin"
+export NSBOX_PROFILE_PATH="$W/profiles"
+P="$W/profiles/sid-build.conf"
 printf '[profile]\ninclude = %s/profiles/build-common.conf\n\n[root]\ntarball = %s\nhostname = sid-build\n' "$TOP" "$TAR" >"$P"
 OUT="$W/out"
 mkdir -p "$OUT"
 chmod 755 "$W"
+printf '#!/bin/sh\nexec "%s" "$@"\n' "$DEBUILD" >"$W/xbin/nsbox-debuild"; chmod 755 "$W/xbin/nsbox-debuild"
+man_examples "$TOP/man/nsbox-debuild.1" >"$W/examples"
+: >"$W/examples.run"
+# example WORDS DIR: run the man page's example that contains WORDS, as
+# written (but for sudo, and hello-2.12 for the version fetched), in DIR.
+example() {
+	line=$(grep -F -- "$1" "$W/examples" | head -1)
+	[ -n "$line" ] || { echo "# no example with '$1' in nsbox-debuild(1)"; return 99; }
+	echo "$line" >>"$W/examples.run"
+	cmd=$(printf '%s\n' "${line#? }" | sed -e 's/sudo //' -e "s|hello-2\.12|${hdir:-hello-2.12}|")
+	(cd "$2" && PATH="$W/xbin:$PATH" sh -c "$cmd")
+}
 for t in mmdebstrap python3 script; do
 	command -v "$t" >/dev/null || { echo "Bail out! $t is missing (make deps)"; exit 1; }
 done
 
-# --- the base: --create (once; the tarball is kept in /var/tmp) ---
-if [ ! -s "$TAR" ]; then
-	(cd "$W" && "$DEBUILD" --create --profile="$P") >"$W/create.log" 2>&1
-	check "--create: makes the profile's tarball" "0 yes" "$? $(test -s "$TAR" && echo yes)"
-	if grep -q "tarball = $TAR" "$W/create.log"; then ok "--create: prints the profile lines"
-	else not_ok "--create: prints the profile lines" "$(tail -5 "$W/create.log")"; fi
-fi
+# --- the base: --create ---
+example "--create --dist=sid" "$W" >"$W/create.log" 2>&1
+check "--create: makes the profile's tarball" "0 yes" "$? $(test -s "$TAR" && echo yes)"
+if grep -q "tarball = $TAR" "$W/create.log"; then ok "--create: prints the profile lines"
+else not_ok "--create: prints the profile lines" "$(tail -5 "$W/create.log")"; fi
 check "the sid base tells apt to ignore Valid-Until (frozen mirror)" "1" \
 	"$("$NSBOX" run --profile="$P" -- sh -c 'grep -rh Check-Valid-Until /etc/apt/apt.conf.d/ | grep -c false' 2>/dev/null)"
 sum_tree() { (cd "$1" && find . -printf '%p %m %U %G %s %l\n' | sort; find . -type f -exec cat {} + | md5sum); }
@@ -113,10 +126,13 @@ check "a build that tries the network fails" "2" "$rc"
 check "... unable to connect" 1 "$(grep -c 'nsbox-test-net: no network: .*Connection refused' "$OUT/nsbox-test-net_1.0_amd64.build")"
 check "... and the host's listener saw nothing" "no" "$(test -e "$W/connected" && echo yes || echo no)"
 
-# --- lintian, in the same container ---
-rm -f "$OUT"/*
-build nsbox-test-ok --lintian; rc=$?
-check "--lintian: the build succeeds and lintian ran" "0 1" "$rc $(grep -c '^lintian: exit [0-9]' "$LOG")"
+# --- lintian, in the same container; results in .. ---
+pkg nsbox-test-ok
+example "--lintian" "$W/nsbox-test-ok-1.0" >"$W/lintian.out" 2>&1; rc=$?
+check "--lintian: the build succeeds and lintian ran, nocheck" "0 1 1" \
+	"$rc $(grep -c '^lintian: exit [0-9]' "$W/nsbox-test-ok_1.0_amd64.build") $(grep -c '^DEB_BUILD_OPTIONS=nocheck parallel=' "$W/nsbox-test-ok_1.0_amd64.build")"
+check "... and its results in the parent directory" "nsbox-test-ok_1.0_amd64.deb" "$(cd "$W" && ls ./*.deb | sed 's|^\./||')"
+rm -f "$W"/nsbox-test-ok_1.0_*
 
 # --- a shell in a failed build ---
 out=$(cd "$W/nsbox-test-fail-1.0" && printf 'echo INSIDE-$((20+22)) $(id -u); exit\n' |
@@ -132,15 +148,14 @@ mkdir "$W/hello"
 	-m bind:"$W/hello":/build/hello --chdir=/build/hello --setenv=NSBOX_MIRROR="$NSBOX_MIRROR" -- sh -c '
 	echo "deb-src $NSBOX_MIRROR sid main" >/etc/apt/sources.list.d/src.list
 	apt-get -q -o Acquire::Check-Valid-Until=false update >/dev/null &&
-	apt-get -q source hello >/dev/null 2>&1 && apt-get -q download hello >/dev/null 2>&1' 2>/dev/null ||
+	apt-get -q source hello >/dev/null 2>&1 && mkdir theirs && cd theirs && apt-get -q download hello >/dev/null 2>&1' 2>/dev/null ||
 	not_ok "fetching hello's source from the mirror"
 hdir=$(find "$W/hello" -mindepth 1 -maxdepth 1 -type d -name 'hello-*' | head -1)
 if [ -n "$hdir" ]; then
-	rm -f "$OUT"/*
-	(cd "$hdir" && "$DEBUILD" --profile="$P" --output="$OUT") >"$W/hello.out" 2>&1
+	example "cd hello-2.12" "$W/hello" >"$W/hello.out" 2>&1
 	check "Debian's hello builds" 0 "$?"
-	theirs=$(find "$W/hello" -maxdepth 1 -name 'hello_*.deb' | head -1)
-	ours=$(find "$OUT" -name 'hello_*.deb' | head -1)
+	theirs=$(find "$W/hello/theirs" -maxdepth 1 -name 'hello_*.deb' | head -1)
+	ours=$(find "$W/hello" -maxdepth 1 -name 'hello_*.deb' | head -1)
 	dpkg-deb -c "$theirs" | awk '{print $1, $6}' | sort >"$W/theirs"
 	dpkg-deb -c "$ours" | awk '{print $1, $6}' | sort >"$W/ours"
 	check "hello's .deb has the file list (and modes) of Debian's" "" "$(diff "$W/theirs" "$W/ours" | head -5)"
@@ -150,14 +165,17 @@ fi
 
 # --- --update: the base upgraded and repacked atomically (on a copy) ---
 cp "$TAR" "$W/copy.tar.zst"
-printf '[profile]\ninclude = %s/profiles/build-common.conf\n\n[root]\ntarball = %s/copy.tar.zst\n' "$TOP" "$W" >"$W/copy.conf"
+mkdir "$W/copyprofiles"
+printf '[profile]\ninclude = %s/profiles/build-common.conf\n\n[root]\ntarball = %s/copy.tar.zst\n' "$TOP" "$W" >"$W/copyprofiles/sid-build.conf"
+ln -s copyprofiles/sid-build.conf "$W/copy.conf"
 ino=$(stat -c %i "$W/copy.tar.zst")
-(cd "$W" && "$DEBUILD" --update --profile="$W/copy.conf") >"$W/update.out" 2>&1
+NSBOX_PROFILE_PATH="$W/copyprofiles" example "--update --dist=sid" "$W" >"$W/update.out" 2>&1
 check "--update: exit 0, a new file in place" "0 yes" "$? $([ "$(stat -c %i "$W/copy.tar.zst")" != "$ino" ] && echo yes)"
 grep -q "^nsbox-debuild: updated" "$W/update.out" || tail -3 "$W/update.out" | sed "s/^/# /"
 check "--update: the new base runs apt, and keeps no package lists" "ok 0" \
 	"$("$NSBOX" run --profile="$W/copy.conf" -- sh -c 'apt-get --version >/dev/null && echo ok $(find /var/lib/apt/lists -maxdepth 1 -name "*_Packages*" | wc -l)' 2>/dev/null)"
 
+check "every example of nsbox-debuild(1) ran" "" "$(sort "$W/examples" | comm -23 - "$(sort "$W/examples.run" >"$W/s"; echo "$W/s")")"
 "$NSBOX" cache prune --all >/dev/null
 check "nothing nsbox-debuild made is left in /var/tmp" "" "$(find /var/tmp -maxdepth 1 -name 'nsbox-debuild.*')"
 audit_check "nsbox-debuild"

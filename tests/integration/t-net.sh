@@ -108,5 +108,6 @@ check "N2: the second is refused" "125 nsbox: command line: network.netif: host 
 check "N2: nothing leaked" "$before" "$(links)"
 
 check "ip -o link identical to the start" "$before" "$(links)"
+ip link del hveth # the test's own
 audit_check "after all runs"
 finish

@@ -12,13 +12,7 @@ fi
 . "$(dirname "$0")/lib.sh"
 
 ip link add eth0 type veth peer name eth0peer || echo "Bail out! cannot make eth0 in the test's netns"
-TU=nsbox-readme
-chmod 755 "$W"
-useradd -m -d "$W/home" -s /bin/sh "$TU" || { echo "Bail out! useradd $TU"; exit 1; }
-cp /etc/subuid "$W/subuid.saved"; cp /etc/subgid "$W/subgid.saved"
-echo "$TU:500000:65536" >>/etc/subuid; echo "$TU:500000:65536" >>/etc/subgid
-restore() { cp "$W/subuid.saved" /etc/subuid; cp "$W/subgid.saved" /etc/subgid; userdel "$TU" 2>/dev/null; }
-trap restore EXIT INT TERM
+test_user nsbox-readme 500000
 UROOT="$W/uroot"
 cp -a "$ROOT" "$UROOT"; chown -R "$TU:" "$UROOT"
 cp "$NSBOX" "$W/nsbox"; chmod 755 "$W/nsbox"
@@ -47,6 +41,6 @@ check "README: the macvlan went with the container" "eth0 eth0peer lo" \
 	"$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' ' | sed 's/ $//')"
 
 restore
-trap - EXIT INT TERM
+ip link del eth0 # the test's own
 audit_check "readme"
 finish

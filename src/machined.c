@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Registration with systemd-machined, so that machinectl sees the
+ * container. sd-bus comes from libsystemd, loaded (dlopen) only when a
+ * registration is tried: most runs never pay for it. Built only when
+ * config.mk finds libsystemd's headers (HAVE_SDBUS). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "machined.h"
+#include "util.h"
+
+#ifdef HAVE_SDBUS
+#include <dlfcn.h>
+#include <systemd/sd-bus.h>
+
+#define SD_FUNCS(X)                                                                                \
+	X(sd_bus_open_system)                                                                      \
+	X(sd_bus_call_methodv)                                                                     \
+	X(sd_bus_error_free)                                                                       \
+	X(sd_bus_error_has_name)                                                                   \
+	X(sd_bus_message_unref)                                                                    \
+	X(sd_bus_flush_close_unref)
+
+static struct {
+#define X(f) __typeof__(f) *f;
+	SD_FUNCS(X)
+#undef X
+} sd;
+
+static const char *
+sd_load(void)
+{
+	static void *h;
+
+	if (h)
+		return NULL;
+	if (!(h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL)))
+		return "libsystemd.so.0 cannot be loaded";
+#define X(f)                                                                                       \
+	if (!(sd.f = (__typeof__(f) *)dlsym(h, #f)))                                               \
+		return "libsystemd has no " #f;
+	SD_FUNCS(X)
+#undef X
+	return NULL;
+}
+
+/* Whether machined is simply not there: no bus, or nobody owns the name. */
+static bool
+absent(int r, const sd_bus_error *e)
+{
+	return r == -ENOENT || r == -ECONNREFUSED || r == -ENOTCONN ||
+	       (e && (sd.sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
+		      sd.sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER)));
+}
+
+/* Call a Manager method; 0, 1 when machined is absent, -1 with why. */
+static int
+call(const char *method, const char *sig, char *why, size_t size, ...)
+{
+	sd_bus *bus = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	const char *load;
+	va_list ap;
+	int r;
+
+	/* No bus, no machined: not worth loading libsystemd to find out. */
+	if (!getenv("DBUS_SYSTEM_BUS_ADDRESS") && access("/run/dbus/system_bus_socket", F_OK) < 0) {
+		snprintf(why, size, "no system bus (/run/dbus/system_bus_socket)");
+		return 1;
+	}
+	if ((load = sd_load())) {
+		snprintf(why, size, "%s", load);
+		return 1;
+	}
+	if ((r = sd.sd_bus_open_system(&bus)) < 0) {
+		snprintf(why, size, "the system bus: %s", strerror(-r));
+		return absent(r, NULL) ? 1 : -1;
+	}
+	va_start(ap, size);
+	r = sd.sd_bus_call_methodv(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+				   "org.freedesktop.machine1.Manager", method, &e, &reply, sig, ap);
+	va_end(ap);
+	if (r < 0)
+		snprintf(why, size, "%s", e.message ? e.message : strerror(-r));
+	if (r < 0 && absent(r, &e))
+		r = 1;
+	else if (r > 0)
+		r = 0;
+	sd.sd_bus_error_free(&e);
+	if (reply)
+		sd.sd_bus_message_unref(reply);
+	sd.sd_bus_flush_close_unref(bus);
+	return r;
+}
+#endif
+
+int
+machined_register(const char *name, pid_t leader, const char *root, enum tristate mode,
+		  const char *origin, struct nsbox_err *err)
+{
+	char why[512] = "";
+	int r;
+
+	if (mode == TRI_NO || (mode == TRI_AUTO && geteuid() != 0))
+		return 0;
+#ifdef HAVE_SDBUS
+	/* machined takes an empty id for "unknown"; an array is a count and
+	 * its elements */
+	r = call("RegisterMachine", "sayssus", why, sizeof(why), name, 0, "nsbox", "container",
+		 (uint32_t)leader, root);
+#else
+	snprintf(why, sizeof(why), "nsbox was built without sd-bus (libsystemd-dev)");
+	r = 1;
+#endif
+	if (r == 0)
+		return 1;
+	if (mode == TRI_YES)
+		return nsbox_error_at(err, origin,
+				      "process.register: cannot register %s with "
+				      "systemd-machined: %s",
+				      name, why);
+	if (r < 0) /* there, but it refused: worth a line, not a failed run */
+		fprintf(stderr, "nsbox: warning: systemd-machined did not register %s: %s\n", name,
+			why);
+	return 0;
+}
+
+void
+machined_unregister(const char *name)
+{
+#ifdef HAVE_SDBUS
+	char why[512];
+
+	if (call("UnregisterMachine", "s", why, sizeof(why), name) < 0)
+		fprintf(stderr, "nsbox: warning: systemd-machined did not unregister %s: %s\n",
+			name, why);
+#else
+	(void)name;
+#endif
+}
