@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -272,6 +273,25 @@ cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct ns
 }
 
 int
+cgroup_unified(struct cgroups *cg, const char *id, struct nsbox_err *err)
+{
+	_cleanup_free_ char *mnt = NULL, *root = NULL, *path = NULL;
+	struct where w = {.v2 = true};
+	const char *rel;
+	int i;
+
+	if (!find_mount(NULL, &mnt, &root) || !(path = own_path(NULL)))
+		return nsbox_error(err, 0, "no cgroup2 hierarchy is mounted");
+	rel = path;
+	if (!streq(root, "/") && startswith(path, root))
+		rel = path + strlen(root);
+	w.dir = xasprintf("%s%s", mnt, streq(rel, "/") ? "" : rel);
+	i = add_dir(cg, &w, id, err);
+	free(w.dir);
+	return i;
+}
+
+int
 cgroup_attach(const struct cgroups *cg, pid_t pid, struct nsbox_err *err)
 {
 	char v[24];
@@ -303,6 +323,26 @@ cgroup_oom(const struct cgroups *cg)
 	return k && strtoull(k + 9, NULL, 10) > 0;
 }
 
+/* The cgroups an init in the container made below dir, deepest first. */
+static void
+remove_below(const char *dir, int depth)
+{
+	DIR *d = depth < 64 ? opendir(dir) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *sub = NULL;
+
+		if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		sub = xasprintf("%s/%s", dir, de->d_name);
+		remove_below(sub, depth + 1);
+		rmdir(sub);
+	}
+	if (d)
+		closedir(d);
+}
+
 int
 cgroup_remove(const char *dir)
 {
@@ -321,6 +361,7 @@ cgroup_remove(const char *dir)
 	}
 	/* the kernel removes a cgroup only once its last process is gone */
 	for (int i = 0; i < 200; i++) {
+		remove_below(dir, 0);
 		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)

@@ -25,6 +25,9 @@ struct cgroups {
  * written. Nothing to do is not an error. */
 int cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox_err *err);
 /* Put pid (the container's first process, not yet running) in them. */
+/* A cgroup of the run's in the unified hierarchy, with or without
+ * controllers (for an init that manages cgroups); its index, or -1. */
+int cgroup_unified(struct cgroups *cg, const char *id, struct nsbox_err *err);
 int cgroup_attach(const struct cgroups *cg, pid_t pid, struct nsbox_err *err);
 /* Whether the memory controller killed something for the limit. */
 bool cgroup_oom(const struct cgroups *cg);

@@ -103,7 +103,7 @@ user_info_clear(struct user_info *u)
 	memset(u, 0, sizeof(*u));
 }
 
-static void
+void
 env_set(char ***env, const char *key, const char *value, bool overwrite)
 {
 	size_t klen = strlen(key), n = strv_len(*env);

@@ -26,6 +26,8 @@ void user_info_clear(struct user_info *u);
 
 /* The command's environment: empty (but TERM) or the caller's, then HOME,
  * USER, LOGNAME, SHELL, PATH where unset, then the plan's variables. */
+/* Set KEY=VALUE in a NULL-terminated list (replacing it with overwrite). */
+void env_set(char ***env, const char *key, const char *value, bool overwrite);
 char **env_build(const struct plan *p, char *const *caller, const struct user_info *u);
 
 #endif

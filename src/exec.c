@@ -74,6 +74,7 @@ struct exec_ctx {
 	int report; /* detached: to the caller, "OK" or the error; else -1 */
 	struct hub hub;
 	bool registered; /* with systemd-machined */
+	bool boot;       /* the command is an init (systemd), PID 1 */
 };
 
 struct step {
@@ -503,6 +504,8 @@ step_api_fs(struct exec_ctx *ctx, struct nsbox_err *err)
 		return -1;
 	if (mount_sys(ctx->rootfd, err) < 0)
 		return -1;
+	if (ctx->boot && mount_cgroup2(ctx->rootfd, err) < 0)
+		return -1;
 	return mount_dev(ctx->rootfd, ctx->p->shm_size, err);
 }
 
@@ -760,6 +763,8 @@ static void __attribute__((noreturn)) payload(struct exec_ctx *ctx)
 		_exit(125);
 	}
 	envp = env_build(ctx->p, environ, &ctx->user);
+	if (ctx->boot) /* how systemd knows it runs in a container, as in nspawn */
+		env_set(&envp, "container", "nsbox", true);
 	reset_signals();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -915,6 +920,22 @@ step_cgroup(struct exec_ctx *ctx, struct nsbox_err *err)
 
 	if (cgroup_setup(ctx->p, strrchr(ctx->rundir, '/') + 1, &ctx->cg, err) < 0)
 		return -1;
+	/* An init makes cgroups of its own: below one of the run's, which
+	 * goes with the run, never in the caller's. */
+	if (ctx->boot) {
+		int i = cgroup_unified(&ctx->cg, strrchr(ctx->rundir, '/') + 1, err);
+		const char *files[] = {"", "/cgroup.procs", "/cgroup.threads",
+				       "/cgroup.subtree_control"};
+
+		if (i < 0)
+			return -1;
+		for (size_t k = 0; ctx->userns && geteuid() == 0 && k < ARRAY_SIZE(files); k++) {
+			_cleanup_free_ char *f = xasprintf("%s%s", ctx->cg.dir[i], files[k]);
+
+			if (chown(f, ctx->maps.root_uid, ctx->maps.root_gid) < 0)
+				return nsbox_error(err, errno, "chown %s", f);
+		}
+	}
 	if (!ctx->cg.n)
 		return 0;
 	for (size_t i = 0; i < ctx->cg.n; i++) {
@@ -1140,6 +1161,13 @@ monitor(struct exec_ctx *ctx, struct nsbox_err *err)
 			if (waitpid(ctx->pid, &status, WNOHANG) == ctx->pid) {
 				ctx->pid = 0;
 				relay_done(r);
+				/* An init's reboot(2) in a PID namespace ends it
+				 * with SIGINT (halt, poweroff) or SIGHUP (reboot):
+				 * 0, and nspawn's 133 for a reboot. */
+				if (ctx->boot && WIFSIGNALED(status) && WTERMSIG(status) == SIGINT)
+					return 0;
+				if (ctx->boot && WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP)
+					return 133;
 				return status_code(status);
 			}
 		}
@@ -1409,6 +1437,18 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 	/* Blocked from before clone, so none is lost; the child inherits the
 	 * mask and its init waits for them too. */
 	ctx.use_init = want_init(p);
+	ctx.boot = p->init == TRI_AUTO && !ctx.use_init;
+	if (ctx.boot) {
+		const unsigned long need = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWCGROUP;
+
+		if ((p->ns_flags & need) != need || (!p->rootfs && !p->tarball))
+			return nsbox_error_at(err, "command line",
+					      "%s is an init: booting it needs a root "
+					      "(root.directory or root.tarball) and mount, pid "
+					      "and cgroup namespaces",
+					      p->argv[0]);
+		plan_boot_caps(p);
+	}
 	ctx.use_pty = p->tty == TRI_YES || (p->tty == TRI_AUTO && isatty(STDIN_FILENO));
 	if (p->detach) {
 		ctx.use_pty = true; /* what nsbox attach shows */

@@ -234,6 +234,20 @@ api_dir(int rootfd, const char *name, struct nsbox_err *err)
 	return fd;
 }
 
+/* For an init that manages cgroups (systemd): the cgroup2 hierarchy at
+ * /sys/fs/cgroup, read-write; the cgroup namespace makes the run's own
+ * cgroup its root. */
+int
+mount_cgroup2(int rootfd, struct nsbox_err *err)
+{
+	_cleanup_close_ int fd = api_dir(rootfd, "sys/fs/cgroup", err);
+
+	if (fd < 0)
+		return -1;
+	return mount_fs_at("cgroup2", NULL,
+			   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, fd, err);
+}
+
 static const char *const masked[] = {
 	"proc/acpi",
 	"proc/asound",

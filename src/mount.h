@@ -40,4 +40,6 @@ int mount_dev(int rootfd, unsigned long long shm_size, struct nsbox_err *err);
 /* Make newroot (a mount point) the root and detach the old one. */
 int mount_pivot(const char *newroot, struct nsbox_err *err);
 
+int mount_cgroup2(int rootfd, struct nsbox_err *err);
+
 #endif

@@ -2,6 +2,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -636,15 +637,58 @@ derive_scalars(struct plan *p)
 	}
 }
 
+/* systemd-nspawn's default set: what an init booted in the container
+ * (systemd) needs to mount its file systems and run services. */
+static const char *const boot_caps[] = {
+	"CAP_AUDIT_CONTROL",
+	"CAP_AUDIT_WRITE",
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_IPC_OWNER",
+	"CAP_KILL",
+	"CAP_LEASE",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_MKNOD",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_RAW",
+	"CAP_SETFCAP",
+	"CAP_SETGID",
+	"CAP_SETPCAP",
+	"CAP_SETUID",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TTY_CONFIG",
+};
+
+/* The capability list applied in order; with boot, nspawn's set takes the
+ * place of the default one. */
 static void
-derive_caps(struct plan *p)
+derive_caps_from(struct plan *p, bool boot)
 {
 	const struct plist *l = &p->list[PL_CAPS];
 
 	p->caps = 0;
+	for (size_t i = 0; boot && i < ARRAY_SIZE(boot_caps); i++) {
+		int cap = 0;
+
+		/* one nsbox itself cannot have is left out, as nspawn does */
+		if (!spec_cap(boot_caps[i], &cap) && cap < 64 && prctl(PR_CAPBSET_READ, cap) == 1)
+			p->caps |= 1ULL << cap;
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		_cleanup_free_ char *copy = xstrdup(l->v[i].text);
 		char *save = NULL;
+
+		if (boot && streq(l->v[i].origin, "default"))
+			continue;
 
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			bool drop = *t == '-';
@@ -662,6 +706,18 @@ derive_caps(struct plan *p)
 			p->caps = drop ? p->caps & ~bits : p->caps | bits;
 		}
 	}
+}
+
+static void
+derive_caps(struct plan *p)
+{
+	derive_caps_from(p, false);
+}
+
+void
+plan_boot_caps(struct plan *p)
+{
+	derive_caps_from(p, true);
 }
 
 static void

@@ -175,4 +175,8 @@ void plan_print(const struct plan *p, FILE *f, bool json);
 /* Every SECTION.KEY a profile may set, one per line (shell completion). */
 void plan_print_keys(FILE *f);
 
+/* systemd-nspawn's capabilities in place of the default ones, for an
+ * init booted in the container; the profile's +CAP and -CAP still apply. */
+void plan_boot_caps(struct plan *p);
+
 #endif
