@@ -38,6 +38,10 @@ libnsbox.a: $(LIB_OBJ)
 nsbox: src/main.o libnsbox.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ src/main.o libnsbox.a $(PKGS_LIB)
 
+# A test build with fault points (NSBOX_FAULT=STEP:fail|stop); never installed.
+tests/nsbox-fault: $(LIB_SRC) src/main.c $(HDR) config.mk
+	$(CC) $(ALL_CPPFLAGS) -DNSBOX_FAULTS $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LIB_SRC) src/main.c $(PKGS_LIB)
+
 $(UNIT): libnsbox.a tests/unit/unit.h $(UNIT:=.c)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c libnsbox.a $(PKGS_LIB) $(TEST_LIB)
 
@@ -73,7 +77,7 @@ check-install: nsbox
 	prove $(PROVE) tests/t-install.sh
 
 # Real containers; needs root, and fails rather than skips when CI=true.
-check-integration: nsbox tests/probe/nsbox-probe
+check-integration: nsbox tests/probe/nsbox-probe tests/nsbox-fault
 	prove $(PROVE) tests/integration/t-*.sh
 
 # Real Debian package builds on a sid base from the mirror; slow.
@@ -174,7 +178,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f nsbox libnsbox.a src/*.o $(UNIT) tests/probe/nsbox-probe
+	rm -f nsbox libnsbox.a src/*.o $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault
 	rm -rf $(FB)
 
 .PHONY: all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-debuild asan fuzz fuzz-build format format-check lint \

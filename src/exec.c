@@ -82,6 +82,35 @@ struct step {
 	int (*run)(struct exec_ctx *ctx, struct nsbox_err *err);
 };
 
+#ifdef NSBOX_FAULTS
+/* Test builds only (make tests/nsbox-fault): NSBOX_FAULT=STEP:fail fails
+ * STEP once it has run, so that its undo runs; STEP:stop says so on
+ * stderr and waits there forever, for a test to kill -9. */
+static int
+fault(const char *step, struct nsbox_err *err)
+{
+	const char *f = getenv("NSBOX_FAULT");
+	size_t n = strlen(step);
+
+	if (!f || strncmp(f, step, n) != 0 || f[n] != ':')
+		return 0;
+	if (streq(f + n + 1, "stop")) {
+		fprintf(stderr, "nsbox: fault: %s: stopped\n", step);
+		for (;;)
+			pause();
+	}
+	return nsbox_error(err, 0, "fault injected");
+}
+#else
+static inline int
+fault(const char *step, struct nsbox_err *err)
+{
+	(void)step;
+	(void)err;
+	return 0;
+}
+#endif
+
 /* Signals nsbox passes on to the container. */
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
@@ -771,6 +800,10 @@ static void __attribute__((noreturn)) payload(struct exec_ctx *ctx)
 	umask(022);
 	/* Nothing but 0, 1 and 2 crosses into the payload. */
 	syscall(SYS_close_range, 3U, ~0U, 0U);
+	if (fault("exec", &err) < 0) {
+		fprintf(stderr, "nsbox: exec: %s\n", err.msg);
+		_exit(125);
+	}
 	execvpe(argv[0], argv, envp);
 	/* ENOENT for a file that is there: its #! names a missing program. */
 	if (errno == ENOENT && strchr(argv[0], '/') && access(argv[0], F_OK) == 0) {
@@ -861,7 +894,7 @@ child_main(void *arg)
 	for (size_t i = 0; i < ARRAY_SIZE(child_steps); i++) {
 		if (ctx->verbose)
 			fprintf(stderr, "nsbox: step %s\n", child_steps[i].name);
-		if (child_steps[i].run(ctx, &err) < 0)
+		if (child_steps[i].run(ctx, &err) < 0 || fault(child_steps[i].name, &err) < 0)
 			child_fail(ctx, child_steps[i].name, &err);
 	}
 	if (!ctx->use_init)
@@ -1188,6 +1221,11 @@ cleanup(struct exec_ctx *ctx)
 	}
 	if (ctx->registered)
 		machined_unregister(ctx->name);
+	{
+		struct nsbox_err ferr = {0};
+
+		fault("cleanup", &ferr); /* the container is gone, the rest is not */
+	}
 	relay_done(&ctx->relay);
 	hub_done(&ctx->hub);
 	if (ctx->hub.master >= 0)
@@ -1231,6 +1269,7 @@ dry_run(const struct plan *p)
 	for (size_t i = 0; i < ARRAY_SIZE(child_steps); i++)
 		printf("# child: %s\n", child_steps[i].name);
 	printf("# child: exec\n");
+	printf("# parent: cleanup\n");
 }
 
 char *
@@ -1468,7 +1507,9 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		if (verbose)
 			fprintf(stderr, "nsbox: step %s\n", parent_steps[i].name);
 		/* A message that names its profile line needs no step. */
-		if ((rc = parent_steps[i].run(&ctx, err)) < 0 && !err->located)
+		if ((rc = parent_steps[i].run(&ctx, err)) == 0)
+			rc = fault(parent_steps[i].name, err);
+		if (rc < 0 && !err->located)
 			nsbox_error_prefix(err, parent_steps[i].name);
 	}
 	if (rc == 0)

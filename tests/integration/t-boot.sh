@@ -27,7 +27,8 @@ wait_running() {
 	i=0
 	while :; do
 		st=$(timeout 120 "$NSBOX" exec "$1" -- systemctl is-system-running --wait 2>&1)
-		case $st in *"Failed to connect"* | *"no running container"*) ;; *) break;; esac
+		# offline: systemd has not mounted /run yet
+		case $st in *"Failed to connect"* | *"no running container"* | offline) ;; *) break;; esac
 		i=$((i + 1)); [ $i -lt 600 ] || break; sleep 0.2
 	done
 	echo "$st"
