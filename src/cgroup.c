@@ -207,6 +207,46 @@ limit(const struct cgroups *cg, int i, const char *file, const char *value, cons
 	return 0;
 }
 
+/* limits.io-weight, where the kernel has a weight to set: v2 io.weight
+ * (or io.bfq.weight), else v1 blkio.weight (CFQ's scale, as systemd
+ * converts it) or blkio.bfq.weight. Where none is, one warning. */
+static int
+io_weight(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox_err *err)
+{
+	const char *o = p->scalar[PK_IO_WEIGHT].origin;
+	struct where w = {0};
+	char v[32], cfq[32];
+	int i;
+
+	if (locate("io", true, &w)) {
+		free(w.dir);
+		if ((i = controller(cg, "io", id, o, "limits.io-weight", err)) < 0)
+			return -1;
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)p->io_weight);
+		if (write_text(cg->dir[i], "io.weight", v) == 0 ||
+		    write_text(cg->dir[i], "io.bfq.weight", v) == 0)
+			return 0;
+	} else if (locate("blkio", false, &w)) {
+		free(w.dir);
+		if ((i = controller(cg, "blkio", id, o, "limits.io-weight", err)) < 0)
+			return -1;
+		snprintf(cfq, sizeof(cfq), "%llu",
+			 (unsigned long long)(p->io_weight * 5 < 10     ? 10
+					      : p->io_weight * 5 > 1000 ? 1000
+									: p->io_weight * 5));
+		snprintf(v, sizeof(v), "%llu",
+			 (unsigned long long)(p->io_weight > 1000 ? 1000 : p->io_weight));
+		if (write_text(cg->dir[i], "blkio.weight", cfq) == 0 ||
+		    write_text(cg->dir[i], "blkio.bfq.weight", v) == 0)
+			return 0;
+	}
+	fprintf(stderr,
+		"nsbox: warning: %s: limits.io-weight: this system has no I/O weight to set (no "
+		"io or blkio controller with a weight); ignored\n",
+		o);
+	return 0;
+}
+
 int
 cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox_err *err)
 {
@@ -262,6 +302,8 @@ cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct ns
 			return -1;
 		}
 	}
+	if (p->io_weight && io_weight(p, id, cg, err) < 0)
+		return -1;
 	/* pflask's --cgroup=CONTROLLER: a cgroup of its own, no limit */
 	for (size_t k = 0; k < p->list[PL_CGROUP].n; k++) {
 		const struct pitem *it = &p->list[PL_CGROUP].v[k];

@@ -23,6 +23,7 @@ enum ktype {
 	T_SIZE_MAX,
 	T_PIDS,
 	T_CPU,
+	T_WEIGHT,
 	T_RLIM,
 	T_RLIM_SIZE,
 	T_SECONDS,
@@ -80,6 +81,7 @@ static const struct keydef keys[] = {
 	{"limits", "memory", T_SIZE_MAX, PK_MEMORY, NULL, 0},
 	{"limits", "pids", T_PIDS, PK_PIDS, NULL, 0},
 	{"limits", "cpu", T_CPU, PK_CPU, NULL, 0},
+	{"limits", "io-weight", T_WEIGHT, PK_IO_WEIGHT, NULL, 0},
 	{"limits", "shm-size", T_SIZE, PK_SHM_SIZE, "64M", 0},
 	{"limits", "nofile", T_RLIM, PK_NOFILE, "1024:524288", 0},
 	{"limits", "nproc", T_RLIM, PK_NPROC, NULL, 0},
@@ -288,6 +290,10 @@ check_value(const struct keydef *kd, const char *v)
 						    : NULL;
 	case T_CPU:
 		return spec_cpu(v, &m);
+	case T_WEIGHT:
+		return spec_uint(v, 1, 10000, &u) ? "expected a weight from 1 to 10000 (100 is the "
+						    "default)"
+						  : NULL;
 	case T_RLIM:
 	case T_RLIM_SIZE:
 		return spec_rlimit(v, kd->type == T_RLIM_SIZE, &u, &u2);
@@ -617,6 +623,9 @@ derive_scalars(struct plan *p)
 	if (sval(p, PK_PIDS) && spec_uint(sval(p, PK_PIDS), 1, 4194304, &p->pids))
 		p->pids = UINT64_MAX; /* "max" */
 	spec_size(sval(p, PK_SHM_SIZE), false, &p->shm_size);
+	p->io_weight = 0;
+	if (sval(p, PK_IO_WEIGHT))
+		spec_uint(sval(p, PK_IO_WEIGHT), 1, 10000, &p->io_weight);
 	p->cpu_milli = 0;
 	if (sval(p, PK_CPU))
 		spec_cpu(sval(p, PK_CPU), &p->cpu_milli);

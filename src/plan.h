@@ -53,6 +53,7 @@ enum plan_scalar {
 	PK_MEMORY,
 	PK_PIDS,
 	PK_CPU,
+	PK_IO_WEIGHT,
 	PK_SHM_SIZE,
 	PK_NOFILE,
 	PK_NPROC,
@@ -140,6 +141,7 @@ struct plan {
 	uint64_t caps; /* bit N: keep capability N */
 	uint64_t memory, pids, shm_size;
 	unsigned cpu_milli; /* 0: no limit */
+	uint64_t io_weight; /* 1-10000 as cgroup v2 io.weight; 0: not set */
 	struct rlimit_op rlimits[7];
 	size_t n_rlimits;
 	const char **cgroups;

@@ -29,8 +29,8 @@ export NSBOX_PROFILE_PATH="$W/profiles" NSBOX_CACHE_DIR="$W/cache" NSBOX_MIRROR=
 # nsbox.conf(5): its profile, as "mine" in the profile directory.
 sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$TOP/man/nsbox.conf.5" |
 	sed -n '/^\.Bd -literal/,/^\.Ed/p' | sed '1d;$d' >"$W/profiles/mine.conf"
-check "nsbox.conf(5): the example profile checks" "mine: ok|0" \
-	"$("$NSBOX" check mine 2>&1)|$?"
+out=$("$NSBOX" check mine 2>&1); rc=$?
+check "nsbox.conf(5): the example profile checks" "0|mine: ok" "$rc|$out"
 
 run() { # WHO CMD: prints the output, returns the status
 	cmd=$(printf '%s' "$2" | sed -e "s|/srv/roots/sid|$ROOT|g" \

@@ -29,7 +29,8 @@ cg() {
 err=$(run --set limits.memory=64M -- nsbox-probe alloc 300 2>&1); rc=$?
 check "C8: over the memory limit: the payload is OOM-killed (137)" 137 "$rc"
 check "C8: nsbox says which limit" "nsbox: the container hit its memory limit (limits.memory) and the kernel killed a process" "$err"
-check "under the limit: runs, nothing said" "allocated|0" "$(run --set limits.memory=512M -- nsbox-probe alloc 100 2>&1)|$?"
+out=$(run --set limits.memory=512M -- nsbox-probe alloc 100 2>&1); rc=$?
+check "under the limit: runs, nothing said" "allocated|0" "$out|$rc"
 
 # --- pids ---
 out=$(run --set limits.pids=20 -- nsbox-probe forks 100 2>&1); rc=$?
@@ -64,6 +65,23 @@ check "the container's cgroup namespace starts at its own cgroup" "/" \
 	"$("$NSBOX" run --chroot="$ROOT" --set limits.memory=100M -- sh -c "grep -E ':memory:|^0::' /proc/self/cgroup | head -1 | cut -d: -f3")"
 wait $pid
 check "after a run: no cgroup left" "" "$(ours)"
+
+# --- limits.io-weight: the weight this kernel has (v2 io, else v1 blkio) ---
+run --name=iow --set limits.io-weight=300 -- sleep 3 &
+pid=$!
+sleep 1
+dir=$("$NSBOX" ps --json | /usr/bin/python3 -c 'import json,sys; print([r["cgroups"][0] for r in json.load(sys.stdin) if r["name"] == "iow"][0])')
+w=
+for f in io.weight io.bfq.weight blkio.weight blkio.bfq.weight; do
+	[ -f "$dir/$f" ] && { w="$f $(sed 's/^default //' "$dir/$f")"; break; }
+done
+case $w in "io.weight 300" | "io.bfq.weight 300" | "blkio.weight 1000" | "blkio.bfq.weight 300")
+	ok "io-weight 300: $w";;
+*) not_ok "io-weight 300 in the run's io or blkio cgroup" "$dir: $w";; esac
+wait $pid
+out=$(run --set limits.io-weight=0 -- true 2>&1); rc=$?
+check "io-weight 0: one line, 125" \
+	"125|nsbox: command line: limits.io-weight: '0': expected a weight from 1 to 10000 (100 is the default)" "$rc|$out"
 
 # --- pflask's --cgroup ---
 check "-g memory (pflask): a memory cgroup of its own" "yes" \
