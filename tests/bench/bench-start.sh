@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # Start-to-exit of /bin/true in a busybox root: nsbox against unshare(1),
-# bubblewrap and systemd-nspawn with the same namespaces, plain /bin/true
+# bubblewrap and systemd-nspawn with the same namespaces, schroot (a
+# directory chroot, profile minimal: no namespaces), plain /bin/true
 # as the floor; a veth pair per run against the same pair made and
 # removed with ip; nsbox's peak RSS. Rounds interleaved; medians and
 # ratios. Reports; never fails on a number. Needs root.
@@ -15,7 +16,8 @@ RUNS=${NSBOX_BENCH_RUNS:-20}
 OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
 [ "$(id -u)" -eq 0 ] || { echo "bench-start: needs root" >&2; exit 1; }
 W=$(mktemp -d /tmp/nsbox-bench-start.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+SCH=/etc/schroot/chroot.d/nsbox-bench-$$
+trap 'rm -rf "$W"; rm -f "$SCH"' EXIT
 mkdir -p "$OUT"
 chmod 755 "$W" # the mapped root of the user-namespace case reaches it
 R="$W/root"
@@ -28,6 +30,11 @@ have() { command -v "$1" >/dev/null 2>&1; }
 cases="floor unshare unshare_net nsbox nsbox_net nsbox_userns"
 have bwrap && cases="$cases bwrap"
 have systemd-nspawn && cases="$cases nspawn"
+if have schroot && [ -d /etc/schroot/chroot.d ]; then
+	printf '[nsbox-bench-%s]\ntype=directory\ndirectory=%s\nusers=root\nroot-users=root\nprofile=minimal\n' \
+		$$ "$R" >"$SCH"
+	cases="$cases schroot"
+fi
 cases="$cases veth_ip veth_nsbox"
 
 floor() { /bin/true; }
@@ -38,6 +45,7 @@ nsbox_net() { "$NSBOX" run --chroot="$R" -- /bin/true; }
 nsbox_userns() { "$NSBOX" run --chroot="$R" --no-netns --set user.userns=yes -- /bin/true; }
 bwrap() { /usr/bin/bwrap --unshare-all --bind "$R" / --proc /proc --dev /dev /bin/true; }
 nspawn() { systemd-nspawn --register=no --keep-unit -q -D "$R" /bin/true >/dev/null 2>&1; }
+schroot() { /usr/bin/schroot -d / -c "nsbox-bench-$$" -- /bin/true; }
 # a veth pair per run; run inside a network namespace of the bench's own
 veth_ip() { ip link add nsbb0 type veth peer name nsbb1 && ip link del nsbb0; }
 veth_nsbox() { "$NSBOX" run --chroot="$R" --netif=veth:auto:eth0 -- /bin/true; }
@@ -86,6 +94,7 @@ END {
 	printf "nsbox / unshare, the same and net:       %.2f\n", m["nsbox_net"] / m["unshare_net"]
 	if ("bwrap" in m) printf "nsbox (all but user) / bwrap --unshare-all: %.2f (target < 1)\n", m["nsbox_net"] / m["bwrap"]
 	if ("nspawn" in m) printf "nsbox / systemd-nspawn:                  %.2f\n", m["nsbox_net"] / m["nspawn"]
+	if ("schroot" in m) printf "nsbox / schroot (no namespaces):         %.2f\n", m["nsbox"] / m["schroot"]
 	printf "veth per run: nsbox %d us more than a run without, ip link add+del %d us\n", m["veth_nsbox"] - m["nsbox_net"], m["veth_ip"]
 	printf "peak RSS of nsbox: %d KB (%d KB with a veth; target under 4096)\n", rss, rssv
 }' "$W/times"

@@ -197,6 +197,34 @@ test_conflicts(void **state)
 	}
 }
 
+/* U2: the kernel takes 340 extents per map; the 341st is an error. */
+static void
+test_map_extents(void **state)
+{
+	struct diag d = {0};
+
+	(void)state;
+	for (unsigned n = 340; n <= 341; n++) {
+		_cleanup_plan_ struct plan *p = plan_new();
+		struct layer l = {0};
+		char v[64];
+
+		for (unsigned i = 0; i < n; i++) {
+			snprintf(v, sizeof(v), "%u:%u:1", i, 100000 + i);
+			layer_add(&l, "user", "uid-map", v, "m:1");
+		}
+		plan_merge(p, &l, &d);
+		layer_free(&l);
+		assert_int_equal(d.n, 0);
+		assert_int_equal(plan_validate(p, &d), n == 341);
+		if (n == 341)
+			assert_true(unit_diag_has(
+				&d, "m:1: user.map: more than 340 uid map extents", NULL));
+		diag_free(&d);
+		d = (struct diag){0};
+	}
+}
+
 static void
 test_all_errors_in_one_pass(void **state)
 {
@@ -260,15 +288,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_lists),
-		cmocka_unit_test(test_env),
-		cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_conflicts),
-		cmocka_unit_test(test_all_errors_in_one_pass),
-		cmocka_unit_test(test_print),
-		cmocka_unit_test(test_key_check),
+		cmocka_unit_test(test_defaults),    cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_lists),       cmocka_unit_test(test_env),
+		cmocka_unit_test(test_bad_values),  cmocka_unit_test(test_conflicts),
+		cmocka_unit_test(test_map_extents), cmocka_unit_test(test_all_errors_in_one_pass),
+		cmocka_unit_test(test_print),       cmocka_unit_test(test_key_check),
 	};
 
 	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);

@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Full file systems and few file descriptors (SECURITY-CASES C3-C6): an
+# upper on an 8 MB tmpfs, /run/nsbox with no inode left, ulimit -n 16.
+# shellcheck disable=SC3045 # ulimit -n: dash and bash have it
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+run() { "$NSBOX" run --chroot="$ROOT" "$@"; }
+
+# --- C3, C4: the upper's file system fills up ---
+mkdir "$W/small"
+mount -t tmpfs -o size=8M tmpfs "$W/small"
+mkdir "$W/small/up"
+out=$(run --set root.upper="$W/small/up" -- sh -c 'dd if=/dev/zero of=/big bs=1M count=16 2>&1; echo "dd: $?"' 2>&1); rc=$?
+case $out in *"No space left on device"*"dd: 1"*) ok "C3: the payload sees ENOSPC";;
+*) not_ok "C3: the payload sees ENOSPC" "$out";; esac
+check "C3: the exit status is the payload's" 0 "$rc"
+check "C4: the upper keeps what was written" "yes" "$([ -s "$W/small/up/big" ] && echo yes)"
+check "C4: the next run on the full upper works" "hello" "$(run --set root.upper="$W/small/up" -- echo hello 2>&1)"
+umount "$W/small"
+
+# --- C5: no inode left where the state goes ---
+mount -t tmpfs -o size=1M,nr_inodes=3,mode=0711 tmpfs /run/nsbox
+touch /run/nsbox/x 2>/dev/null
+i=0; while touch "/run/nsbox/fill$i" 2>/dev/null; do i=$((i + 1)); done
+out=$(run -- true 2>&1); rc=$?
+case "$rc|$out" in "125|nsbox: state: /run/nsbox"*"No space left on device") ok "C5: full state fs: 125 and one line";;
+*) not_ok "C5: full state fs: 125 and one line" "$rc|$out";; esac
+rm -f /run/nsbox/x /run/nsbox/fill*
+check "C5: nothing half-written is left" "" "$(ls -A /run/nsbox)"
+mount -o remount,nr_inodes=1000 /run/nsbox
+check "C5: with room again, it runs" "0" "$(run -- true >/dev/null 2>&1; echo $?)"
+umount /run/nsbox
+
+# --- C6: ulimit -n 16 in the caller ---
+out=$(ulimit -n 16 && run --netif=veth:auto:eth0 -- echo fine 2>&1); rc=$?
+check "C6: ulimit -n 16: it runs (with a veth)" "0|fine" "$rc|$out"
+out=$(ulimit -n 16 && run --set limits.nofile=16 -- sh -c 'ls /proc/self/fd | wc -l' 2>&1)
+check "C6: the payload gets only 0, 1, 2 (and ls's own)" "4" "$out"
+
+audit_check "full"
+finish
