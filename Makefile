@@ -58,6 +58,7 @@ bench-deps:
 bench: nsbox
 	sh tests/bench/bench-start.sh
 	sh tests/bench/bench-tarball.sh
+	sh tests/bench/bench-ephemeral.sh
 	sh tests/bench/bench-debuild.sh
 
 # The one test command: everything that can run here runs.

@@ -80,6 +80,15 @@ printf '#!/bin/sh\ntouch %s/evil/ran\nexit 1\n' "$W" >"$W/evil/newuidmap"; chmod
 cp "$W/evil/newuidmap" "$W/evil/newgidmap"
 runuser -u "$TU" -- env -i PATH="$W/evil:/usr/bin:/bin" "$NSBOX" run --chroot="$UROOT" -- true
 check "U5: newuidmap from PATH is never run" "no" "$([ -e "$W/evil/ran" ] && echo yes || echo no)"
+# U4: a broken newuidmap (bound over the real one in a mount namespace of
+# the test's own): its stderr in the one line, and no child left behind.
+printf '#!/bin/sh\necho "newuidmap: write to uid_map failed: Operation not permitted" >&2\nexit 1\n' >"$W/evil/broken"
+chmod 755 "$W/evil/broken"
+err=$(unshare -m sh -c 'mount --bind "$1" /usr/bin/newuidmap && shift && exec "$@"' sh "$W/evil/broken" \
+	runuser -u "$TU" -- env -i PATH=/usr/bin:/bin "$NSBOX" run --chroot="$UROOT" -- true 2>&1); rc=$?
+check "U4: a failing newuidmap: 125 and its message" \
+	"125|nsbox: maps: /usr/bin/newuidmap failed: newuidmap: write to uid_map failed: Operation not permitted" "$rc|$err"
+check "U4: no child of that run is left" "" "$(pgrep -u "$TU" -f "$W/nsbox" || true)"
 # A tarball root: extracted in the user's namespace, into its own cache.
 cp -a "$ROOT" "$W/troot"; chown 1000:1000 "$W/troot/home/builder"
 tar -C "$W/troot" --numeric-owner -czf "$W/root.tar.gz" .

@@ -280,6 +280,26 @@ test_trust(void **state)
 	diag_free(&d);
 }
 
+/* T3: a trusted profile that includes a file others may write. */
+static void
+test_trust_include(void **state)
+{
+	struct layer l = {0};
+	struct diag d = {0};
+	_cleanup_free_ char *loose = unit_write(dir, "loose2.conf", "[root]\nhostname=a\n", 18);
+	_cleanup_free_ char *text = xasprintf("[profile]\ninclude = %s\n", loose);
+	_cleanup_free_ char *top = unit_write(dir, "top.conf", text, strlen(text));
+	_cleanup_free_ char *origin = xasprintf("%s:2", top);
+
+	(void)state;
+	assert_int_equal(chmod(loose, 0666), 0);
+	assert_int_equal(profile_load(top, "command line", PROFILE_TRUST, &l, &d), 1);
+	/* the include's line, then the file refused */
+	assert_true(unit_diag_has(&d, origin, "refusing profile"));
+	layer_free(&l);
+	diag_free(&d);
+}
+
 static void
 test_search_path(void **state)
 {
@@ -316,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_include_errors),
 		cmocka_unit_test(test_not_a_file),
 		cmocka_unit_test(test_trust),
+		cmocka_unit_test(test_trust_include),
 		cmocka_unit_test(test_search_path),
 	};
 	int rc;

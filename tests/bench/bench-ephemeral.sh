@@ -1,0 +1,85 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# An ephemeral overlay root, start to exit of /bin/true: nsbox --ephemeral
+# on the busybox fixture and on a Debian root of some 450 MB (the sid
+# buildd root of bench-tarball.sh, unpacked once), against
+# systemd-nspawn --volatile=overlay and --ephemeral on the same roots.
+# nsbox should be flat in the root's size. Rounds interleaved; medians.
+# Reports; never fails on a number. Needs root.
+#
+# NSBOX_BENCH_RUNS     runs per case and round (default 10; nspawn
+#                      --ephemeral, which copies the tree off btrfs, 2)
+# NSBOX_BENCH_TARBALL  the Debian root (default as bench-tarball.sh)
+# NSBOX_BENCH_OUT      where the TSV goes (default tests/bench/out)
+set -eu
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+NSBOX="$TOP/nsbox"
+RUNS=${NSBOX_BENCH_RUNS:-10}
+OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
+TAR=${NSBOX_BENCH_TARBALL:-/var/tmp/nsbox-bench-sid.tar.zst}
+[ "$(id -u)" -eq 0 ] || { echo "bench-ephemeral: needs root" >&2; exit 1; }
+if [ ! -s "$TAR" ]; then
+	echo "bench-ephemeral: making $TAR with nsbox-mkroot (once)" >&2
+	"$TOP/helpers/nsbox-mkroot" sid "$TAR" >/dev/null
+fi
+W=$(mktemp -d /var/tmp/nsbox-bench-eph.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$OUT"
+small="$W/small" big="$W/big"
+sh "$TOP/tests/fixtures/mkroot.sh" "$small"
+ln -sf busybox "$small/bin/true"
+mkdir -p "$small/usr/lib"; printf 'ID=busybox\nNAME=busybox\n' >"$small/usr/lib/os-release"
+mkdir "$big"
+tar --zstd -xpf "$TAR" -C "$big" --numeric-owner --xattrs --xattrs-include='*' --acls
+size=$(du -sm "$big" | cut -f1)
+
+have() { command -v "$1" >/dev/null 2>&1; }
+nsbox_small() { "$NSBOX" run --chroot="$small" --ephemeral -- /bin/true; }
+nsbox_big() { "$NSBOX" run --chroot="$big" --ephemeral -- /bin/true; }
+nspawn() { systemd-nspawn --register=no --keep-unit -q "$@" /bin/true; }
+volatile_small() { nspawn --volatile=overlay -D "$small"; }
+volatile_big() { nspawn --volatile=overlay -D "$big"; }
+ephemeral_big() { nspawn --ephemeral -D "$big"; }
+cases="nsbox_small nsbox_big"
+have systemd-nspawn && cases="$cases volatile_small volatile_big ephemeral_big"
+
+now() { date +%s%N; }
+: >"$W/times"
+for _ in 1 2; do
+	for c in $cases; do
+		n=$RUNS
+		[ "$c" = ephemeral_big ] && n=2
+		i=0
+		while [ $i -lt "$n" ]; do
+			t0=$(now)
+			"$c" >/dev/null 2>&1 || { echo "bench-ephemeral: $c failed" >&2; break; }
+			t1=$(now)
+			echo "$c $(((t1 - t0) / 1000))" >>"$W/times"
+			i=$((i + 1))
+		done
+	done
+done
+
+tsv="$OUT/ephemeral.tsv"
+echo "the Debian root: $size MB, $(find "$big" | wc -l) files"
+awk -v tsv="$tsv" '
+function median(c,   n, i, j, t, a) {
+	n = split(v[c], a, " ")
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+	lo[c] = a[1]; hi[c] = a[n]
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{ v[$1] = v[$1] " " $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+END {
+	printf "%-16s %10s %18s\n", "case", "median us", "min-max us"
+	print "case\tmedian_us\tmin_us\tmax_us" > tsv
+	for (i = 1; i <= k; i++) {
+		c = order[i]; m[c] = median(c)
+		printf "%-16s %10d %10d-%d\n", c, m[c], lo[c], hi[c]
+		printf "%s\t%d\t%d\t%d\n", c, m[c], lo[c], hi[c] > tsv
+	}
+	printf "\nnsbox --ephemeral, big / small root:     %.2f (target: flat, at most 10 ms)\n", m["nsbox_big"] / m["nsbox_small"]
+	if ("volatile_big" in m) printf "nsbox / nspawn --volatile=overlay (big): %.2f\n", m["nsbox_big"] / m["volatile_big"]
+	if ("ephemeral_big" in m) printf "nsbox / nspawn --ephemeral (big):        %.3f\n", m["nsbox_big"] / m["ephemeral_big"]
+}' "$W/times"
+echo "(written to $tsv)"
