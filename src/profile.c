@@ -465,7 +465,8 @@ list_dir(const char *dir, struct profile_info **v, size_t *n, size_t *cap)
 		(*n)++;
 	}
 	closedir(dh);
-	qsort(*v + first, *n - first, sizeof(**v), cmp_info);
+	if (*n > first) /* *v is NULL while nothing was found */
+		qsort(*v + first, *n - first, sizeof(**v), cmp_info);
 }
 
 size_t
