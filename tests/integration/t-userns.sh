@@ -28,6 +28,14 @@ check "root + userns: ephemeral writes" "made" \
 	"$("$NSBOX" run --chroot="$ROOT" -w --set user.userns=yes -- sh -c 'mkdir /newdir && echo made')"
 check "root + userns: the capability set" "00000000800405fb" \
 	"$("$NSBOX" run --chroot="$ROOT" --set user.userns=yes -- sh -c "awk '/CapEff/{print \$2}' /proc/self/status")"
+# I11 in a user namespace: a bind-ro of a tree whose submount is nosuid
+# and nodev: the submount is read-only too, and keeps its locked flags.
+mkdir -p "$W/tree/sub"
+mount -t tmpfs -o nosuid,nodev tmpfs "$W/tree/sub"
+check "I11 + userns: the submount is ro, nosuid, nodev" "ro nosuid nodev" \
+	"$("$NSBOX" run --chroot="$ROOT" -w --set user.userns=yes -m bind-ro:"$W/tree":/mnt -- \
+		awk '$2 == "/mnt/sub" {n = split($4, o, ","); for (i = 1; i <= n; i++) if (o[i] ~ /^(ro|nosuid|nodev)$/) printf "%s ", o[i]}' /proc/mounts | sed 's/ $//')"
+umount "$W/tree/sub"
 err=$("$NSBOX" run --chroot="$ROOT" --set user.uid-map=0:300000:10 -- true 2>&1); rc=$?
 check "U3: a uid map without a gid map: 125" 125 "$rc"
 case $err in "nsbox: command line: user.uid-map: a uid map needs a gid map too"*) ok "U3: says what is missing";;
