@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "profile.h"
@@ -265,6 +267,39 @@ test_not_a_file(void **state)
 	diag_free(&d);
 }
 
+/* P16's dangling symlink, P8's 100 MiB file (sparse), P11's bytes. */
+static void
+test_odd_files(void **state)
+{
+	struct layer l = {0};
+	struct diag d = {0};
+	_cleanup_free_ char *link = xasprintf("%s/dangling.conf", dir);
+	_cleanup_free_ char *big = xasprintf("%s/big.conf", dir);
+	int fd;
+
+	(void)state;
+	assert_int_equal(symlink("nowhere.conf", link), 0);
+	assert_int_equal(profile_load(link, "command line", 0, &l, &d), 1);
+	assert_true(unit_diag_has(&d, "cannot open profile", "dangling.conf: No such file"));
+	diag_free(&d);
+	fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 100 << 20), 0);
+	close(fd);
+	assert_int_equal(profile_load(big, "command line", 0, &l, &d), 1);
+	assert_true(unit_diag_has(&d, "big.conf", "file too large"));
+	diag_free(&d);
+	/* invalid UTF-8: a path is bytes and taken; a message escapes them */
+	assert_int_equal(
+		LOAD("bytes.conf", "[mount]\nbind = /sr\xff:/x\n[root]\nhost\xfe = a\n", &l, &d),
+		1);
+	assert_string_equal(value_of(&l, "mount", "bind"), "/sr\xff:/x");
+	assert_true(unit_diag_has(&d, "host\\xfe", NULL));
+	assert_null(strchr(d.msgs[0], '\xfe'));
+	layer_free(&l);
+	diag_free(&d);
+}
+
 static void
 test_trust(void **state)
 {
@@ -335,6 +370,7 @@ main(void)
 		cmocka_unit_test(test_include_cycle),
 		cmocka_unit_test(test_include_errors),
 		cmocka_unit_test(test_not_a_file),
+		cmocka_unit_test(test_odd_files),
 		cmocka_unit_test(test_trust),
 		cmocka_unit_test(test_trust_include),
 		cmocka_unit_test(test_search_path),
