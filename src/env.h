@@ -24,10 +24,10 @@ int user_lookup(const char *user, FILE *passwd, FILE *group, struct user_info *u
 		struct nsbox_err *err);
 void user_info_clear(struct user_info *u);
 
-/* The command's environment: empty (but TERM) or the caller's, then HOME,
- * USER, LOGNAME, SHELL, PATH where unset, then the plan's variables. */
 /* Set KEY=VALUE in a NULL-terminated list (replacing it with overwrite). */
 void env_set(char ***env, const char *key, const char *value, bool overwrite);
+/* The command's environment: empty (but TERM) or the caller's, then HOME,
+ * USER, LOGNAME, SHELL, PATH where unset, then the plan's variables. */
 char **env_build(const struct plan *p, char *const *caller, const struct user_info *u);
 
 #endif

@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 
 #include "unit.h"
+#include "env.h"
 #include "idmap.h"
 #include "spec.h"
 
@@ -221,6 +222,68 @@ test_misc(void **state)
 	assert_null(spec_envkey("DEB_BUILD_OPTIONS"));
 }
 
+static bool
+has(char **env, const char *kv)
+{
+	for (; env && *env; env++)
+		if (streq(*env, kv))
+			return true;
+	return false;
+}
+
+/* V12: "1" and "0001" are uid 1; "root1" is a name, looked up by name in
+ * the container's passwd. V9: HOME from that passwd, PATH set. */
+static void
+test_user_lookup(void **state)
+{
+	static const char pw[] = "root:x:0:0:root:/root:/bin/sh\n"
+				 "daemon:x:1:1::/usr/sbin:/bin/false\n"
+				 "root1:x:5:6::/home/r1:\n";
+	static const char *const cases[][3] = {
+		{"1", "1", "daemon"}, {"0001", "1", "daemon"}, {"root1", "5", "root1"},
+		{"7", "7", "(none)"}, {NULL, "0", "root"},
+	};
+	struct user_info u;
+	struct nsbox_err err = {0};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		FILE *f = fmemopen((void *)pw, sizeof(pw) - 1, "r");
+		char uid[16];
+
+		assert_int_equal(user_lookup(cases[i][0], f, NULL, &u, &err), 0);
+		snprintf(uid, sizeof(uid), "%u", (unsigned)u.uid);
+		assert_string_equal(uid, cases[i][1]);
+		assert_string_equal(u.name ? u.name : "(none)", cases[i][2]);
+		if (streq(cases[i][2], "root1")) {
+			struct plan *p = plan_new();
+			struct diag d = {0};
+			char *caller[] = {"HOME=/host", "PATH=/host/bin", NULL};
+			char **env;
+
+			assert_int_equal(u.gid, 6);
+			assert_string_equal(u.shell, "/bin/sh"); /* empty: the default */
+			assert_int_equal(plan_validate(p, &d), 0);
+			env = env_build(p, caller, &u);
+			/* env.clear = yes by default: the caller's HOME and PATH go */
+			assert_true(has(env, "HOME=/home/r1"));
+			assert_true(has(env, "USER=root1"));
+			assert_false(has(env, "PATH=/host/bin"));
+			strv_free(env);
+			plan_free(p);
+		}
+		user_info_clear(&u);
+		fclose(f);
+	}
+	{
+		FILE *f = fmemopen((void *)pw, sizeof(pw) - 1, "r");
+
+		assert_int_equal(user_lookup("nobody", f, NULL, &u, &err), -1);
+		assert_non_null(strstr(err.msg, "no user 'nobody' in the container's /etc/passwd"));
+		fclose(f);
+	}
+}
+
 int
 main(void)
 {
@@ -234,6 +297,7 @@ main(void)
 		cmocka_unit_test(test_netif),
 		cmocka_unit_test(test_idmap),
 		cmocka_unit_test(test_misc),
+		cmocka_unit_test(test_user_lookup),
 	};
 
 	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
