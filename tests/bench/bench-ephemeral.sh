@@ -62,24 +62,13 @@ done
 
 tsv="$OUT/ephemeral.tsv"
 echo "the Debian root: $size MB, $(find "$big" | wc -l) files"
-awk -v tsv="$tsv" '
-function median(c,   n, i, j, t, a) {
-	n = split(v[c], a, " ")
-	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-	lo[c] = a[1]; hi[c] = a[n]
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-{ v[$1] = v[$1] " " $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+cat >"$W/ratios.awk" <<'EOF'
 END {
-	printf "%-16s %10s %18s\n", "case", "median us", "min-max us"
-	print "case\tmedian_us\tmin_us\tmax_us" > tsv
-	for (i = 1; i <= k; i++) {
-		c = order[i]; m[c] = median(c)
-		printf "%-16s %10d %10d-%d\n", c, m[c], lo[c], hi[c]
-		printf "%s\t%d\t%d\t%d\n", c, m[c], lo[c], hi[c] > tsv
-	}
+	table()
 	printf "\nnsbox --ephemeral, big / small root:     %.2f (target: flat, at most 10 ms)\n", m["nsbox_big"] / m["nsbox_small"]
 	if ("volatile_big" in m) printf "nsbox / nspawn --volatile=overlay (big): %.2f\n", m["nsbox_big"] / m["volatile_big"]
 	if ("ephemeral_big" in m) printf "nsbox / nspawn --ephemeral (big):        %.3f\n", m["nsbox_big"] / m["ephemeral_big"]
-}' "$W/times"
+}
+EOF
+awk -v tsv="$tsv" -f "$TOP/tests/bench/table.awk" -f "$W/ratios.awk" "$W/times"
 echo "(written to $tsv)"

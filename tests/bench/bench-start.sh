@@ -74,22 +74,9 @@ rss=$(/usr/bin/time -f %M "$NSBOX" run --chroot="$R" -- /bin/true 2>&1 >/dev/nul
 rss_veth=$(/usr/bin/time -f %M "$NSBOX" run --chroot="$R" --netif=veth:auto:eth0 -- /bin/true 2>&1 >/dev/null | tail -1)
 
 tsv="$OUT/start.tsv"
-awk -v tsv="$tsv" -v rss="$rss" -v rssv="$rss_veth" '
-function median(c,   n, i, j, t, a) {
-	n = split(v[c], a, " ")
-	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-	lo[c] = a[1]; hi[c] = a[n]
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-{ v[$1] = v[$1] " " $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+cat >"$W/ratios.awk" <<'EOF'
 END {
-	printf "%-14s %10s %16s\n", "case", "median us", "min-max us"
-	print "case\tmedian_us\tmin_us\tmax_us" > tsv
-	for (i = 1; i <= k; i++) {
-		c = order[i]; m[c] = median(c)
-		printf "%-14s %10d %16s\n", c, m[c], lo[c] "-" hi[c]
-		printf "%s\t%d\t%d\t%d\n", c, m[c], lo[c], hi[c] > tsv
-	}
+	table()
 	printf "\nnsbox / unshare, mount+pid+ipc+uts:      %.2f (target <= 1.2)\n", m["nsbox"] / m["unshare"]
 	printf "nsbox / unshare, the same and net:       %.2f\n", m["nsbox_net"] / m["unshare_net"]
 	if ("bwrap" in m) printf "nsbox (all but user) / bwrap --unshare-all: %.2f (target < 1)\n", m["nsbox_net"] / m["bwrap"]
@@ -97,5 +84,7 @@ END {
 	if ("schroot" in m) printf "nsbox / schroot (no namespaces):         %.2f\n", m["nsbox"] / m["schroot"]
 	printf "veth per run: nsbox %d us more than a run without, ip link add+del %d us\n", m["veth_nsbox"] - m["nsbox_net"], m["veth_ip"]
 	printf "peak RSS of nsbox: %d KB (%d KB with a veth; target under 4096)\n", rss, rssv
-}' "$W/times"
+}
+EOF
+awk -v tsv="$tsv" -v rss="$rss" -v rssv="$rss_veth" -f "$TOP/tests/bench/table.awk" -f "$W/ratios.awk" "$W/times"
 echo "(written to $tsv)"
