@@ -132,7 +132,7 @@ locate(const char *c, bool v2, struct where *w)
 		rel = path + strlen(root);
 	w->dir = xasprintf("%s%s", mnt, streq(rel, "/") ? "" : rel);
 	w->v2 = v2;
-	if (v2) {
+	if (v2 && c) { /* c NULL: the unified hierarchy, with or without controllers */
 		_cleanup_free_ char *have = cgroup_read(w->dir, "cgroup.controllers");
 
 		if (!have || !has_word(have, c, " \n")) {
@@ -317,17 +317,11 @@ cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct ns
 int
 cgroup_unified(struct cgroups *cg, const char *id, struct nsbox_err *err)
 {
-	_cleanup_free_ char *mnt = NULL, *root = NULL, *path = NULL;
-	struct where w = {.v2 = true};
-	const char *rel;
+	struct where w = {0};
 	int i;
 
-	if (!find_mount(NULL, &mnt, &root) || !(path = own_path(NULL)))
+	if (!locate(NULL, true, &w))
 		return nsbox_error(err, 0, "no cgroup2 hierarchy is mounted");
-	rel = path;
-	if (!streq(root, "/") && startswith(path, root))
-		rel = path + strlen(root);
-	w.dir = xasprintf("%s%s", mnt, streq(rel, "/") ? "" : rel);
 	i = add_dir(cg, &w, id, err);
 	free(w.dir);
 	return i;

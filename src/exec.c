@@ -1181,10 +1181,8 @@ monitor(struct exec_ctx *ctx, struct nsbox_err *err)
 				} else if (sig != SIGCHLD) {
 					/* an init (systemd) halts on SIGRTMIN+3 and
 					 * ignores SIGTERM, as nspawn knows */
-					kill(ctx->pid, sig == SIGTERM && ctx->p->init == TRI_AUTO &&
-								       !ctx->use_init
-							       ? SIGRTMIN + 3
-							       : sig);
+					kill(ctx->pid,
+					     sig == SIGTERM && ctx->boot ? SIGRTMIN + 3 : sig);
 					if (sig == SIGTERM && ctx->p->grace && !deadline.tv_sec) {
 						clock_gettime(CLOCK_MONOTONIC, &deadline);
 						deadline.tv_sec += ctx->p->grace;

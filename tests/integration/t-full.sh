@@ -7,6 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 run() { "$NSBOX" run --chroot="$ROOT" "$@"; }
+# the test's own mounts go even when it is stopped half-way
+trap 'umount "$W/small" 2>/dev/null; umount /run/nsbox 2>/dev/null' EXIT INT TERM
 
 # --- C3, C4: the upper's file system fills up ---
 mkdir "$W/small"
@@ -39,5 +41,6 @@ check "C6: ulimit -n 16: it runs (with a veth)" "0|fine" "$rc|$out"
 out=$(ulimit -n 16 && run --set limits.nofile=16 -- sh -c 'ls /proc/self/fd | wc -l' 2>&1)
 check "C6: the payload gets only 0, 1, 2 (and ls's own)" "4" "$out"
 
+trap - EXIT INT TERM
 audit_check "full"
 finish
