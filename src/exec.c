@@ -419,10 +419,25 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 	}
 	if (ctx->lower && mkdir_in_run(ctx, "root", &ctx->newroot, err) < 0)
 		return -1;
+	/* A persistent upper is made here, by the caller, so that it may be
+	 * where only the caller can write; overlayfs wants its work dir on
+	 * the same filesystem. What nsbox makes is the container root's. */
+	_cleanup_free_ char *work = p->upper ? xasprintf("%s.work", p->upper) : NULL;
+	bool made_upper = false, made_work = false;
+
+	if (p->upper) {
+		made_upper = mkdir(p->upper, 0755) == 0;
+		if (!made_upper && errno != EEXIST)
+			return nsbox_error(err, errno, "root.upper %s", p->upper);
+		made_work = mkdir(work, 0700) == 0;
+		if (!made_work && errno != EEXIST)
+			return nsbox_error(err, errno, "root.upper %s", work);
+	}
 	/* Root with a user namespace: the run directory is the container
-	 * root's, which creates the upper and work dirs there. */
+	 * root's, which creates the ephemeral upper and work dirs there. */
 	if (ctx->userns && geteuid() == 0) {
-		const char *own[] = {ctx->rundir, empty, ctx->newroot};
+		const char *own[] = {ctx->rundir, empty, ctx->newroot, made_upper ? p->upper : NULL,
+				     made_work ? work : NULL};
 
 		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
 			if (own[i] && chown(own[i], ctx->maps.root_uid, ctx->maps.root_gid) < 0)
@@ -485,9 +500,6 @@ step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err)
 			upper = xstrdup(p->upper);
 			/* overlayfs wants its work dir on the upper's filesystem. */
 			work = xasprintf("%s.work", p->upper);
-			if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
-			    (mkdir(work, 0700) < 0 && errno != EEXIST))
-				return nsbox_error(err, errno, "root.upper %s", p->upper);
 		} else if (p->ephemeral || p->tarball) {
 			if (mkdir_in_run(ctx, "upper", &upper, err) < 0 ||
 			    mkdir_in_run(ctx, "work", &work, err) < 0)

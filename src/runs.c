@@ -293,6 +293,21 @@ struct ident {
 	char **env;
 };
 
+/* /proc/PID/status shows ids as our user namespace sees them; in the
+ * container's they are what its map makes of them. */
+static unsigned
+id_inside(pid_t pid, const char *map, unsigned id)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, map);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	unsigned in, out, n;
+
+	while (f && fscanf(f, "%u %u %u", &in, &out, &n) == 3)
+		if (id >= out && id - out < n)
+			return in + (id - out);
+	return id;
+}
+
 static int
 read_ident(pid_t pid, struct ident *id, struct nsbox_err *err)
 {
@@ -345,6 +360,10 @@ read_ident(pid_t pid, struct ident *id, struct nsbox_err *err)
 	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
 		strv_push(&id->env, buf + i);
 	free(buf);
+	id->uid = id_inside(pid, "uid_map", id->uid);
+	id->gid = id_inside(pid, "gid_map", id->gid);
+	for (size_t i = 0; i < id->n_groups; i++)
+		id->groups[i] = id_inside(pid, "gid_map", id->groups[i]);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 NSBOX="$TOP/nsbox"
+NSBOX_BIN=$NSBOX # the binary itself, whatever the mode
 W=$(mktemp -d /tmp/nsbox-it.XXXXXX)
 ROOT="$W/root"
 n=0
@@ -42,7 +43,7 @@ check() {
 
 audit_snapshot() {
 	grep -v ' /tmp/nsbox-it\.' /proc/self/mountinfo | awk '{print $5}' | sort >"$W/$1.mounts"
-	ls -A /run/nsbox 2>/dev/null | sort >"$W/$1.state"
+	{ ls -A /run/nsbox; [ -z "${NSBOX_TEST_USER:-}" ] || ls -A "/tmp/nsbox-$(id -u "$NSBOX_TEST_USER")"; } 2>/dev/null | sort >"$W/$1.state"
 	find /sys/fs/cgroup -name 'nsbox-*' -type d 2>/dev/null | sort >"$W/$1.cgroups"
 	ip -o link show 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | sort >"$W/$1.links"
 	# nsbox processes, and any process in a pid namespace that is not
@@ -94,8 +95,70 @@ finish() {
 	[ "$failed" -eq 0 ]
 }
 
+# The mode of the whole suite (tests/integration/modes.sh sets it up):
+# root; userns (root, every run with --set=user.userns=yes and the root
+# owned by the mapped range); user (nsbox run by NSBOX_TEST_USER, who has
+# subordinate ids); unshare-r (that user, inside `unshare -r`);
+# no-openat2 (root, openat2 failing with ENOSYS). $NSBOX is then a wrapper.
+MODE=${NSBOX_TEST_MODE:-root}
+mode_wrapper() {
+	printf '#!/bin/sh\n%s\n' "$1" >"$W/nsbox-mode"
+	chmod 755 "$W/nsbox-mode"
+	NSBOX="$W/nsbox-mode"
+}
+case $MODE in
+root) ;;
+userns)
+	mode_wrapper "[ \"\$1\" = run ] && { shift; exec '$TOP/nsbox' run --set=user.userns=yes \"\$@\"; }
+exec '$TOP/nsbox' \"\$@\"" ;;
+no-openat2) mode_wrapper "exec '$TOP/tests/probe/nsbox-probe' no-openat2 '$TOP/nsbox' \"\$@\"" ;;
+user | unshare-r)
+	[ -n "${NSBOX_TEST_USER:-}" ] || { echo "Bail out! mode $MODE needs NSBOX_TEST_USER"; exit 1; }
+	u="setpriv --reuid=$NSBOX_TEST_USER --regid=$NSBOX_TEST_USER --init-groups --"
+	[ "$MODE" = user ] || u="$u unshare -r"
+	mode_wrapper "unset XDG_RUNTIME_DIR; HOME=$(getent passwd "$NSBOX_TEST_USER" | cut -d: -f6) exec $u '$TOP/nsbox' \"\$@\"" ;;
+*) echo "Bail out! unknown NSBOX_TEST_MODE $MODE"; exit 1 ;;
+esac
+
+# own PATH...: give what the test made for the container to write to the
+# id the container's root has on the host in this mode.
+own() {
+	case $MODE in
+	userns) chown -R "$MAPPED:$MAPPED" "$@" ;;
+	user | unshare-r) chown -R "$NSBOX_TEST_USER:$NSBOX_TEST_USER" "$@" ;;
+	esac
+}
+
+# only "MODE..." N WHY: true in these modes; in the others, N tests
+# skipped saying why.
+only() {
+	for m in $1; do [ "$m" = "$MODE" ] && return 0; done
+	i=0
+	while [ "$i" -lt "$2" ]; do
+		i=$((i + 1)); n=$((n + 1))
+		echo "ok $n # SKIP mode $MODE: $3"
+	done
+	return 1
+}
+
+# modes "MODE..." WHY: this test runs in these modes only; in the others
+# it says why not, as a TAP skip of the whole file.
+modes() {
+	for m in $1; do [ "$m" = "$MODE" ] && return 0; done
+	echo "1..0 # SKIP mode $MODE: $2"
+	rm -rf "$W"
+	exit 0
+}
+
 need_root
 sh "$TOP/tests/fixtures/mkroot.sh" "$ROOT" || { echo "Bail out! cannot build the fixture root"; exit 1; }
 cp "$TOP/tests/probe/nsbox-probe" "$ROOT/bin/" || { echo "Bail out! no tests/probe/nsbox-probe (make check builds it)"; exit 1; }
+if [ "$MODE" = userns ]; then
+	# The container's root is the first id root delegates, or 0x70000000.
+	MAPPED=$(awk -F: '$1 == "root" {print $2; exit}' /etc/subuid)
+	MAPPED=${MAPPED:-1879048192}
+	chown -R -h "$MAPPED:$MAPPED" "$ROOT"
+fi
+[ "$MODE" = root ] || [ "$MODE" = no-openat2 ] || chmod 755 "$W"
 "$NSBOX" gc >/dev/null 2>&1 # leftovers of earlier killed runs are not this test's
 audit_snapshot before

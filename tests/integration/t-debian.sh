@@ -63,6 +63,7 @@ C
 printf '#!/usr/bin/make -f\nbuild build-arch build-indep:\n\thello >built\nbinary binary-arch binary-indep:\n\tmkdir -p debian/tmp/DEBIAN debian/tmp/usr/share/doc/t\n\tcp built debian/tmp/usr/share/doc/t/\n\tchown -R root:root debian/tmp\n\tdpkg-gencontrol -pt -Pdebian/tmp\n\tdpkg-deb --build debian/tmp ..\nclean:\n\trm -rf debian/tmp built\n' >"$P/debian/rules"
 chmod 755 "$P/debian/rules"; echo "3.0 (native)" >"$P/debian/source/format"
 
+own "$W/pkg"
 out=$(deb -m bind:"$W/pkg":/src -- sh -c '
 	step() { echo "$1"; shift; "$@" >/tmp/log 2>&1 || { echo "$? FAILED"; tail -5 /tmp/log; exit 1; }; }
 	step update apt-get update

@@ -10,6 +10,7 @@
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+modes root "examples run as written: as root, and as a user of their own"
 
 MIRROR=${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}
 command -v mmdebstrap >/dev/null || { echo "Bail out! mmdebstrap is missing (make deps)"; exit 1; }
@@ -19,7 +20,7 @@ test_user nsbox-examples 510000
 mkdir -p "$W/home/roots"
 cp -a "$ROOT" "$W/home/roots/sid"; chown -R "$TU:" "$W/home/roots"
 mkdir "$W/bin" "$W/profiles"
-cp "$NSBOX" "$W/bin/nsbox"; cp "$TOP/helpers/nsbox-mkroot" "$W/bin/"; chmod 755 "$W/bin"/*
+cp "$NSBOX_BIN" "$W/bin/nsbox"; cp "$TOP/helpers/nsbox-mkroot" "$W/bin/"; chmod 755 "$W/bin"/*
 # The shipped profiles, with the sid tarball at the test's path.
 cp "$TOP"/profiles/*.conf "$W/profiles/"
 sed -i "s|^tarball = .*|tarball = $TAR|" "$W/profiles/sid-build.conf"

@@ -13,7 +13,7 @@ trap 'umount "$W/small" 2>/dev/null; umount /run/nsbox 2>/dev/null' EXIT INT TER
 # --- C3, C4: the upper's file system fills up ---
 mkdir "$W/small"
 mount -t tmpfs -o size=8M tmpfs "$W/small"
-mkdir "$W/small/up"
+mkdir "$W/small/up"; own "$W/small/up"
 out=$(run --set root.upper="$W/small/up" -- sh -c 'dd if=/dev/zero of=/big bs=1M count=16 2>&1; echo "dd: $?"' 2>&1); rc=$?
 case $out in *"No space left on device"*"dd: 1"*) ok "C3: the payload sees ENOSPC";;
 *) not_ok "C3: the payload sees ENOSPC" "$out";; esac

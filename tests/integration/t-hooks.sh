@@ -26,7 +26,8 @@ out=$(run --set hooks.pre-exec="$H/pre" -n -- sh -c 'echo payload ran' 2>&1)
 check "pre-exec: the run goes on" "payload ran" "$out"
 check "pre-exec: one argument, the container's pid" "1" "$(sed -n 's/^argv: \([0-9]*\) [0-9]*$/\1/p' "$W/pre.out")"
 check "T4: pre-exec: its environment only (PATH, the pid, pidfd, id, new namespaces)" \
-	"env: CLONE_NEWNET NSBOX_ID NSBOX_PID NSBOX_PIDFD PATH " "$(grep '^env:' "$W/pre.out")"
+	"env: CLONE_NEWNET $([ "$MODE" = root ] || [ "$MODE" = no-openat2 ] || echo "CLONE_NEWUSER ")NSBOX_ID NSBOX_PID NSBOX_PIDFD PATH " \
+	"$(grep '^env:' "$W/pre.out")"
 check "T4: pre-exec: fds 0-2 and the pidfd (3), nothing else" "fds: 0 1 2 3 4 " "$(grep '^fds:' "$W/pre.out")"
 check "pre-exec: the namespaces exist (another mount and net namespace)" "yes yes" \
 	"$([ "$(sed -n 's/^mntns: //p' "$W/pre.out")" != "$(readlink /proc/self/ns/mnt)" ] && echo yes) $([ "$(sed -n 's/^netns: //p' "$W/pre.out")" != "$(readlink /proc/self/ns/net)" ] && echo yes)"

@@ -10,12 +10,13 @@ if [ "${NSBOX_IN_NETNS:-}" != 1 ] && [ "$(id -u)" -eq 0 ]; then
 fi
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+modes root "examples run as written: as root, and as a user of their own"
 
 ip link add eth0 type veth peer name eth0peer || echo "Bail out! cannot make eth0 in the test's netns"
 test_user nsbox-readme 500000
 UROOT="$W/uroot"
 cp -a "$ROOT" "$UROOT"; chown -R "$TU:" "$UROOT"
-cp "$NSBOX" "$W/nsbox"; chmod 755 "$W/nsbox"
+cp "$NSBOX_BIN" "$W/nsbox"; chmod 755 "$W/nsbox"
 mkdir "$W/bin"; ln -s "$W/nsbox" "$W/bin/nsbox"
 
 # The tour's lines, in order.

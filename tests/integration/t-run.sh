@@ -51,7 +51,7 @@ mkdir -p "$W/layer/opt"; echo layered >"$W/layer/opt/f"
 check "overlay layer visible" "layered" "$(run --chroot="$ROOT" -w --set root.overlay="$W/layer" -- cat /opt/f)"
 
 # mounts
-mkdir -p "$W/src/sub"; echo hello >"$W/src/file"
+mkdir -p "$W/src/sub"; echo hello >"$W/src/file"; own "$W/src"
 check "bind" "hello" "$(run --chroot="$ROOT" -m bind:"$W/src":/mnt/src -- cat /mnt/src/file)"
 run --chroot="$ROOT" -m bind:"$W/src":/mnt/src -- sh -c 'echo w >/mnt/src/written'
 check "bind is writable" "w" "$(cat "$W/src/written" 2>&1)"
@@ -63,7 +63,7 @@ check "bind-ro is recursive (submount read-only)" "no" "$([ -e "$W/src/sub/ro" ]
 umount "$W/src/sub"
 check "bind a file" "hello" "$(run --chroot="$ROOT" -m bind:"$W/src/file":/etc/motd -- cat /etc/motd)"
 check "tmp" "tmpfs" "$(run --chroot="$ROOT" -m tmp:/scratch -- sh -c "awk '\$2==\"/scratch\"{print \$3}' /proc/mounts")"
-mkdir -p "$W/ovl/up" "$W/ovl/work"
+mkdir -p "$W/ovl/up" "$W/ovl/work"; own "$W/ovl"
 run --chroot="$ROOT" -m "overlay:$W/ovl/up:/etc:$W/ovl/work" -- sh -c 'echo o >/etc/new'
 check "pflask overlay: writes go to DIR" "o" "$(cat "$W/ovl/up/new" 2>&1)"
 check "pflask overlay: lower kept" "no" "$([ -e "$ROOT/etc/new" ] && echo yes || echo no)"

@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Run the integration suite in one mode of SECURITY-CASES.md 3.0, or all:
+#   root        as root (what `make check-integration` runs)
+#   userns      as root, every run with a user namespace
+#   user        as an unprivileged user with subordinate ids
+#   unshare-r   as that user inside `unshare -r` (uid 0 of a user namespace)
+#   no-openat2  as root, with openat2 failing (ENOSYS): the fallback resolver
+# The user modes make a user of their own (nsbox-mode) and remove it.
+set -eu
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+[ "$#" -gt 0 ] || set -- userns user unshare-r no-openat2
+rc=0
+for mode in "$@"; do
+	echo "### integration suite, mode $mode"
+	case $mode in
+	user | unshare-r)
+		userdel -r nsbox-mode >/dev/null 2>&1 || true
+		useradd -m -s /bin/sh nsbox-mode
+		cp /etc/subuid /etc/subuid.nsbox-mode; cp /etc/subgid /etc/subgid.nsbox-mode
+		echo nsbox-mode:400000:65536 >>/etc/subuid; echo nsbox-mode:400000:65536 >>/etc/subgid
+		NSBOX_TEST_MODE=$mode NSBOX_TEST_USER=nsbox-mode prove ${PROVE:-} "$TOP"/tests/integration/t-*.sh || rc=1
+		mv /etc/subuid.nsbox-mode /etc/subuid; mv /etc/subgid.nsbox-mode /etc/subgid
+		userdel -r nsbox-mode >/dev/null 2>&1 || true ;;
+	*)
+		NSBOX_TEST_MODE=$mode prove ${PROVE:-} "$TOP"/tests/integration/t-*.sh || rc=1 ;;
+	esac
+done
+exit $rc
