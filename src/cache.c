@@ -252,65 +252,6 @@ is_key(const char *s)
 	return s[64] == '-' && s[65] == 'm' && strspn(s + 66, "0123456789abcdef") == 8 && !s[74];
 }
 
-/* Remove dir/name. Trees made in a user namespace hold files of ids only
- * root or that namespace may remove, so a user removes them in one. */
-struct rm_arg {
-	int dir;
-	const char *name;
-};
-
-static int
-rm_fn(void *arg, struct nsbox_err *err)
-{
-	const struct rm_arg *a = arg;
-	struct stat st;
-
-	(void)err;
-	if (fstatat(a->dir, a->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		remove_tree_at(a->dir, a->name, st.st_dev);
-	return 0;
-}
-
-/* The maps a user's runs get by default: its own id as root, and its
- * delegated ranges. */
-static int
-user_maps(struct idmaps *m, struct nsbox_err *err)
-{
-	struct plan none = {0};
-	struct passwd *pw = getpwuid(geteuid());
-	_cleanup_fclose_ FILE *su = fopen("/etc/subuid", "re");
-	_cleanup_fclose_ FILE *sg = fopen("/etc/subgid", "re");
-	_cleanup_free_ char *num = xasprintf("%u", (unsigned)geteuid());
-
-	return idmaps_build(&none, geteuid(), getegid(), pw ? pw->pw_name : num, su, sg, m, err);
-}
-
-static int
-rm_tree(int dir, const char *name, struct nsbox_err *err)
-{
-	struct rm_arg a = {dir, name};
-	struct stat st;
-
-	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return 0;
-	if (geteuid() != 0) {
-		struct idmaps m = {0};
-		int sig, rc;
-
-		if (user_maps(&m, err) < 0)
-			return -1;
-		rc = userns_call(&m, rm_fn, &a, &sig, err);
-		idmaps_clear(&m);
-		if (rc < 0)
-			return -1;
-	} else {
-		rm_fn(&a, err);
-	}
-	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return nsbox_error(err, 0, "%s: could not remove all of it", name);
-	return 0;
-}
-
 /* Remove what killed extractions of this tarball left in tmp; the caller
  * holds the tarball's lock, so none of it is live. */
 static int
@@ -326,7 +267,7 @@ clean_tmp(struct roots *r, const char *statkey, struct nsbox_err *err)
 	rewinddir(d);
 	while ((de = readdir(d)) && rc == 0)
 		if (strncmp(de->d_name, statkey, n) == 0 && de->d_name[n] == '.')
-			rc = rm_tree(r->tmp, de->d_name, err);
+			rc = userns_remove_tree(r->tmp, de->d_name, NULL, err);
 	closedir(d);
 	return rc;
 }
@@ -465,7 +406,7 @@ extract_locked(struct roots *r, const char *tarball, int src, const struct stat 
 			goto out;
 		}
 		/* the same bytes under another name: that tree serves both */
-		rm_tree(r->tmp, tmpname, err);
+		userns_remove_tree(r->tmp, tmpname, NULL, err);
 	}
 	snprintf(link, sizeof(link), ".new.%s", rnd);
 	unlinkat(r->index, link, 0);
@@ -484,7 +425,7 @@ out:
 	{
 		struct nsbox_err ignore = {0};
 
-		rm_tree(r->tmp, tmpname, &ignore);
+		userns_remove_tree(r->tmp, tmpname, NULL, &ignore);
 	}
 	return rc;
 }
@@ -750,7 +691,7 @@ prune_leftovers(struct roots *r, bool dry_run)
 		}
 		if (dry_run)
 			printf("would remove %s/tmp/%s\n", r->path, de->d_name);
-		else if (rm_tree(r->tmp, de->d_name, &e) < 0)
+		else if (userns_remove_tree(r->tmp, de->d_name, NULL, &e) < 0)
 			fprintf(stderr, "nsbox: %s/tmp/%s: %s\n", r->path, de->d_name, e.msg);
 		if (lock >= 0)
 			close(lock);
@@ -829,7 +770,7 @@ prune_kind(const char *kind, unsigned days, bool all, bool dry_run, struct nsbox
 			random_hex(rnd, 4);
 			snprintf(trash, sizeof(trash), "trash.%.74s.%s", de->d_name, rnd);
 			if (renameat(r.fd, de->d_name, r.tmp, trash) < 0 ||
-			    rm_tree(r.tmp, trash, err) < 0) {
+			    userns_remove_tree(r.tmp, trash, NULL, err) < 0) {
 				if (!*err->msg)
 					nsbox_error(err, errno, "%s/%s", r.path, de->d_name);
 				fprintf(stderr, "nsbox: %s\n", err->msg);

@@ -198,6 +198,25 @@ gc_cgroups(const char *rundir)
 	}
 }
 
+/* Remove a run's directory; what an unprivileged run's container wrote
+ * there is removed in a user namespace with its maps m (NULL: the
+ * caller's default maps). */
+static void
+remove_run_dir(const char *dir, const struct idmaps *m)
+{
+	_cleanup_free_ char *parent = xstrdup(dir);
+	char *slash = strrchr(parent, '/');
+	_cleanup_close_ int pfd = -1;
+	struct nsbox_err ignore = {0};
+
+	if (!slash)
+		return;
+	*slash = '\0';
+	pfd = open(*parent ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd >= 0)
+		userns_remove_tree(pfd, slash + 1, m, &ignore);
+}
+
 /* Runs killed with SIGKILL leave RUNDIR/ID and a free ID.lock behind. */
 static int
 gc_stale(const char *statedir, bool dry_run)
@@ -224,7 +243,7 @@ gc_stale(const char *statedir, bool dry_run)
 			continue;
 		}
 		gc_cgroups(dir);
-		remove_tree(dir);
+		remove_run_dir(dir, NULL);
 		unlink(lock);
 		fprintf(stderr, "nsbox: removed leftovers of run %.*s\n", (int)(n - 5), de->d_name);
 	}
@@ -1253,7 +1272,7 @@ cleanup(struct exec_ctx *ctx)
 	if (ctx->slave >= 0)
 		close(ctx->slave);
 	if (ctx->rundir)
-		remove_tree(ctx->rundir);
+		remove_run_dir(ctx->rundir, ctx->userns ? &ctx->maps : NULL);
 	if (ctx->lockpath && ctx->lockfd >= 0)
 		unlink(ctx->lockpath);
 	if (ctx->lockfd >= 0)

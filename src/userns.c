@@ -2,15 +2,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "idmap.h"
+#include "plan.h"
 #include "userns.h"
 #include "util.h"
 
@@ -381,4 +385,61 @@ out:
 			close(report[i]);
 	}
 	return rc;
+}
+
+struct rm_arg {
+	int dir;
+	const char *name;
+};
+
+static int
+rm_fn(void *arg, struct nsbox_err *err)
+{
+	const struct rm_arg *a = arg;
+	struct stat st;
+
+	(void)err;
+	if (fstatat(a->dir, a->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		remove_tree_at(a->dir, a->name, st.st_dev);
+	return 0;
+}
+
+/* The maps a user's runs get by default: its own id as root, and its
+ * delegated ranges. */
+static int
+user_maps(struct idmaps *m, struct nsbox_err *err)
+{
+	struct plan none = {0};
+	struct passwd *pw = getpwuid(geteuid());
+	_cleanup_fclose_ FILE *su = fopen("/etc/subuid", "re");
+	_cleanup_fclose_ FILE *sg = fopen("/etc/subgid", "re");
+	_cleanup_free_ char *num = xasprintf("%u", (unsigned)geteuid());
+
+	return idmaps_build(&none, geteuid(), getegid(), pw ? pw->pw_name : num, su, sg, m, err);
+}
+
+int
+userns_remove_tree(int dir, const char *name, const struct idmaps *m, struct nsbox_err *err)
+{
+	struct rm_arg a = {dir, name};
+	struct stat st;
+
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	rm_fn(&a, err);
+	/* What is left needs the namespace's ids. */
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && geteuid() != 0) {
+		struct idmaps own = {0};
+		int sig, rc;
+
+		if (!m && user_maps(&own, err) < 0)
+			return -1;
+		rc = userns_call(m ? m : &own, rm_fn, &a, &sig, err);
+		idmaps_clear(&own);
+		if (rc < 0)
+			return -1;
+	}
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return nsbox_error(err, 0, "%s: could not remove all of it", name);
+	return 0;
 }

@@ -41,4 +41,10 @@ int idmaps_write(pid_t pid, const struct idmaps *m, struct nsbox_err *err);
 int userns_call(const struct idmaps *m, int (*fn)(void *arg, struct nsbox_err *err), void *arg,
 		int *sig, struct nsbox_err *err);
 
+/* Remove dir/name, never following a symlink nor leaving its filesystem.
+ * Trees a user namespace wrote hold files of ids that only root or that
+ * namespace may remove, so a user removes them in one: with the maps m, or
+ * with NULL the maps its runs get by default. An error if any is left. */
+int userns_remove_tree(int dir, const char *name, const struct idmaps *m, struct nsbox_err *err);
+
 #endif

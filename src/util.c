@@ -340,24 +340,6 @@ remove_tree_at(int at, const char *name, dev_t dev)
 }
 
 void
-remove_tree(const char *path)
-{
-	_cleanup_free_ char *parent = xstrdup(path);
-	char *slash = strrchr(parent, '/');
-	struct stat st;
-	int pfd;
-
-	if (!slash || lstat(path, &st) < 0)
-		return;
-	*slash = '\0';
-	pfd = open(*parent ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0)
-		return;
-	remove_tree_at(pfd, slash + 1, st.st_dev);
-	close(pfd);
-}
-
-void
 stop_signals(sigset_t *set)
 {
 	sigemptyset(set);

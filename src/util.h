@@ -85,8 +85,7 @@ int wait_killable(pid_t pid, int *sig);
 
 /* Remove a tree by fds, never following a symlink and never leaving the
  * filesystem it started on (dev): the tree may hold what a container wrote.
- * Best effort; remove_tree starts from a path. */
+ * Best effort. */
 void remove_tree_at(int at, const char *name, dev_t dev);
-void remove_tree(const char *path);
 
 #endif

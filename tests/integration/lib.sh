@@ -153,12 +153,16 @@ modes() {
 need_root
 sh "$TOP/tests/fixtures/mkroot.sh" "$ROOT" || { echo "Bail out! cannot build the fixture root"; exit 1; }
 cp "$TOP/tests/probe/nsbox-probe" "$ROOT/bin/" || { echo "Bail out! no tests/probe/nsbox-probe (make check builds it)"; exit 1; }
+# With a user namespace, the root is its root's, as the man page says it
+# should be; the user modes' user has $W as a home of sorts.
 if [ "$MODE" = userns ]; then
 	# The container's root is the first id root delegates, or 0x70000000.
 	MAPPED=$(awk -F: '$1 == "root" {print $2; exit}' /etc/subuid)
 	MAPPED=${MAPPED:-1879048192}
-	chown -R -h "$MAPPED:$MAPPED" "$ROOT"
 fi
-[ "$MODE" = root ] || [ "$MODE" = no-openat2 ] || chmod 755 "$W"
+case $MODE in
+userns) chmod 755 "$W"; own "$ROOT" ;;
+user | unshare-r) chown "$NSBOX_TEST_USER" "$W"; chmod 755 "$W"; own "$ROOT" ;;
+esac
 "$NSBOX" gc >/dev/null 2>&1 # leftovers of earlier killed runs are not this test's
 audit_snapshot before

@@ -70,6 +70,8 @@ check "unprivileged: --user inside" "1000 1000" \
 check "unprivileged: ephemeral" "x no" \
 	"$(as_user "$NSBOX" run --chroot="$UROOT" -w -- sh -c 'echo x >/etc/new; rm -r /home; cat /etc/new' | tr '\n' ' '; [ -e "$UROOT/etc/new" ] && echo yes || echo no)"
 check "unprivileged: the base is untouched" "yes" "$([ -d "$UROOT/home/builder" ] && echo yes)"
+check "unprivileged: an upper with a subordinate id's files is removed" "0 " \
+	"$(as_user "$NSBOX" run --chroot="$UROOT" -w --user=builder -- sh -c 'mkdir /tmp/d && touch /tmp/d/f'; echo "$? $(ls -A "/tmp/nsbox-$tuid")")"
 check "unprivileged: tmp mount" "tmpfs" \
 	"$(as_user "$NSBOX" run --chroot="$UROOT" -m tmp:/scratch -- sh -c "awk '\$2==\"/scratch\"{print \$3}' /proc/mounts")"
 check "unprivileged: /proc masks hold" "0" \
