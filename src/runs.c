@@ -293,27 +293,16 @@ struct ident {
 	char **env;
 };
 
-/* /proc/PID/status shows ids as our user namespace sees them; in the
- * container's they are what its map makes of them. */
-static unsigned
-id_inside(pid_t pid, const char *map, unsigned id)
-{
-	_cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, map);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	unsigned in, out, n;
-
-	while (f && fscanf(f, "%u %u %u", &in, &out, &n) == 3)
-		if (id >= out && id - out < n)
-			return in + (id - out);
-	return id;
-}
-
+/* The identity of the process whose /proc directory is proc, read in its
+ * user namespace: the ids are then the container's, and its files are
+ * readable to a user whose container runs its command as another id. */
 static int
-read_ident(pid_t pid, struct ident *id, struct nsbox_err *err)
+read_ident(int proc, pid_t pid, struct ident *id, struct nsbox_err *err)
 {
 	_cleanup_free_ char *st = xasprintf("/proc/%d/status", (int)pid);
 	_cleanup_free_ char *en = xasprintf("/proc/%d/environ", (int)pid);
-	_cleanup_fclose_ FILE *f = fopen(st, "re");
+	_cleanup_close_ int sfd = openat(proc, "status", O_RDONLY | O_CLOEXEC);
+	_cleanup_fclose_ FILE *f = sfd >= 0 ? fdopen(steal_fd(&sfd), "re") : NULL;
 	_cleanup_close_ int fd = -1;
 	char line[1024], *buf = NULL;
 	size_t len = 0;
@@ -344,7 +333,7 @@ read_ident(pid_t pid, struct ident *id, struct nsbox_err *err)
 		else if (startswith(line, "NoNewPrivs:"))
 			id->nnp = strtol(line + 11, NULL, 10) != 0;
 	}
-	fd = open(en, O_RDONLY | O_CLOEXEC);
+	fd = openat(proc, "environ", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read_regular_file(fd, 1 << 20, &buf, &len, &why) < 0) {
 		/* /proc files are not regular in size: read it plainly */
 		ssize_t n;
@@ -360,16 +349,12 @@ read_ident(pid_t pid, struct ident *id, struct nsbox_err *err)
 	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
 		strv_push(&id->env, buf + i);
 	free(buf);
-	id->uid = id_inside(pid, "uid_map", id->uid);
-	id->gid = id_inside(pid, "gid_map", id->gid);
-	for (size_t i = 0; i < id->n_groups; i++)
-		id->groups[i] = id_inside(pid, "gid_map", id->groups[i]);
 	return 0;
 }
 
-/* Join what differs from ours of the container's namespaces. */
+/* Join what differs from ours of pid's namespaces among those of mask. */
 static int
-join(pid_t pid, struct nsbox_err *err)
+join(pid_t pid, int mask, struct nsbox_err *err)
 {
 	static const struct {
 		const char *name;
@@ -387,7 +372,8 @@ join(pid_t pid, struct nsbox_err *err)
 		_cleanup_free_ char *ours = xasprintf("/proc/self/ns/%s", ns[i].name);
 		struct stat a, b;
 
-		if (stat(theirs, &a) == 0 && stat(ours, &b) == 0 && a.st_ino != b.st_ino)
+		if ((ns[i].flag & mask) && stat(theirs, &a) == 0 && stat(ours, &b) == 0 &&
+		    a.st_ino != b.st_ino)
 			flags |= ns[i].flag;
 	}
 	if (flags && setns(pidfd, flags) < 0)
@@ -491,7 +477,7 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 {
 	char *state;
 	struct ident id = {0};
-	_cleanup_close_ int rootfd = -1, cwdfd = -1;
+	_cleanup_close_ int rootfd = -1, cwdfd = -1, proc = -1;
 	pid_t init, payload, child;
 	int status;
 	sigset_t set, old;
@@ -505,14 +491,20 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 	{
 		_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)init);
 		_cleanup_free_ char *cwd = xasprintf("/proc/%d/cwd", (int)payload);
+		_cleanup_free_ char *dir = xasprintf("/proc/%d", (int)payload);
 
+		/* nsbox's init never execs, so only root may look into it;
+		 * others join the namespaces of the command, and get the root
+		 * of its mount namespace from setns. */
 		rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0 && errno == EACCES && geteuid() != 0)
+			rootfd = AT_FDCWD;
 		cwdfd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		proc = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
-	if (init <= 0 || rootfd < 0 || read_ident(payload, &id, err) < 0) {
+	if (init <= 0 || rootfd == -1 || proc < 0) {
 		free(state);
-		strv_free(id.env);
-		return err->msg[0] ? -1 : nsbox_error(err, errno, "nsbox exec: %s", what);
+		return nsbox_error(err, errno, "nsbox exec: %s", what);
 	}
 	stop_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
@@ -524,9 +516,13 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 		struct nsbox_err e = {0};
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* nothing outlives nsbox exec */
-		/* its cgroups first, while their paths are the host's */
-		if (cgroups_join(state) < 0 || join(init, &e) < 0 || fchdir(rootfd) < 0 ||
-		    chroot(".") < 0 || (cwdfd >= 0 ? fchdir(cwdfd) : chdir("/")) < 0) {
+		/* its cgroups first, while their paths are the host's; its
+		 * user namespace before what it owns */
+		if (cgroups_join(state) < 0 || join(payload, CLONE_NEWUSER, &e) < 0 ||
+		    read_ident(proc, payload, &id, &e) < 0 ||
+		    join(rootfd == AT_FDCWD ? payload : init, ~CLONE_NEWUSER, &e) < 0 ||
+		    (rootfd != AT_FDCWD && (fchdir(rootfd) < 0 || chroot(".") < 0)) ||
+		    (cwdfd >= 0 ? fchdir(cwdfd) : chdir("/")) < 0) {
 			fprintf(stderr, "nsbox: %s\n",
 				e.msg[0] ? e.msg : "nsbox exec: cannot enter the container");
 			_exit(125);
@@ -537,7 +533,6 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 		_exit(cmd < 0 ? 125 : exit_code(wait_forward(cmd, &set)));
 	}
 	free(state);
-	strv_free(id.env);
 	if (child < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return nsbox_error(err, errno, "fork");

@@ -129,6 +129,9 @@ own() {
 	esac
 }
 
+# The modes where nsbox runs as root.
+PRIV="root userns no-openat2"
+
 # only "MODE..." N WHY: true in these modes; in the others, N tests
 # skipped saying why.
 only() {
