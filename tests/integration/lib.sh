@@ -129,8 +129,26 @@ own() {
 	esac
 }
 
-# The modes where nsbox runs as root.
+# The modes where nsbox runs as root, and where its state is.
 PRIV="root userns no-openat2"
+# $AS_CALLER CMD runs CMD as who runs nsbox in this mode.
+STATEDIR=/run/nsbox AS_CALLER=
+case " $PRIV " in *" $MODE "*) ;; *)
+	STATEDIR=/tmp/nsbox-$(id -u "$NSBOX_TEST_USER")
+	AS_CALLER="setpriv --reuid=$NSBOX_TEST_USER --regid=$NSBOX_TEST_USER --init-groups --" ;;
+esac
+
+# host_id N: the host's id for the container's id N when it is run with
+# this mode's default maps.
+host_id() {
+	case $MODE in
+	userns) echo $((MAPPED + $1)) ;;
+	user | unshare-r)
+		if [ "$1" -eq 0 ]; then id -u "$NSBOX_TEST_USER"
+		else echo $(($(awk -F: -v u="$NSBOX_TEST_USER" '$1 == u {print $2; exit}' /etc/subuid) + $1 - 1)); fi ;;
+	*) echo "$1" ;;
+	esac
+}
 
 # only "MODE..." N WHY: true in these modes; in the others, N tests
 # skipped saying why.

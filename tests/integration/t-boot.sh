@@ -9,6 +9,7 @@
 # shellcheck disable=SC2016 # sh -c scripts for the container
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+modes "$PRIV" "booting an init needs a cgroup, and only root has one here"
 
 MIRROR=${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}
 command -v mmdebstrap >/dev/null || { echo "Bail out! mmdebstrap is missing (make deps)"; exit 1; }

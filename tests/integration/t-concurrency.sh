@@ -10,6 +10,7 @@ if [ "${NSBOX_IN_NETNS:-}" != 1 ] && [ "$(id -u)" -eq 0 ]; then
 fi
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+modes "$PRIV" "C1 and C9 runs have veths, which need root"
 
 export NSBOX_CACHE_DIR="$W/cache"
 tar -C "$ROOT" --numeric-owner -czf "$W/root.tar.gz" .

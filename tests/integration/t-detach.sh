@@ -25,9 +25,9 @@ check "pflask's --attach=PID (of nsbox) works too" "yes" \
 	"$(printf '\0' | timeout 5 "$NSBOX" run --attach="$nb" 2>/dev/null | tr -d '\r' | grep -q '^tick' && echo yes)"
 # A socket someone else serves at the path is not the container's.
 id=$("$NSBOX" ps --json | python3 -c 'import json, sys; print([r["id"] for r in json.load(sys.stdin) if r["name"] == "bg"][0])')
-sock=/run/nsbox/$id/attach.sock
+sock=$STATEDIR/$id/attach.sock
 mv "$sock" "$sock.real"
-python3 -c 'import socket, sys, time
+$AS_CALLER /usr/bin/python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); time.sleep(3)' "$sock" &
 squat=$!
 sleep 0.5

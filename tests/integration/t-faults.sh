@@ -12,6 +12,7 @@ if [ "${NSBOX_IN_NETNS:-}" != 1 ] && [ "$(id -u)" -eq 0 ]; then
 fi
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+modes "$PRIV" "its runs have a veth and a pids limit, which need root"
 
 FAULT="$TOP/tests/nsbox-fault"
 [ -x "$FAULT" ] || { echo "Bail out! no tests/nsbox-fault (make check builds it)"; exit 1; }

@@ -6,6 +6,7 @@
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+modes "$PRIV" "limits need a cgroup, and only root has one here"
 
 run() { "$NSBOX" run --chroot="$ROOT" "$@"; }
 ours() { find /sys/fs/cgroup -name 'nsbox-*' -type d 2>/dev/null; }

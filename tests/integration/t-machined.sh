@@ -6,6 +6,7 @@
 # status and poweroff (login needs a real machined in a booted system).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+modes "$PRIV" "only root registers with machined"
 
 for t in dbus-daemon machinectl busctl; do
 	command -v "$t" >/dev/null || { echo "Bail out! $t is missing (make deps)"; exit 1; }

@@ -11,6 +11,7 @@ if [ -z "${NSBOX_T_NETNS:-}" ] && [ "$(id -u)" -eq 0 ]; then
 fi
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+modes "$PRIV" "interfaces need root"
 
 run() { "$NSBOX" run --chroot="$ROOT" "$@"; }
 links() { ip -o link | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' '; }

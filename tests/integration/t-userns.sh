@@ -15,28 +15,30 @@ command -v newuidmap >/dev/null || { echo "Bail out! newuidmap is missing (make 
 only "root no-openat2" 1 "every run asks for a user namespace" &&
 	check "root: no user namespace unless asked" "$(readlink /proc/self/ns/user)" \
 		"$("$NSBOX" run -- readlink /proc/self/ns/user)"
-check "U7: userns = yes maps root to a private range" "0 1879048192 65536" \
-	"$("$NSBOX" run --chroot="$ROOT" --set user.userns=yes -- cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //')"
-mkdir -m 777 "$W/out"
-mkdir "$ROOT/out" # the base is root's, unmapped: the mapped root cannot create it
-"$NSBOX" run --chroot="$ROOT" --set user.userns=yes -m bind:"$W/out":/out -- touch /out/f
-rmdir "$ROOT/out"
-check "U7: a file written to a bind belongs to the range on the host" "1879048192:1879048192" \
-	"$(stat -c %u:%g "$W/out/f")"
-check "root: a map puts the container in a user namespace" "0 300000 65536|0 300000 65536" \
-	"$("$NSBOX" run --chroot="$ROOT" -e 0:300000:65536 -- cat /proc/self/uid_map /proc/self/gid_map | tr -s ' ' | sed 's/^ //' | paste -sd'|')"
-check "root + userns: ephemeral writes" "made" \
-	"$("$NSBOX" run --chroot="$ROOT" -w --set user.userns=yes -- sh -c 'mkdir /newdir && echo made')"
-check "root + userns: the capability set" "00000000800405fb" \
-	"$("$NSBOX" run --chroot="$ROOT" --set user.userns=yes -- sh -c "awk '/CapEff/{print \$2}' /proc/self/status")"
-# I11 in a user namespace: a bind-ro of a tree whose submount is nosuid
-# and nodev: the submount is read-only too, and keeps its locked flags.
-mkdir -p "$W/tree/sub"
-mount -t tmpfs -o nosuid,nodev tmpfs "$W/tree/sub"
-check "I11 + userns: the submount is ro, nosuid, nodev" "ro nosuid nodev" \
-	"$("$NSBOX" run --chroot="$ROOT" -w --set user.userns=yes -m bind-ro:"$W/tree":/mnt -- \
-		awk '$2 == "/mnt/sub" {n = split($4, o, ","); for (i = 1; i <= n; i++) if (o[i] ~ /^(ro|nosuid|nodev)$/) printf "%s ", o[i]}' /proc/mounts | sed 's/ $//')"
-umount "$W/tree/sub"
+if only "$PRIV" 6 "root's user namespaces"; then
+	check "U7: userns = yes maps root to a private range" "0 1879048192 65536" \
+		"$("$NSBOX" run --chroot="$ROOT" --set user.userns=yes -- cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //')"
+	mkdir -m 777 "$W/out"
+	mkdir "$ROOT/out" # the base is root's, unmapped: the mapped root cannot create it
+	"$NSBOX" run --chroot="$ROOT" --set user.userns=yes -m bind:"$W/out":/out -- touch /out/f
+	rmdir "$ROOT/out"
+	check "U7: a file written to a bind belongs to the range on the host" "1879048192:1879048192" \
+		"$(stat -c %u:%g "$W/out/f")"
+	check "root: a map puts the container in a user namespace" "0 300000 65536|0 300000 65536" \
+		"$("$NSBOX" run --chroot="$ROOT" -e 0:300000:65536 -- cat /proc/self/uid_map /proc/self/gid_map | tr -s ' ' | sed 's/^ //' | paste -sd'|')"
+	check "root + userns: ephemeral writes" "made" \
+		"$("$NSBOX" run --chroot="$ROOT" -w --set user.userns=yes -- sh -c 'mkdir /newdir && echo made')"
+	check "root + userns: the capability set" "00000000800405fb" \
+		"$("$NSBOX" run --chroot="$ROOT" --set user.userns=yes -- sh -c "awk '/CapEff/{print \$2}' /proc/self/status")"
+	# I11 in a user namespace: a bind-ro of a tree whose submount is nosuid
+	# and nodev: the submount is read-only too, and keeps its locked flags.
+	mkdir -p "$W/tree/sub"
+	mount -t tmpfs -o nosuid,nodev tmpfs "$W/tree/sub"
+	check "I11 + userns: the submount is ro, nosuid, nodev" "ro nosuid nodev" \
+		"$("$NSBOX" run --chroot="$ROOT" -w --set user.userns=yes -m bind-ro:"$W/tree":/mnt -- \
+			awk '$2 == "/mnt/sub" {n = split($4, o, ","); for (i = 1; i <= n; i++) if (o[i] ~ /^(ro|nosuid|nodev)$/) printf "%s ", o[i]}' /proc/mounts | sed 's/ $//')"
+	umount "$W/tree/sub"
+fi
 err=$("$NSBOX" run --chroot="$ROOT" --set user.uid-map=0:300000:10 -- true 2>&1); rc=$?
 check "U3: a uid map without a gid map: 125" 125 "$rc"
 case $err in "nsbox: command line: user.uid-map: a uid map needs a gid map too"*) ok "U3: says what is missing";;
@@ -101,7 +103,7 @@ check "U4: a failing newuidmap: 125 and its message" \
 	"125|nsbox: maps: /usr/bin/newuidmap failed: newuidmap: write to uid_map failed: Operation not permitted" "$rc|$err"
 check "U4: no child of that run is left" "" "$(pgrep -u "$TU" -f "$W/nsbox" || true)"
 # A tarball root: extracted in the user's namespace, into its own cache.
-cp -a "$ROOT" "$W/troot"; chown 1000:1000 "$W/troot/home/builder"
+cp -a "$ROOT" "$W/troot"; chown -R 0:0 "$W/troot"; chown 1000:1000 "$W/troot/home/builder"
 tar -C "$W/troot" --numeric-owner -czf "$W/root.tar.gz" .
 chmod 644 "$W/root.tar.gz"
 mkdir -m 700 "$W/ucache"; chown "$TU:" "$W/ucache"
