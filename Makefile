@@ -62,7 +62,7 @@ bench: nsbox
 	sh tests/bench/bench-debuild.sh
 
 # The one test command: everything that can run here runs.
-check: check-unit check-golden check-completion check-install check-integration check-debuild
+check: check-unit check-golden check-completion check-install check-integration check-modes check-debuild
 
 check-unit: nsbox $(UNIT)
 	CMOCKA_MESSAGE_OUTPUT=TAP prove $(PROVE) -e '' $(UNIT)
@@ -80,6 +80,10 @@ check-install: nsbox
 # Real containers; needs root, and fails rather than skips when CI=true.
 check-integration: nsbox tests/probe/nsbox-probe tests/nsbox-fault
 	prove $(PROVE) tests/integration/t-*.sh
+
+# The same suite as root with a user namespace, as a user, without openat2.
+check-modes: nsbox tests/probe/nsbox-probe tests/nsbox-fault
+	PROVE='$(PROVE)' sh tests/integration/modes.sh
 
 # Real Debian package builds on a sid base from the mirror; slow.
 check-debuild: nsbox tests/probe/nsbox-probe
@@ -182,5 +186,5 @@ clean:
 	rm -f nsbox libnsbox.a src/*.o $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault
 	rm -rf $(FB)
 
-.PHONY: all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-debuild asan fuzz fuzz-build format format-check lint \
+.PHONY: all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild asan fuzz fuzz-build format format-check lint \
 	install uninstall clean

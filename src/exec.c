@@ -467,6 +467,20 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 
 /* --- child side, in the new namespaces --- */
 
+/* Whether groups cannot change: nsbox's own user namespace was made
+ * without newgidmap, or nsbox runs in one that denies setgroups (uid 0 of
+ * `unshare -r`, of a rootless container), which its children inherit. */
+static bool
+groups_fixed(const struct exec_ctx *ctx)
+{
+	char buf[8] = "";
+	_cleanup_close_ int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+
+	if (ctx->maps.deny_setgroups)
+		return true;
+	return fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 && startswith(buf, "deny");
+}
+
 static int
 step_propagation(struct exec_ctx *ctx, struct nsbox_err *err)
 {
@@ -698,7 +712,7 @@ step_userns_root(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	if (!ctx->userns)
 		return 0;
-	if (!ctx->maps.deny_setgroups && setgroups(0, NULL) < 0)
+	if (!groups_fixed(ctx) && setgroups(0, NULL) < 0)
 		return nsbox_error(err, errno, "setgroups");
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		return nsbox_error(err, errno, "become the container's root");
@@ -748,9 +762,9 @@ drop_identity(struct exec_ctx *ctx, struct nsbox_err *err)
 		else if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
 			return nsbox_error(err, errno, "caps: drop from bounding set");
 	}
-	/* With setgroups denied (a user namespace without newgidmap) the
-	 * groups cannot change; the caller's own show up as nogroup. */
-	if (!ctx->maps.deny_setgroups && setgroups(u->n_groups, u->groups) < 0)
+	/* With setgroups denied the groups cannot change; the caller's own
+	 * show up as nogroup. */
+	if (!groups_fixed(ctx) && setgroups(u->n_groups, u->groups) < 0)
 		return nsbox_error(err, errno, "user: supplementary groups of %s", u->name);
 	if (setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0)
 		return nsbox_error(err, errno == EINVAL ? 0 : errno,

@@ -352,32 +352,41 @@ read_ident(int proc, pid_t pid, struct ident *id, struct nsbox_err *err)
 	return 0;
 }
 
-/* Join what differs from ours of pid's namespaces among those of mask. */
-static int
-join(pid_t pid, int mask, struct nsbox_err *err)
-{
-	static const struct {
-		const char *name;
-		int flag;
-	} ns[] = {{"user", CLONE_NEWUSER},    {"mnt", CLONE_NEWNS},  {"pid", CLONE_NEWPID},
-		  {"net", CLONE_NEWNET},      {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-		  {"cgroup", CLONE_NEWCGROUP}};
-	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int flags = 0;
+static const struct {
+	const char *name;
+	int flag;
+} nstypes[] = {{"user", CLONE_NEWUSER},    {"mnt", CLONE_NEWNS},  {"pid", CLONE_NEWPID},
+	       {"net", CLONE_NEWNET},      {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+	       {"cgroup", CLONE_NEWCGROUP}};
 
-	if (pidfd < 0)
-		return nsbox_error(err, errno, "pidfd_open %d", (int)pid);
-	for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
-		_cleanup_free_ char *theirs = xasprintf("/proc/%d/ns/%s", (int)pid, ns[i].name);
-		_cleanup_free_ char *ours = xasprintf("/proc/self/ns/%s", ns[i].name);
+/* Open those of pid's namespaces that differ from ours, while we may:
+ * once in its user namespace, we may not look into a process outside it.
+ * fds[i] stays -1 for one we share. */
+static int
+ns_open(pid_t pid, int fds[], struct nsbox_err *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(nstypes); i++) {
+		_cleanup_free_ char *theirs =
+			xasprintf("/proc/%d/ns/%s", (int)pid, nstypes[i].name);
+		_cleanup_free_ char *ours = xasprintf("/proc/self/ns/%s", nstypes[i].name);
 		struct stat a, b;
 
-		if ((ns[i].flag & mask) && stat(theirs, &a) == 0 && stat(ours, &b) == 0 &&
-		    a.st_ino != b.st_ino)
-			flags |= ns[i].flag;
+		fds[i] = open(theirs, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0 || fstat(fds[i], &a) < 0)
+			return nsbox_error(err, errno, "%s", theirs);
+		if (stat(ours, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			close(steal_fd(&fds[i]));
 	}
-	if (flags && setns(pidfd, flags) < 0)
-		return nsbox_error(err, errno, "setns");
+	return 0;
+}
+
+/* Join the namespaces of fds among those of mask. */
+static int
+ns_enter(const int fds[], int mask, struct nsbox_err *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(nstypes); i++)
+		if (fds[i] >= 0 && nstypes[i].flag & mask && setns(fds[i], nstypes[i].flag) < 0)
+			return nsbox_error(err, errno, "setns %s", nstypes[i].name);
 	return 0;
 }
 
@@ -478,6 +487,7 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 	char *state;
 	struct ident id = {0};
 	_cleanup_close_ int rootfd = -1, cwdfd = -1, proc = -1;
+	int ns[ARRAY_SIZE(nstypes)];
 	pid_t init, payload, child;
 	int status;
 	sigset_t set, old;
@@ -506,6 +516,15 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 		free(state);
 		return nsbox_error(err, errno, "nsbox exec: %s", what);
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
+		ns[i] = -1;
+	if (ns_open(rootfd == AT_FDCWD ? payload : init, ns, err) < 0) {
+		free(state);
+		for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
+			if (ns[i] >= 0)
+				close(ns[i]);
+		return -1;
+	}
 	stop_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
 	/* The joining happens in a child, so this process stays in the
@@ -518,9 +537,9 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* nothing outlives nsbox exec */
 		/* its cgroups first, while their paths are the host's; its
 		 * user namespace before what it owns */
-		if (cgroups_join(state) < 0 || join(payload, CLONE_NEWUSER, &e) < 0 ||
+		if (cgroups_join(state) < 0 || ns_enter(ns, CLONE_NEWUSER, &e) < 0 ||
 		    read_ident(proc, payload, &id, &e) < 0 ||
-		    join(rootfd == AT_FDCWD ? payload : init, ~CLONE_NEWUSER, &e) < 0 ||
+		    ns_enter(ns, ~CLONE_NEWUSER, &e) < 0 ||
 		    (rootfd != AT_FDCWD && (fchdir(rootfd) < 0 || chroot(".") < 0)) ||
 		    (cwdfd >= 0 ? fchdir(cwdfd) : chdir("/")) < 0) {
 			fprintf(stderr, "nsbox: %s\n",
@@ -533,6 +552,9 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 		_exit(cmd < 0 ? 125 : exit_code(wait_forward(cmd, &set)));
 	}
 	free(state);
+	for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
+		if (ns[i] >= 0)
+			close(ns[i]);
 	if (child < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return nsbox_error(err, errno, "fork");

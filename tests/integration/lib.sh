@@ -98,8 +98,8 @@ finish() {
 # The mode of the whole suite (tests/integration/modes.sh sets it up):
 # root; userns (root, every run with --set=user.userns=yes and the root
 # owned by the mapped range); user (nsbox run by NSBOX_TEST_USER, who has
-# subordinate ids); unshare-r (that user, inside `unshare -r`);
-# no-openat2 (root, openat2 failing with ENOSYS). $NSBOX is then a wrapper.
+# subordinate ids); no-openat2 (root, openat2 failing with ENOSYS). $NSBOX
+# is then a wrapper.
 MODE=${NSBOX_TEST_MODE:-root}
 mode_wrapper() {
 	printf '#!/bin/sh\n%s\n' "$1" >"$W/nsbox-mode"
@@ -112,11 +112,12 @@ userns)
 	mode_wrapper "[ \"\$1\" = run ] && { shift; exec '$TOP/nsbox' run --set=user.userns=yes \"\$@\"; }
 exec '$TOP/nsbox' \"\$@\"" ;;
 no-openat2) mode_wrapper "exec '$TOP/tests/probe/nsbox-probe' no-openat2 '$TOP/nsbox' \"\$@\"" ;;
-user | unshare-r)
+user)
 	[ -n "${NSBOX_TEST_USER:-}" ] || { echo "Bail out! mode $MODE needs NSBOX_TEST_USER"; exit 1; }
 	u="setpriv --reuid=$NSBOX_TEST_USER --regid=$NSBOX_TEST_USER --init-groups --"
-	[ "$MODE" = user ] || u="$u unshare -r"
-	mode_wrapper "unset XDG_RUNTIME_DIR; HOME=$(getent passwd "$NSBOX_TEST_USER" | cut -d: -f6) exec $u '$TOP/nsbox' \"\$@\"" ;;
+	# the checkout may sit where only root can reach it
+	cp "$TOP/nsbox" "$W/nsbox-bin"
+	mode_wrapper "unset XDG_RUNTIME_DIR; HOME=$(getent passwd "$NSBOX_TEST_USER" | cut -d: -f6) exec $u '$W/nsbox-bin' \"\$@\"" ;;
 *) echo "Bail out! unknown NSBOX_TEST_MODE $MODE"; exit 1 ;;
 esac
 
@@ -125,7 +126,7 @@ esac
 own() {
 	case $MODE in
 	userns) chown -R "$MAPPED:$MAPPED" "$@" ;;
-	user | unshare-r) chown -R "$NSBOX_TEST_USER:$NSBOX_TEST_USER" "$@" ;;
+	user) chown -R "$NSBOX_TEST_USER:$NSBOX_TEST_USER" "$@" ;;
 	esac
 }
 
@@ -143,7 +144,7 @@ esac
 host_id() {
 	case $MODE in
 	userns) echo $((MAPPED + $1)) ;;
-	user | unshare-r)
+	user)
 		if [ "$1" -eq 0 ]; then id -u "$NSBOX_TEST_USER"
 		else echo $(($(awk -F: -v u="$NSBOX_TEST_USER" '$1 == u {print $2; exit}' /etc/subuid) + $1 - 1)); fi ;;
 	*) echo "$1" ;;
@@ -183,7 +184,7 @@ if [ "$MODE" = userns ]; then
 fi
 case $MODE in
 userns) chmod 755 "$W"; own "$ROOT" ;;
-user | unshare-r) chown "$NSBOX_TEST_USER" "$W"; chmod 755 "$W"; own "$ROOT" ;;
+user) chown "$NSBOX_TEST_USER" "$W"; chmod 755 "$W"; own "$ROOT" ;;
 esac
 "$NSBOX" gc >/dev/null 2>&1 # leftovers of earlier killed runs are not this test's
 audit_snapshot before

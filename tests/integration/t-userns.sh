@@ -133,6 +133,16 @@ check "unprivileged: interfaces refused" "125 nsbox: command line: network.netif
 as_user "$NSBOX" run --chroot="$UROOT" --set user.userns=no -- true 2>"$W/err"; rc=$?
 check "userns = no needs root: 125" 125 "$rc"
 check "unprivileged: no state left" "" "$(ls -A "/tmp/nsbox-$tuid" 2>&1)"
+
+# --- uid 0 of a user namespace (unshare -r, a rootless container) ---
+# with a /run of its own, as such a container has; setgroups is denied
+# there, and only the caller's id is mapped.
+rootless() { as_user unshare -rm sh -c "mount -t tmpfs tmpfs /run && $1"; }
+check "rootless: run, ephemeral, nothing left in its /run" "0 $tuid 1|made" \
+	"$(rootless "'$NSBOX' run --chroot='$UROOT' -- cat /proc/self/uid_map; '$NSBOX' run -w --chroot='$UROOT' -- sh -c 'touch /x && echo made'; ls -A /run/nsbox" | tr -s ' ' | sed 's/^ //' | paste -sd'|')"
+err=$(rootless "'$NSBOX' run --chroot='$UROOT' -u builder -- true" 2>&1); rc=$?
+check "rootless: an unmapped user: 125, one line" \
+	"125|nsbox: user: builder (uid 1000, gid 1000) is not mapped in the user namespace (see user.map)" "$rc|$err"
 rm -rf "/tmp/nsbox-$tuid"
 cleanup_user
 trap - EXIT INT TERM
