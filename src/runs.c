@@ -503,12 +503,16 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 		_cleanup_free_ char *cwd = xasprintf("/proc/%d/cwd", (int)payload);
 		_cleanup_free_ char *dir = xasprintf("/proc/%d", (int)payload);
 
+		_cleanup_free_ char *userns = xasprintf("/proc/%d/ns/user", (int)init);
+		_cleanup_close_ int probe = open(userns, O_RDONLY | O_CLOEXEC);
+
 		/* nsbox's init never execs, so only root may look into it;
 		 * others join the namespaces of the command, and get the root
 		 * of its mount namespace from setns. */
-		rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (rootfd < 0 && errno == EACCES && geteuid() != 0)
+		if (probe < 0 && errno == EACCES && geteuid() != 0)
 			rootfd = AT_FDCWD;
+		else
+			rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		cwdfd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		proc = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}

@@ -139,6 +139,9 @@ case " $PRIV " in *" $MODE "*) ;; *)
 	AS_CALLER="setpriv --reuid=$NSBOX_TEST_USER --regid=$NSBOX_TEST_USER --init-groups --" ;;
 esac
 
+# Why nsbox exec is not tested in mode user (see tests/README.md).
+NO_USER_EXEC="nsbox exec by a user: the command's /proc/PID/ns cannot be opened (EACCES)"
+
 # host_id N: the host's id for the container's id N when it is run with
 # this mode's default maps.
 host_id() {

@@ -8,6 +8,7 @@
 # Mode user makes a user of its own (nsbox-mode) and removes it. Uid 0 of
 # `unshare -r` (a rootless container) is tested in t-userns.sh only.
 set -eu
+# shellcheck disable=SC2086 # PROVE holds options, split on purpose
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$#" -gt 0 ] || set -- userns user no-openat2
 rc=0

@@ -27,6 +27,7 @@ check "I3: Seccomp 2 in /proc/self/status" "2" \
 "$NSBOX" run --chroot="$ROOT" --name=sc --set security.seccomp=yes -- sleep 1726 &
 sc=$!
 sleep 0.5
+only "$PRIV" 1 "$NO_USER_EXEC" &&
 check "nsbox exec into a filtered container is filtered too" "unshare-user: Operation not permitted" \
 	"$("$NSBOX" exec sc -- nsbox-probe syscall unshare-user)"
 "$NSBOX" stop sc; wait $sc
