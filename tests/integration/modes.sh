@@ -8,10 +8,10 @@
 # Mode user makes a user of its own (nsbox-mode) and removes it. Uid 0 of
 # `unshare -r` (a rootless container) is tested in t-userns.sh only.
 set -eu
-# shellcheck disable=SC2086 # PROVE holds options, split on purpose
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$#" -gt 0 ] || set -- userns user no-openat2
 rc=0
+# shellcheck disable=SC2086 # PROVE holds options, split on purpose
 for mode in "$@"; do
 	echo "### integration suite, mode $mode"
 	case $mode in
