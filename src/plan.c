@@ -953,11 +953,29 @@ plan_validate(struct plan *p, struct diag *d)
 
 /* --- printing --- */
 
+/* One line per key: a value with a control byte (a newline, from the
+ * command line) is shown escaped, as \xNN, since a profile cannot hold it. */
+static void
+print_line(FILE *f, const char *key, const char *text, const char *origin)
+{
+	bool plain = true;
+
+	for (const char *c = text; *c && plain; c++)
+		plain = (unsigned char)*c >= 0x20 && *c != 0x7f;
+	if (plain) {
+		fprintf(f, "%s = %s  # %s\n", key, text, origin);
+	} else {
+		_cleanup_free_ char *e = str_escape(text);
+
+		fprintf(f, "%s = %s  # %s\n", key, e, origin);
+	}
+}
+
 static void
 print_item(FILE *f, bool json, bool *first, const char *key, const char *text, const char *origin)
 {
 	if (!json) {
-		fprintf(f, "%s = %s  # %s\n", key, text, origin);
+		print_line(f, key, text, origin);
 		return;
 	}
 	fprintf(f, "%s\n      {\"key\": ", *first ? "" : ",");
@@ -1011,7 +1029,7 @@ static void
 print_scalar(const struct pscalar *s, const char *key, FILE *f, bool json, bool *first)
 {
 	if (!json) {
-		fprintf(f, "%s = %s  # %s\n", key, s->text, s->origin);
+		print_line(f, key, s->text, s->origin);
 		return;
 	}
 	fprintf(f, "%s\n    ", *first ? "" : ",");

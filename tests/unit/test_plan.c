@@ -106,6 +106,21 @@ test_env(void **state)
 	MERGE(p, &d, "env", "", "", "command line");
 	assert_int_equal(plan_validate(p, &d), 0);
 	assert_int_equal(p->n_env, 0);
+	/* V9: a newline in a value is kept, as runc keeps it */
+	MERGE(p, &d, "env", "NL", "a\nb", "command line");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->n_env, 1);
+	assert_string_equal(p->env[0].value, "a\nb");
+	{ /* show keeps one line per key: the newline is shown escaped */
+		char *out = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+
+		plan_print(p, f, false);
+		fclose(f);
+		assert_non_null(strstr(out, "\nNL = a\\x0ab  # command line\n"));
+		free(out);
+	}
 	assert_int_equal(MERGE(p, &d, "env", "A B", "1", "p:9"), 1);
 	assert_true(unit_diag_has(&d, "p:9: env.A B: variable names must not contain", NULL));
 	diag_free(&d);

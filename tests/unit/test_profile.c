@@ -300,6 +300,31 @@ test_odd_files(void **state)
 	diag_free(&d);
 }
 
+/* P8: 10^6 lines. Empty ones fit in the 1 MiB limit and make an empty
+ * layer; as many comments do not, and are refused as too large. */
+static void
+test_million_lines(void **state)
+{
+	struct layer l = {0};
+	struct diag d = {0};
+	_cleanup_free_ char *text = xmalloc(3000000);
+	_cleanup_free_ char *empty = NULL, *comments = NULL;
+
+	(void)state;
+	memset(text, '\n', 1000000);
+	empty = unit_write(dir, "empty-lines.conf", text, 1000000);
+	assert_int_equal(profile_load(empty, "command line", 0, &l, &d), 0);
+	assert_int_equal(l.n, 0);
+	layer_free(&l);
+	for (size_t i = 0; i < 1000000; i++)
+		memcpy(text + 3 * i, "#x\n", 3);
+	comments = unit_write(dir, "comment-lines.conf", text, 3000000);
+	assert_int_equal(profile_load(comments, "command line", 0, &l, &d), 1);
+	assert_true(unit_diag_has(&d, "comment-lines.conf", "file too large"));
+	assert_int_equal(l.n, 0);
+	diag_free(&d);
+}
+
 static void
 test_trust(void **state)
 {
@@ -360,6 +385,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_million_lines),
 		cmocka_unit_test(test_nul),
 		cmocka_unit_test(test_crlf_bom),
 		cmocka_unit_test(test_syntax_errors),
