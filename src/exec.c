@@ -284,40 +284,35 @@ state_dir(struct exec_ctx *ctx, struct nsbox_err *err)
 	return 0;
 }
 
-/* The name of a live run other than ours, or NULL. */
+/* The name of a live run other than ours, or NULL: its lock holds it. */
 static char *
 live_name(const char *statedir, const char *lockname, const char *ours)
 {
-	size_t n = strlen(lockname);
 	_cleanup_free_ char *lock = xasprintf("%s/%s", statedir, lockname);
-	_cleanup_free_ char *file = xasprintf("%s/%.*s/name", statedir, (int)(n - 5), lockname);
-	_cleanup_close_ int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd = -1;
 	char buf[256];
 	ssize_t k;
-	int nf;
 
-	if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) == 0 || streq(file, ours))
-		return NULL; /* free: not live */
-	nf = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (nf < 0)
+	if (ours && streq(lock, ours))
 		return NULL;
-	k = read(nf, buf, sizeof(buf) - 1);
-	close(nf);
+	fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) == 0)
+		return NULL; /* free: not live */
+	k = pread(fd, buf, sizeof(buf) - 1, 0);
 	if (k <= 0)
 		return NULL;
 	buf[k] = '\0';
 	return xstrdup(buf);
 }
 
-/* process.name, or PROFILE-PID: unique among the caller's live runs. */
+/* process.name, or PROFILE-PID: unique among the caller's live runs.
+ * Written into the run's lock. */
 static int
 name_run(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
-	_cleanup_free_ char *path = xasprintf("%s/name", ctx->rundir);
 	DIR *d;
 	struct dirent *de;
-	int fd;
 
 	if (p->name) {
 		ctx->name = xstrdup(p->name);
@@ -336,7 +331,7 @@ name_run(struct exec_ctx *ctx, struct nsbox_err *err)
 			_cleanup_free_ char *other = NULL;
 
 			if (n > 5 && streq(de->d_name + n - 5, ".lock") &&
-			    (other = live_name(ctx->statedir, de->d_name, path)) &&
+			    (other = live_name(ctx->statedir, de->d_name, ctx->lockpath)) &&
 			    streq(other, ctx->name)) {
 				closedir(d);
 				return nsbox_error_at(
@@ -348,13 +343,8 @@ name_run(struct exec_ctx *ctx, struct nsbox_err *err)
 		}
 		closedir(d);
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, ctx->name, strlen(ctx->name)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return nsbox_error(err, errno, "%s", path);
-	}
-	close(fd);
+	if (pwrite(ctx->lockfd, ctx->name, strlen(ctx->name), 0) < 0)
+		return nsbox_error(err, errno, "%s", ctx->lockpath);
 	return 0;
 }
 

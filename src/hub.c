@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +22,8 @@ hub_init(struct hub *h, int master, const char *path, struct nsbox_err *err)
 	h->master = master;
 	h->client = -1;
 	h->used = h->head = 0;
+	if (!h->ring)
+		h->ring = xmalloc(HUB_RING);
 	if (strlen(path) >= sizeof(a.sun_path))
 		return nsbox_error(err, 0, "%s: path too long for a socket", path);
 	strcpy(a.sun_path, path);
@@ -76,9 +79,9 @@ to_ring(struct hub *h, const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		h->ring[h->head] = p[i];
-		h->head = (h->head + 1) % sizeof(h->ring);
+		h->head = (h->head + 1) % HUB_RING;
 	}
-	h->used = h->used + n > sizeof(h->ring) ? sizeof(h->ring) : h->used + n;
+	h->used = h->used + n > HUB_RING ? HUB_RING : h->used + n;
 }
 
 static void
@@ -107,12 +110,12 @@ accept_client(struct hub *h)
 	}
 	h->client = fd;
 	/* what it missed, oldest first */
-	start = (h->head + sizeof(h->ring) - h->used) % sizeof(h->ring);
-	if (start + h->used <= sizeof(h->ring)) {
+	start = (h->head + HUB_RING - h->used) % HUB_RING;
+	if (start + h->used <= HUB_RING) {
 		to_client(h, h->ring + start, h->used);
 	} else {
-		to_client(h, h->ring + start, sizeof(h->ring) - start);
-		to_client(h, h->ring, h->used - (sizeof(h->ring) - start));
+		to_client(h, h->ring + start, HUB_RING - start);
+		to_client(h, h->ring, h->used - (HUB_RING - start));
 	}
 }
 
@@ -163,6 +166,8 @@ hub_done(struct hub *h)
 	drop_client(h);
 	if (h->listen >= 0)
 		close(steal_fd(&h->listen));
+	free(h->ring);
+	h->ring = NULL;
 }
 
 int

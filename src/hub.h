@@ -13,9 +13,11 @@
  * socket through which one client at a time (nsbox attach), of the same
  * uid or root, sees the ring and then the live output, and types. A NUL
  * byte (Ctrl-@) from the client detaches it. */
+#define HUB_RING 65536
+
 struct hub {
 	int master, listen, client;
-	char ring[65536];
+	char *ring; /* HUB_RING bytes, from hub_init to hub_done */
 	size_t used, head; /* bytes in the ring; where the next one goes */
 };
 
