@@ -17,7 +17,7 @@
 
 struct hub {
 	int master, listen, client;
-	char *ring; /* HUB_RING bytes, from hub_init to hub_done */
+	char *ring;        /* HUB_RING bytes, from hub_init to hub_done */
 	size_t used, head; /* bytes in the ring; where the next one goes */
 };
 
