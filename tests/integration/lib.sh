@@ -7,6 +7,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 NSBOX="$TOP/nsbox"
 NSBOX_BIN=$NSBOX # the binary itself, whatever the mode
+PROFILES=$TOP/profiles # the shipped profiles, where the mode's caller can read them
 W=$(mktemp -d /tmp/nsbox-it.XXXXXX)
 ROOT="$W/root"
 n=0
@@ -117,6 +118,7 @@ user)
 	u="setpriv --reuid=$NSBOX_TEST_USER --regid=$NSBOX_TEST_USER --init-groups --"
 	# the checkout may sit where only root can reach it
 	cp "$TOP/nsbox" "$W/nsbox-bin"
+	cp -r "$TOP/profiles" "$W/profiles"; PROFILES=$W/profiles
 	mode_wrapper "unset XDG_RUNTIME_DIR; HOME=$(getent passwd "$NSBOX_TEST_USER" | cut -d: -f6) exec $u '$W/nsbox-bin' \"\$@\"" ;;
 *) echo "Bail out! unknown NSBOX_TEST_MODE $MODE"; exit 1 ;;
 esac

@@ -29,7 +29,7 @@ check "nsbox-mkroot: a tarball without device nodes" "0" \
 	"$(zstd -dc "$TAR" | tar -tvf - | grep -c '^[cb]')"
 export NSBOX_CACHE_DIR="$W/cache"
 # The shipped profile, on the test's tarball; the host's resolver for apt.
-deb() { "$NSBOX" run --profile="$TOP/profiles/bookworm-build.conf" --set root.tarball="$TAR" \
+deb() { "$NSBOX" run --profile="$PROFILES/bookworm-build.conf" --set root.tarball="$TAR" \
 	--no-netns -m bind-ro:/etc/resolv.conf:/etc/resolv.conf "$@"; }
 out=$(deb -- sh -c 'cat /etc/debian_version; hostname; pwd; apt-get -q update >/dev/null && apt-get install -y -q hello >/dev/null && hello' 2>"$W/err")
 check "nsbox run --profile=bookworm-build: apt-get install in the tarball root" \

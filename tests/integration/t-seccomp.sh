@@ -31,8 +31,8 @@ only "$PRIV" 1 "$NO_USER_EXEC" &&
 check "nsbox exec into a filtered container is filtered too" "unshare-user: Operation not permitted" \
 	"$("$NSBOX" exec sc -- nsbox-probe syscall unshare-user)"
 "$NSBOX" stop sc; wait $sc
-check "the build profiles turn it on" "seccomp = yes  # $TOP/profiles/build-common.conf" \
-	"$("$NSBOX" show --profile="$TOP/profiles/sid-build.conf" | grep '^seccomp = ' | sed 's/:[0-9]*$//')"
+check "the build profiles turn it on" "seccomp = yes  # $PROFILES/build-common.conf" \
+	"$("$NSBOX" show --profile="$PROFILES/sid-build.conf" | grep '^seccomp = ' | sed 's/:[0-9]*$//')"
 
 audit_check "seccomp"
 finish
