@@ -1513,12 +1513,14 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 	if (ctx.boot) {
 		const unsigned long need = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWCGROUP;
 
-		if ((p->ns_flags & need) != need || (!p->rootfs && !p->tarball))
+		if ((p->ns_flags & need) != need || (!p->rootfs && !p->tarball)) {
+			idmaps_clear(&ctx.maps);
 			return nsbox_error_at(err, "command line",
 					      "%s is an init: booting it needs a root "
 					      "(root.directory or root.tarball) and mount, pid "
 					      "and cgroup namespaces",
 					      p->argv[0]);
+		}
 		plan_boot_caps(p);
 	}
 	ctx.use_pty = p->tty == TRI_YES || (p->tty == TRI_AUTO && isatty(STDIN_FILENO));
@@ -1528,6 +1530,7 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 
 		if (d != 0) { /* the caller's side: done */
 			p->detached = true;
+			idmaps_clear(&ctx.maps);
 			return d < 0 ? -1 : 0;
 		}
 	}
