@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -151,11 +152,12 @@ mount_bind_at(const char *src, bool readonly, int targetfd, struct nsbox_err *er
 	return attach(tree, targetfd, src, err);
 }
 
-int
-mount_fs_at(const char *type, const char *const *opts, unsigned attrs, int targetfd,
-	    struct nsbox_err *err)
+/* A new filesystem as a detached mount: its fd, or -1. */
+static int
+fs_mount(const char *type, const char *const *opts, unsigned attrs, struct nsbox_err *err)
 {
-	_cleanup_close_ int fs = -1, mnt = -1;
+	_cleanup_close_ int fs = -1;
+	int mnt;
 
 	fs = fsopen(type, FSOPEN_CLOEXEC);
 	if (fs < 0)
@@ -170,7 +172,16 @@ mount_fs_at(const char *type, const char *const *opts, unsigned attrs, int targe
 	mnt = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
 	if (mnt < 0)
 		return nsbox_error(err, errno, "%s: fsmount", type);
-	return attach(mnt, targetfd, type, err);
+	return mnt;
+}
+
+int
+mount_fs_at(const char *type, const char *const *opts, unsigned attrs, int targetfd,
+	    struct nsbox_err *err)
+{
+	_cleanup_close_ int mnt = fs_mount(type, opts, attrs, err);
+
+	return mnt < 0 ? -1 : attach(mnt, targetfd, type, err);
 }
 
 static bool
@@ -267,24 +278,58 @@ static const char *const readonly[] = {"proc/bus", "proc/fs", "proc/irq", "proc/
 				       "proc/sysrq-trigger"};
 
 static int
-mask_one(int rootfd, const char *path, const char *empty, struct nsbox_err *err)
+mask_one(int rootfd, const char *path, struct mount_masks *mk, bool files, struct nsbox_err *err)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = -1, tree = -1;
 	struct stat st;
+	int *src;
 
 	fd = root_open(rootfd, path, O_PATH | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return nsbox_error(err, errno, "mask /%s", path);
-	if (!S_ISDIR(st.st_mode) && !empty)
+	if (!S_ISDIR(st.st_mode) && !files)
 		return nsbox_error(err, 0, "mask /%s: not a directory", path);
-	if (S_ISDIR(st.st_mode))
-		return mount_fs_at("tmpfs", NULL,
-				   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-					   MOUNT_ATTR_NOEXEC,
-				   fd, err);
-	return mount_bind_at(empty, true, fd, err);
+	/* The first mask of each kind is made; the others are clones of it,
+	 * which costs the kernel no new superblock and no path lookup. */
+	src = S_ISDIR(st.st_mode) ? &mk->dir : &mk->file;
+	if (*src >= 0) {
+		tree = open_tree(*src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (tree < 0)
+			return nsbox_error(err, errno, "mask /%s", path);
+	} else if (S_ISDIR(st.st_mode)) {
+		/* an empty read-only tmpfs */
+		tree = fs_mount("tmpfs", NULL,
+				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					MOUNT_ATTR_NOEXEC,
+				err);
+	} else {
+		/* A file gets the host's /dev/null, read-only, as in runc: it
+		 * reads empty, and no file is made for it per run. */
+		tree = open_tree(AT_FDCWD, "/dev/null",
+				 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (tree < 0)
+			return nsbox_error(err, errno, "mask /%s: /dev/null", path);
+		if (set_readonly(tree, "/dev/null", err) < 0)
+			return -1;
+	}
+	if (tree < 0 || attach(tree, fd, path, err) < 0)
+		return -1;
+	/* Attached, the mount is in this namespace and may be cloned. */
+	if (*src < 0)
+		*src = steal_fd(&tree);
+	return 0;
+}
+
+void
+mount_masks_close(struct mount_masks *mk)
+{
+	if (mk->dir >= 0)
+		close(mk->dir);
+	if (mk->file >= 0)
+		close(mk->file);
+	mk->dir = mk->file = -1;
 }
 
 /* Bind path (inside the root) onto itself, read-only or, for /proc/sys/net
@@ -310,7 +355,7 @@ remount_one(int rootfd, const char *path, bool ro, struct nsbox_err *err)
 }
 
 int
-mount_proc(int rootfd, const char *empty, bool net_rw, struct nsbox_err *err)
+mount_proc(int rootfd, bool net_rw, struct mount_masks *mk, struct nsbox_err *err)
 {
 	_cleanup_close_ int fd = api_dir(rootfd, "proc", err);
 
@@ -326,13 +371,14 @@ mount_proc(int rootfd, const char *empty, bool net_rw, struct nsbox_err *err)
 	if (net_rw && remount_one(rootfd, "proc/sys/net", false, err) < 0)
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(masked); i++)
-		if (startswith(masked[i], "proc/") && mask_one(rootfd, masked[i], empty, err) < 0)
+		if (startswith(masked[i], "proc/") &&
+		    mask_one(rootfd, masked[i], mk, true, err) < 0)
 			return -1;
 	return 0;
 }
 
 int
-mount_sys(int rootfd, struct nsbox_err *err)
+mount_sys(int rootfd, struct mount_masks *mk, struct nsbox_err *err)
 {
 	_cleanup_close_ int fd = api_dir(rootfd, "sys", err);
 
@@ -347,31 +393,44 @@ mount_sys(int rootfd, struct nsbox_err *err)
 	    (err->errnum != EPERM || mount_bind_at("/sys", true, fd, err) < 0))
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(masked); i++)
-		if (startswith(masked[i], "sys/") && mask_one(rootfd, masked[i], NULL, err) < 0)
+		if (startswith(masked[i], "sys/") &&
+		    mask_one(rootfd, masked[i], mk, false, err) < 0)
 			return -1;
 	return 0;
 }
 
 static int
-dev_node(int devfd, const char *name, struct nsbox_err *err)
+dev_node(int devfd, const char *name, dev_t rdev, struct nsbox_err *err)
 {
 	_cleanup_close_ int f = -1, target = -1;
-	_cleanup_free_ char *host = xasprintf("/dev/%s", name);
+	_cleanup_free_ char *host = NULL;
 
+	/* A node of its own where the kernel lets nsbox make one (as root,
+	 * no user namespace): no mount, as in nspawn. */
+	if (mknodat(devfd, name, S_IFCHR | 0666, rdev) == 0)
+		return 0;
+	if (errno != EPERM)
+		return nsbox_error(err, errno, "/dev/%s", name);
+	/* Else the host's node, bound on an empty file, as bwrap does. */
 	f = openat(devfd, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0666);
 	if (f < 0)
 		return nsbox_error(err, errno, "/dev/%s", name);
 	target = openat(devfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (target < 0)
 		return nsbox_error(err, errno, "/dev/%s", name);
-	/* Bind the host's node: works as root and, unlike mknod, in a userns. */
+	host = xasprintf("/dev/%s", name);
 	return mount_bind_at(host, false, target, err);
 }
 
 int
 mount_dev(int rootfd, unsigned long long shm_size, struct nsbox_err *err)
 {
-	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+	/* the kernel's fixed numbers (devices.txt) */
+	static const struct {
+		const char *name;
+		unsigned major, minor;
+	} nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+		     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 	static const char *const links[][2] = {
 		{"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
 		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
@@ -395,9 +454,16 @@ mount_dev(int rootfd, unsigned long long shm_size, struct nsbox_err *err)
 	dir = openat(dev, ".", O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return nsbox_error(err, errno, "/dev");
+	/* 0666 whatever the umask */
+	mode_t mask = umask(0);
+
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
-		if (dev_node(dir, nodes[i], err) < 0)
+		if (dev_node(dir, nodes[i].name, makedev(nodes[i].major, nodes[i].minor), err) <
+		    0) {
+			umask(mask);
 			return -1;
+		}
+	umask(mask);
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
 		if (symlinkat(links[i][0], dir, links[i][1]) < 0)
 			return nsbox_error(err, errno, "/dev/%s", links[i][1]);

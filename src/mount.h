@@ -28,13 +28,26 @@ int mount_fs_at(const char *type, const char *const *opts, unsigned attrs, int t
 /* Bind host path src (a directory tree or a file) onto targetfd. */
 int mount_bind_at(const char *src, bool readonly, int targetfd, struct nsbox_err *err);
 
-/* proc for the new PID namespace, with the masked and read-only paths;
- * empty is a file nsbox created, bound over masked files. /proc/sys/net
- * stays writable with net_rw (a private network namespace). */
-int mount_proc(int rootfd, const char *empty, bool net_rw, struct nsbox_err *err);
+/* Where the masks of /proc and /sys come from: the first mask of each
+ * kind, which the others clone. Start with MOUNT_MASKS_INIT. */
+struct mount_masks {
+	int dir, file;
+};
+#define MOUNT_MASKS_INIT                                                                           \
+	{                                                                                          \
+		-1, -1                                                                             \
+	}
+void mount_masks_close(struct mount_masks *mk);
+
+/* proc for the new PID namespace, with the masked and read-only paths
+ * (masked files get the host's /dev/null, read-only; directories an
+ * empty read-only tmpfs). /proc/sys/net stays writable with net_rw (a
+ * private network namespace). */
+int mount_proc(int rootfd, bool net_rw, struct mount_masks *mk, struct nsbox_err *err);
 /* read-only sysfs with /sys/firmware and powercap masked */
-int mount_sys(int rootfd, struct nsbox_err *err);
-/* a minimal /dev: tmpfs, the usual nodes bound from the host, pts, shm */
+int mount_sys(int rootfd, struct mount_masks *mk, struct nsbox_err *err);
+/* a minimal /dev: tmpfs, the usual nodes made by mknod (bound from the
+ * host where mknod is refused, in a user namespace), pts, shm */
 int mount_dev(int rootfd, unsigned long long shm_size, struct nsbox_err *err);
 
 /* Make newroot (a mount point) the root and detach the old one. */

@@ -75,8 +75,8 @@ id=$("$NSBOX" ps --json | python3 -c 'import json,sys; print([r["id"] for r in j
 check "the leader is the container's PID 1 on the host" "$pid" \
 	"$(busctl get-property org.freedesktop.machine1 "$(busctl call org.freedesktop.machine1 /org/freedesktop/machine1 org.freedesktop.machine1.Manager GetMachine s reg1 | cut -d'"' -f2)" org.freedesktop.machine1.Machine Leader | awk '{print $2}')"
 status=$(mctl status reg1 2>&1)
-case $status in *"Root: /run/nsbox/$id/root"*) ok "machinectl status: the root directory nsbox assembled";;
-*) not_ok "machinectl status: the root directory nsbox assembled" "$status";; esac
+check "machinectl status: the root directory nsbox assembled" "/run/nsbox/$id" \
+	"$(printf '%s\n' "$status" | awk '$1 == "Root:" {print $2}')"
 case $status in *"Leader: $pid"*) ok "machinectl status: the leader";;
 *) not_ok "machinectl status: the leader" "$status";; esac
 
