@@ -156,6 +156,30 @@ host_id() {
 	esac
 }
 
+# init_fds NSBOX-RUN-COMMAND...: the fds the container's init holds, one
+# line, looked at from the host. From inside, a user namespace's payload
+# cannot read them: the init is not dumpable and the payload has no
+# CAP_SYS_PTRACE, so an `ls /proc/1/fd` there would pass on an error.
+# The payload is a sleep, found by its exact command line once it has
+# exec'd; its parent is the init.
+init_fds() {
+	"$@" -- sleep 313 &
+	_bg=$! _i=0 _pl=
+	while [ "$_i" -lt 200 ] && [ -z "$_pl" ]; do
+		_pl=$(pgrep -x -f 'sleep 313' | head -n 1)
+		[ -n "$_pl" ] || sleep 0.05
+		_i=$((_i + 1))
+	done
+	if [ -z "$_pl" ]; then
+		echo "no payload"
+	else
+		_init=$(awk '{print $4}' "/proc/$_pl/stat")
+		ls "/proc/$_init/fd" | tr '\n' ' ' | sed 's/ $//'
+		kill "$_pl"
+	fi
+	wait "$_bg"
+}
+
 # only "MODE..." N WHY: true in these modes; in the others, N tests
 # skipped saying why.
 only() {

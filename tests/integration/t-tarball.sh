@@ -74,7 +74,7 @@ check "... in the upper, not in the cache" "kept no" "$(cat "$W/up/kept") $(test
 check "the cached tree is unchanged (checksum)" "$before" "$(sum_tree "$tree")"
 check "the overlay's lower is the cached tree" "yes" \
 	"$(tb "$T/root.tar.gz" -- cat /proc/self/mountinfo | grep -q " / .*lowerdir=$tree" && echo yes || echo no)"
-check "I1: the init holds no fd (no cache lock, no tarball)" "" "$(tb "$T/root.tar.gz" -- ls /proc/1/fd)"
+check "I1: the init holds no fd (no cache lock, no tarball)" "" "$(init_fds tb "$T/root.tar.gz")"
 check "I1: the payload holds only 0-2 (and ls's own)" "0 1 2 3" "$(tb "$T/root.tar.gz" -- ls /proc/self/fd | tr '\n' ' ' | sed 's/ $//')"
 check "root + userns: owners inside are the tarball's" "0:0" \
 	"$(tb "$T/root.tar.gz" --set user.userns=yes -- stat -c %u:%g /etc/passwd 2>/dev/null)"
