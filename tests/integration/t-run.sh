@@ -89,7 +89,7 @@ check "I6: old root detached (no mount point outside the root)" "0" \
 	"$(run --chroot="$ROOT" -- sh -c "awk '\$5 ~ /nsbox-it/' /proc/self/mountinfo | wc -l")"
 
 # env, user, fds, hostname
-check "env cleared" "" "$(NSBOX_T=1 run --chroot="$ROOT" -- sh -c 'echo ${NSBOX_T:-}')"
+check "env cleared" "[]" "$(NSBOX_T=1 run --chroot="$ROOT" -- sh -c 'echo [${NSBOX_T:-}]')"
 check "keepenv" "1" "$(NSBOX_T=1 run --chroot="$ROOT" --keepenv -- sh -c 'echo ${NSBOX_T:-}')"
 check "setenv with a comma" "a,b" "$(run --chroot="$ROOT" --setenv=X=a,b -- sh -c 'echo $X')"
 check "PATH set" "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$(run --chroot="$ROOT" -- sh -c 'echo $PATH')"
