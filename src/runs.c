@@ -432,7 +432,7 @@ static void __attribute__((noreturn)) enter_child(const struct ident *id, char *
 		sigprocmask(SIG_SETMASK, &none, NULL);
 	}
 	syscall(SYS_close_range, 3, ~0U, 0);
-	execvpe(argv[0], argv, id->env);
+	exec_path(argv[0], argv, id->env);
 	fprintf(stderr, "nsbox: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
 fail:

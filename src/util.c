@@ -387,3 +387,62 @@ json_string(FILE *f, const char *s)
 	}
 	fputc('"', f);
 }
+
+/* execve, and a file of no known format (no #!) run by /bin/sh. */
+static void
+exec_script(const char *path, char *const argv[], char *const envp[])
+{
+	size_t argc = 0, i = 2;
+
+	execve(path, argv, envp);
+	if (errno != ENOEXEC)
+		return;
+	while (argv[argc])
+		argc++;
+	char *sh[argc + 3];
+
+	sh[0] = (char *)"/bin/sh";
+	sh[1] = (char *)path;
+	for (size_t k = 1; k < argc; k++)
+		sh[i++] = argv[k];
+	sh[i] = NULL;
+	execve(sh[0], sh, envp);
+}
+
+void
+exec_path(const char *file, char *const argv[], char *const envp[])
+{
+	const char *path = "/bin:/usr/bin"; /* glibc's, with no PATH at all */
+	char buf[PATH_MAX];
+	bool denied = false;
+
+	if (strchr(file, '/')) {
+		exec_script(file, argv, envp);
+		return;
+	}
+	for (char *const *e = envp; *e; e++)
+		if (startswith(*e, "PATH="))
+			path = *e + 5;
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		size_t n = (size_t)(end - p), len = strlen(file);
+
+		if (n + len + 2 <= sizeof(buf)) {
+			/* an empty entry is the current directory */
+			memcpy(buf, n ? p : ".", n ? n : 1);
+			n = n ? n : 1;
+			buf[n] = '/';
+			memcpy(buf + n + 1, file, len + 1);
+			exec_script(buf, argv, envp);
+			if (errno == EACCES)
+				denied = true;
+			else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
+				 errno != ENODEV && errno != ETIMEDOUT)
+				return;
+		}
+		if (!*end)
+			break;
+		p = end;
+	}
+	errno = denied ? EACCES : ENOENT;
+}

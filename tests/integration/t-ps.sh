@@ -54,6 +54,8 @@ if only "$PRIV" 7 "$NO_USER_EXEC"; then
 		"$("$NSBOX" exec box -- cat /proc/self/cgroup | grep -q ':pids:/$' && echo yes)"
 	check "exec: the status passes" 7 "$("$NSBOX" exec box -- sh -c 'exit 7'; echo $?)"
 	check "exec: not found: 127" 127 "$("$NSBOX" exec box -- /nonexistent 2>/dev/null; echo $?)"
+	check "exec: the container's PATH, not the caller's" 0 \
+		"$(env PATH=/nonexistent "$NSBOX" exec box -- true; echo $?)"
 fi
 err=$("$NSBOX" exec nope -- true 2>&1); rc=$?
 check "exec: an unknown name: 125, one line" "125|nsbox: command line: nsbox exec: no running container named 'nope' (see nsbox ps)" "$rc|$err"

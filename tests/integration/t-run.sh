@@ -92,6 +92,18 @@ check "I6: old root detached (no mount point outside the root)" "0" \
 check "env cleared" "[]" "$(NSBOX_T=1 run --chroot="$ROOT" -- sh -c 'echo [${NSBOX_T:-}]')"
 check "keepenv" "1" "$(NSBOX_T=1 run --chroot="$ROOT" --keepenv -- sh -c 'echo ${NSBOX_T:-}')"
 check "setenv with a comma" "a,b" "$(run --chroot="$ROOT" --setenv=X=a,b -- sh -c 'echo $X')"
+# the command is looked up in the PATH it gets, not in nsbox's own: the
+# caller's lacks /usr/local/bin, the container's default has it
+mkdir -p "$W/tbin"; printf '#!/bin/sh\necho found\n' >"$W/tbin/tprog"
+printf 'echo plain "$1"\n' >"$W/tbin/tplain"; chmod 755 "$W/tbin/tprog" "$W/tbin/tplain"; own "$W/tbin"
+check "the container's PATH finds the command, not the caller's" "found" \
+	"$(env PATH=/usr/bin:/bin "$NSBOX" run --chroot="$ROOT" -m bind-ro:"$W/tbin":/usr/local/bin -- tprog)"
+check "setenv PATH: the command is found there" "found" \
+	"$(run --chroot="$ROOT" -m bind-ro:"$W/tbin":/opt/tbin --setenv=PATH=/opt/tbin:/bin -- tprog)"
+check "a file with no #! found in PATH runs with /bin/sh" "plain x" \
+	"$(run --chroot="$ROOT" -m bind-ro:"$W/tbin":/opt/tbin --setenv=PATH=/bin:/opt/tbin -- tplain x)"
+run --chroot="$ROOT" --setenv=PATH=/opt/none -- true 2>/dev/null
+check "not in the container's PATH -> 127" 127 $?
 check "PATH set" "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$(run --chroot="$ROOT" -- sh -c 'echo $PATH')"
 check "user from the root's passwd" "1000 1000 1000 2000 /home/builder" \
 	"$(run --chroot="$ROOT" --user=builder -- sh -c 'echo $(id -u) $(id -g) $(id -G) $HOME')"

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "unit.h"
 #include "env.h"
@@ -284,6 +287,61 @@ test_user_lookup(void **state)
 	}
 }
 
+/* exec_path in a child: the status of what it ran, or 200 + errno. */
+static int
+run_exec_path(const char *file, const char *path)
+{
+	char *argv[] = {(char *)file, (char *)"-c", (char *)"exit 7", NULL};
+	char env[512], *envp[] = {env, NULL};
+	int status = 0;
+	pid_t pid;
+
+	snprintf(env, sizeof(env), "PATH=%s", path);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		exec_path(file, argv, envp);
+		_exit(200 + errno);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void
+test_exec_path(void **state)
+{
+	(void)state;
+	char *d = unit_tmpdir(), p[600], f[600];
+	int fd;
+
+	/* envp's PATH is searched, not the caller's */
+	snprintf(p, sizeof(p), "/nonexistent:%s:/bin", d);
+	assert_int_equal(run_exec_path("sh", p), 7);
+	assert_int_equal(run_exec_path("sh", "/nonexistent"), 200 + ENOENT);
+	/* a file that cannot be run is skipped, and reported if nothing is found */
+	snprintf(f, sizeof(f), "%s/sh", d);
+	fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s:/bin", d);
+	assert_int_equal(run_exec_path("sh", p), 7);
+	assert_int_equal(run_exec_path("sh", d), 200 + EACCES);
+	/* no #!: run by /bin/sh, found in PATH or named by a path */
+	snprintf(f, sizeof(f), "%s/plain", d);
+	fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "exit 9\n", 7), 7);
+	close(fd);
+	assert_int_equal(run_exec_path("plain", d), 9);
+	assert_int_equal(run_exec_path(f, "/nonexistent"), 9);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/sh", d);
+	unlink(f);
+	rmdir(d);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -298,6 +356,7 @@ main(void)
 		cmocka_unit_test(test_idmap),
 		cmocka_unit_test(test_misc),
 		cmocka_unit_test(test_user_lookup),
+		cmocka_unit_test(test_exec_path),
 	};
 
 	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
