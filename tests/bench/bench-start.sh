@@ -33,7 +33,7 @@ ln -sf busybox "$R/bin/true"
 mkdir -p "$R/usr/lib"; printf 'ID=busybox\nNAME=busybox\n' >"$R/usr/lib/os-release"
 
 have() { command -v "$1" >/dev/null 2>&1; }
-cases="floor unshare unshare_net nsbox nsbox_net nsbox_userns"
+cases="floor unshare unshare_net unshare_userns nsbox nsbox_net nsbox_userns nsbox_all"
 have bwrap && cases="$cases bwrap"
 have systemd-nspawn && cases="$cases nspawn"
 if have schroot && [ -d /etc/schroot/chroot.d ]; then
@@ -46,9 +46,14 @@ cases="$cases veth_ip netns_ip veth_ip_netns veth_nsbox"
 floor() { /bin/true; }
 unshare() { /usr/bin/unshare -mpiu -f --mount-proc -R "$R" /bin/true; }
 unshare_net() { /usr/bin/unshare -mpiun -f --mount-proc -R "$R" /bin/true; }
+# the issue's own command: -U and -r, a user namespace mapping root
+unshare_userns() { /usr/bin/unshare -Urmpiu -f --mount-proc -R "$R" /bin/true; }
 nsbox() { "$NSBOX" run --chroot="$R" --no-netns -- /bin/true; }
 nsbox_net() { "$NSBOX" run --chroot="$R" -- /bin/true; }
 nsbox_userns() { "$NSBOX" run --chroot="$R" --no-netns --set user.userns=yes -- /bin/true; }
+# what bwrap --unshare-all makes as root: user, mount, pid, ipc, uts, net
+# and cgroup namespaces
+nsbox_all() { "$NSBOX" run --chroot="$R" --set user.userns=yes -- /bin/true; }
 bwrap() { /usr/bin/bwrap --unshare-all --bind "$R" / --proc /proc --dev /dev /bin/true; }
 nspawn() { systemd-nspawn --register=no --keep-unit -q -D "$R" /bin/true >/dev/null 2>&1; }
 schroot() { /usr/bin/schroot -d / -c "nsbox-bench-$$" -- /bin/true; }
@@ -89,7 +94,8 @@ END {
 	table()
 	printf "\nnsbox / unshare, mount+pid+ipc+uts:      %.2f (target <= 1.2)\n", m["nsbox"] / m["unshare"]
 	printf "nsbox / unshare, the same and net:       %.2f\n", m["nsbox_net"] / m["unshare_net"]
-	if ("bwrap" in m) printf "nsbox (all but user) / bwrap --unshare-all: %.2f (target < 1)\n", m["nsbox_net"] / m["bwrap"]
+	printf "nsbox / unshare -Ur, the same and user:  %.2f\n", m["nsbox_userns"] / m["unshare_userns"]
+	if ("bwrap" in m) printf "nsbox / bwrap --unshare-all, same namespaces: %.2f (target < 1)\n", m["nsbox_all"] / m["bwrap"]
 	if ("nspawn" in m) printf "nsbox / systemd-nspawn:                  %.2f\n", m["nsbox_net"] / m["nspawn"]
 	if ("schroot" in m) printf "nsbox / schroot (no namespaces):         %.2f\n", m["nsbox"] / m["schroot"]
 	printf "veth per run: nsbox %d us more than a run without; ip link add+del %d us,\n", m["veth_nsbox"] - m["nsbox_net"], m["veth_ip"]
