@@ -416,6 +416,10 @@ exec_path(const char *file, char *const argv[], char *const envp[])
 	char buf[PATH_MAX];
 	bool denied = false;
 
+	if (!*file) { /* as execvpe: not a directory of PATH's */
+		errno = ENOENT;
+		return;
+	}
 	if (strchr(file, '/')) {
 		exec_script(file, argv, envp);
 		return;

@@ -319,6 +319,7 @@ test_exec_path(void **state)
 	snprintf(p, sizeof(p), "/nonexistent:%s:/bin", d);
 	assert_int_equal(run_exec_path("sh", p), 7);
 	assert_int_equal(run_exec_path("sh", "/nonexistent"), 200 + ENOENT);
+	assert_int_equal(run_exec_path("", "/bin"), 200 + ENOENT);
 	/* a file that cannot be run is skipped, and reported if nothing is found */
 	snprintf(f, sizeof(f), "%s/sh", d);
 	fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0644);
