@@ -51,7 +51,9 @@ struct exec_ctx {
 	struct plan *p;
 	bool verbose;
 	char *statedir; /* RUNDIR, or the caller's own when unprivileged */
-	char *rundir;   /* statedir/ID: this run's state, removed on exit */
+	char id[13];    /* this run's: statedir/ID.lock, ID.json and maybe ID/ */
+	char *rundir;   /* statedir/ID, made only when a run needs it */
+	bool rundir_made;
 	char *lockpath;
 	int lockfd;
 	char *newroot; /* where the root is assembled; NULL: the host root */
@@ -220,7 +222,19 @@ remove_run_dir(const char *dir, const struct idmaps *m)
 		userns_remove_tree(pfd, slash + 1, m, &ignore);
 }
 
-/* Runs killed with SIGKILL leave RUNDIR/ID and a free ID.lock behind. */
+/* DIR.json, and the DIR.json.new of a write cut short. */
+static void
+remove_state(const char *dir)
+{
+	_cleanup_free_ char *state = xasprintf("%s.json", dir);
+	_cleanup_free_ char *tmp = xasprintf("%s.json.new", dir);
+
+	unlink(tmp);
+	unlink(state);
+}
+
+/* Runs killed with SIGKILL leave a free ID.lock behind, ID.json and maybe
+ * the directory ID. */
 static int
 gc_stale(const char *statedir, bool dry_run)
 {
@@ -247,6 +261,7 @@ gc_stale(const char *statedir, bool dry_run)
 		}
 		gc_cgroups(dir);
 		remove_run_dir(dir, NULL);
+		remove_state(dir);
 		unlink(lock);
 		fprintf(stderr, "nsbox: removed leftovers of run %.*s\n", (int)(n - 5), de->d_name);
 	}
@@ -364,8 +379,10 @@ step_state(struct exec_ctx *ctx, struct nsbox_err *err)
 		return nsbox_error(err, errno, "getentropy");
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
-	/* The lock exists before the directory, so gc never takes a live run;
-	 * and it is locked before it has a name, so gc never sees it free. */
+	memcpy(ctx->id, id, sizeof(id));
+	/* The lock exists before anything else of the run's, so gc never takes
+	 * a live run; and it is locked before it has a name, so gc never sees
+	 * it free. */
 	ctx->lockpath = xasprintf("%s/%s.lock", ctx->statedir, id);
 	ctx->lockfd = open(ctx->statedir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (ctx->lockfd >= 0) {
@@ -386,9 +403,26 @@ step_state(struct exec_ctx *ctx, struct nsbox_err *err)
 			return nsbox_error(err, errno, "%s", ctx->lockpath);
 	}
 	ctx->rundir = xasprintf("%s/%s", ctx->statedir, id);
+	return name_run(ctx, err);
+}
+
+/* The run's directory, for what only some runs have: an ephemeral upper,
+ * cgroups to remove after a kill -9, the attach socket of a detached run.
+ * A plain run makes none (a directory costs an inode, and its rmdir is
+ * the dearest call of a run's cleanup on an ext4 /run). With a user
+ * namespace it is the container root's, which makes the upper in it. */
+static int
+run_dir(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	if (ctx->rundir_made)
+		return 0;
 	if (mkdir(ctx->rundir, 0700) < 0)
 		return nsbox_error(err, errno, "%s", ctx->rundir);
-	return name_run(ctx, err);
+	ctx->rundir_made = true;
+	if (ctx->userns && geteuid() == 0 &&
+	    chown(ctx->rundir, ctx->maps.root_uid, ctx->maps.root_gid) < 0)
+		return nsbox_error(err, errno, "chown %s", ctx->rundir);
+	return 0;
 }
 
 static int
@@ -425,10 +459,13 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 			return -1;
 		ctx->lower = xstrdup(ctx->cache.tree);
 	}
-	/* The root is assembled on the run directory itself, in the child's
-	 * mount namespace: one inode fewer on the host per run. */
+	/* The root is assembled on the state directory itself, in the
+	 * child's mount namespace only: no directory of its own per run. */
 	if (ctx->lower)
-		ctx->newroot = xstrdup(ctx->rundir);
+		ctx->newroot = xstrdup(ctx->statedir);
+	/* The child makes the ephemeral upper there (step_rootfs). */
+	if (ctx->lower && !p->upper && (p->ephemeral || p->tarball) && run_dir(ctx, err) < 0)
+		return -1;
 	/* A persistent upper is made here, by the caller, so that it may be
 	 * where only the caller can write; overlayfs wants its work dir on
 	 * the same filesystem. What nsbox makes is the container root's. */
@@ -443,11 +480,10 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 		if (!made_work && errno != EEXIST)
 			return nsbox_error(err, errno, "root.upper %s", work);
 	}
-	/* Root with a user namespace: the run directory is the container
-	 * root's, which creates the ephemeral upper and work dirs there. */
+	/* Root with a user namespace: a persistent upper nsbox made is the
+	 * container root's. */
 	if (ctx->userns && geteuid() == 0) {
-		const char *own[] = {ctx->rundir, made_upper ? p->upper : NULL,
-				     made_work ? work : NULL};
+		const char *own[] = {made_upper ? p->upper : NULL, made_work ? work : NULL};
 
 		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
 			if (own[i] && chown(own[i], ctx->maps.root_uid, ctx->maps.root_gid) < 0)
@@ -1052,12 +1088,12 @@ step_cgroup(struct exec_ctx *ctx, struct nsbox_err *err)
 	_cleanup_free_ char *list = xstrdup(""), *path = NULL;
 	_cleanup_close_ int fd = -1;
 
-	if (cgroup_setup(ctx->p, strrchr(ctx->rundir, '/') + 1, &ctx->cg, err) < 0)
+	if (cgroup_setup(ctx->p, ctx->id, &ctx->cg, err) < 0)
 		return -1;
 	/* An init makes cgroups of its own: below one of the run's, which
 	 * goes with the run, never in the caller's. */
 	if (ctx->boot) {
-		int i = cgroup_unified(&ctx->cg, strrchr(ctx->rundir, '/') + 1, err);
+		int i = cgroup_unified(&ctx->cg, ctx->id, err);
 		const char *files[] = {"", "/cgroup.procs", "/cgroup.threads",
 				       "/cgroup.subtree_control"};
 
@@ -1078,6 +1114,8 @@ step_cgroup(struct exec_ctx *ctx, struct nsbox_err *err)
 		free(list);
 		list = t;
 	}
+	if (run_dir(ctx, err) < 0)
+		return -1;
 	path = xasprintf("%s/cgroups", ctx->rundir);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, list, strlen(list)) != (ssize_t)strlen(list))
@@ -1102,7 +1140,7 @@ step_maps(struct exec_ctx *ctx, struct nsbox_err *err)
 static int
 step_netif(struct exec_ctx *ctx, struct nsbox_err *err)
 {
-	const char *id = strrchr(ctx->rundir, '/') + 1;
+	const char *id = ctx->id;
 
 	return netif_setup(ctx->p, ctx->pid, id, &ctx->net, err);
 }
@@ -1112,7 +1150,7 @@ static int
 step_register(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
-	int r = machined_register(ctx->name, ctx->pid, ctx->newroot ? ctx->newroot : "/", p->reg,
+	int r = machined_register(ctx->name, ctx->pid, ctx->lower ? ctx->lower : "/", p->reg,
 				  p->scalar[PK_REGISTER].origin, err);
 
 	if (r < 0)
@@ -1130,7 +1168,7 @@ step_pre_exec(struct exec_ctx *ctx, struct nsbox_err *err)
 	const struct plan *p = ctx->p;
 	_cleanup_free_ char *pid = xasprintf("%d", (int)ctx->pid);
 	_cleanup_free_ char *epid = xasprintf("NSBOX_PID=%d", (int)ctx->pid);
-	_cleanup_free_ char *eid = xasprintf("NSBOX_ID=%s", strrchr(ctx->rundir, '/') + 1);
+	_cleanup_free_ char *eid = xasprintf("NSBOX_ID=%s", ctx->id);
 	_cleanup_close_ int pidfd = -1;
 	char *env[8] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", epid,
 			eid};
@@ -1204,7 +1242,7 @@ wait_setup(struct exec_ctx *ctx, struct nsbox_err *err)
 		if (buf[0] == 'P' && fd >= 0 && ctx->report >= 0 && ctx->hub.master < 0) {
 			_cleanup_free_ char *sock = xasprintf("%s/attach.sock", ctx->rundir);
 
-			if (hub_init(&ctx->hub, fd, sock, err) < 0)
+			if (run_dir(ctx, err) < 0 || hub_init(&ctx->hub, fd, sock, err) < 0)
 				return -1;
 			continue;
 		}
@@ -1341,8 +1379,10 @@ cleanup(struct exec_ctx *ctx)
 	}
 	if (ctx->slave >= 0)
 		close(ctx->slave);
-	if (ctx->rundir)
+	if (ctx->rundir_made)
 		remove_run_dir(ctx->rundir, ctx->userns ? &ctx->maps : NULL);
+	if (ctx->rundir)
+		remove_state(ctx->rundir);
 	if (ctx->lockpath && ctx->lockfd >= 0)
 		unlink(ctx->lockpath);
 	if (ctx->lockfd >= 0)
@@ -1427,20 +1467,20 @@ decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
 	return idmaps_build(p, uid, getegid(), name, su, sg, &ctx->maps, err);
 }
 
-/* RUNDIR/ID/state.json, for nsbox ps, stop and kill: written once the
- * container runs, renamed into place whole. */
+/* RUNDIR/ID.json, for nsbox ps, stop and kill: written once the container
+ * runs, renamed into place whole. */
 static void
 write_state(const struct exec_ctx *ctx)
 {
 	const struct plan *p = ctx->p;
-	_cleanup_free_ char *tmp = xasprintf("%s/state.json.new", ctx->rundir);
-	_cleanup_free_ char *path = xasprintf("%s/state.json", ctx->rundir);
+	_cleanup_free_ char *tmp = xasprintf("%s.json.new", ctx->rundir);
+	_cleanup_free_ char *path = xasprintf("%s.json", ctx->rundir);
 	FILE *f = fopen(tmp, "we");
 
 	if (!f)
 		return;
 	fprintf(f, "{\"id\": ");
-	json_string(f, strrchr(ctx->rundir, '/') + 1);
+	json_string(f, ctx->id);
 	fprintf(f, ", \"name\": ");
 	json_string(f, ctx->name);
 	fprintf(f, ", \"profile\": ");
@@ -1627,7 +1667,7 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 			if (f) {
 				json_string(f, ctx.name);
 				fprintf(f, ", \"id\": ");
-				json_string(f, strrchr(ctx.rundir, '/') + 1);
+				json_string(f, ctx.id);
 				fputs("}\n", f);
 				fclose(f);
 			}

@@ -79,7 +79,7 @@ each_run(int (*fn)(struct run *r, void *arg), void *arg, struct nsbox_err *err)
 				close(r.lockfd);
 			continue; /* not running */
 		}
-		state = xasprintf("%s/%.*s/state.json", dir, (int)(n - 5), de->d_name);
+		state = xasprintf("%s/%.*s.json", dir, (int)(n - 5), de->d_name);
 		fd = open(state, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0 || read_regular_file(fd, 1 << 20, &r.state, &len, &why) < 0) {
 			if (fd >= 0)

@@ -71,11 +71,10 @@ until_ok 'mctl list --no-legend 2>/dev/null | grep -q "^reg1 "'
 check "machinectl list: the container, class container, service nsbox" "reg1 container nsbox" \
 	"$(mctl list --no-legend 2>/dev/null | awk '$1 == "reg1" {print $1, $2, $3}')"
 pid=$("$NSBOX" ps --json | python3 -c 'import json,sys; print([r["pid"] for r in json.load(sys.stdin) if r["name"] == "reg1"][0])')
-id=$("$NSBOX" ps --json | python3 -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin) if r["name"] == "reg1"][0])')
 check "the leader is the container's PID 1 on the host" "$pid" \
 	"$(busctl get-property org.freedesktop.machine1 "$(busctl call org.freedesktop.machine1 /org/freedesktop/machine1 org.freedesktop.machine1.Manager GetMachine s reg1 | cut -d'"' -f2)" org.freedesktop.machine1.Machine Leader | awk '{print $2}')"
 status=$(mctl status reg1 2>&1)
-check "machinectl status: the root directory nsbox assembled" "/run/nsbox/$id" \
+check "machinectl status: the root directory" "$ROOT" \
 	"$(printf '%s\n' "$status" | awk '$1 == "Root:" {print $2}')"
 case $status in *"Leader: $pid"*) ok "machinectl status: the leader";;
 *) not_ok "machinectl status: the leader" "$status";; esac
