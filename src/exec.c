@@ -256,7 +256,7 @@ gc_stale(const char *statedir, bool dry_run)
 		dir = xasprintf("%s/%.*s", statedir, (int)(n - 5), de->d_name);
 		found++;
 		if (dry_run) {
-			printf("%.*s\t%s\n", (int)(n - 5), de->d_name, dir);
+			printf("%.*s\t%s\n", (int)(n - 5), de->d_name, lock);
 			continue;
 		}
 		gc_cgroups(dir);
