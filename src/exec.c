@@ -1140,9 +1140,7 @@ step_maps(struct exec_ctx *ctx, struct nsbox_err *err)
 static int
 step_netif(struct exec_ctx *ctx, struct nsbox_err *err)
 {
-	const char *id = ctx->id;
-
-	return netif_setup(ctx->p, ctx->pid, id, &ctx->net, err);
+	return netif_setup(ctx->p, ctx->pid, ctx->id, &ctx->net, err);
 }
 
 /* machinectl sees the container from here on; nspawn's RegisterMachine. */

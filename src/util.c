@@ -415,8 +415,9 @@ exec_path(const char *file, char *const argv[], char *const envp[])
 	const char *path = "/bin:/usr/bin"; /* glibc's, with no PATH at all */
 	char buf[PATH_MAX];
 	bool denied = false;
+	size_t len = strlen(file);
 
-	if (!*file) { /* as execvpe: not a directory of PATH's */
+	if (!len) { /* as execvpe: not a directory of PATH's */
 		errno = ENOENT;
 		return;
 	}
@@ -429,7 +430,7 @@ exec_path(const char *file, char *const argv[], char *const envp[])
 			path = *e + 5;
 	for (const char *p = path;; p++) {
 		const char *end = strchrnul(p, ':');
-		size_t n = (size_t)(end - p), len = strlen(file);
+		size_t n = (size_t)(end - p);
 
 		if (n + len + 2 <= sizeof(buf)) {
 			/* an empty entry is the current directory */
