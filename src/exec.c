@@ -850,6 +850,28 @@ payload_prepare(struct exec_ctx *ctx)
 	}
 }
 
+/* Whether the payload could push input into a terminal not its own with
+ * TIOCSTI or TIOCLINUX, which seccomp_block_tty_inject then refuses. After
+ * setsid it has no controlling terminal, and the kernel lets TIOCSTI into
+ * any other only with CAP_SYS_ADMIN in the host's user namespace: what is
+ * left is a terminal it holds (0, 1, 2, the pty nsbox gave it) or one it
+ * may reach by a path (the host's /dev, another process's fds), and
+ * CAP_SYS_ADMIN, which the bounding set keeps past any exec. */
+static bool
+tty_reachable(const struct exec_ctx *ctx)
+{
+	const unsigned long own = CLONE_NEWNS | CLONE_NEWPID;
+
+	if (ctx->slave >= 0 || !ctx->newroot || (ctx->p->ns_flags & own) != own)
+		return true;
+	if (!ctx->userns && ctx->p->caps >> CAP_SYS_ADMIN & 1)
+		return true;
+	for (int fd = 0; fd < 3; fd++)
+		if (isatty(fd))
+			return true;
+	return false;
+}
+
 static void __attribute__((noreturn)) payload(struct exec_ctx *ctx)
 {
 	struct nsbox_err err = {0};
@@ -867,10 +889,10 @@ static void __attribute__((noreturn)) payload(struct exec_ctx *ctx)
 		fprintf(stderr, "nsbox: terminal: %s\n", strerror(errno));
 		_exit(125);
 	}
-	/* the denylist lets the container mount when it may (CAP_SYS_ADMIN) */
-	if (seccomp_block_tty_inject(&err) < 0 ||
-	    (ctx->p->seccomp &&
-	     seccomp_default_filter(ctx->p->caps >> CAP_SYS_ADMIN & 1, &err) < 0) ||
+	/* The denylist lets the container mount when it may (CAP_SYS_ADMIN),
+	 * and refuses TIOCSTI itself: one filter, one BPF program to JIT. */
+	if ((ctx->p->seccomp ? seccomp_default_filter(ctx->p->caps >> CAP_SYS_ADMIN & 1, &err) < 0
+			     : tty_reachable(ctx) && seccomp_block_tty_inject(&err) < 0) ||
 	    drop_identity(ctx, &err) < 0) {
 		fprintf(stderr, "nsbox: %s\n", err.msg);
 		_exit(125);

@@ -417,8 +417,10 @@ static void __attribute__((noreturn)) enter_child(const struct ident *id, char *
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the id change */
 	if (id->nnp)
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	if (seccomp_block_tty_inject(&err) < 0 ||
-	    (id->seccomp && seccomp_default_filter(id->bnd >> CAP_SYS_ADMIN & 1, &err) < 0)) {
+	/* The caller's terminal may be on 0-2: the TIOCSTI filter always,
+	 * within the denylist when the run has one. */
+	if (id->seccomp ? seccomp_default_filter(id->bnd >> CAP_SYS_ADMIN & 1, &err) < 0
+			: seccomp_block_tty_inject(&err) < 0) {
 		fprintf(stderr, "nsbox: exec: %s\n", err.msg);
 		_exit(125);
 	}

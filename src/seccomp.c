@@ -115,11 +115,25 @@ deny_audit(struct bpf *b, unsigned nr)
 	load_nr(b);
 }
 
+/* ioctl(*, TIOCSTI or TIOCLINUX) on the low 32 bits of the request:
+ * what seccomp_block_tty_inject refuses, so that one filter does both. */
+static void
+deny_tty_inject(struct bpf *b, unsigned nr)
+{
+	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 6));
+	emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1_LO));
+	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, 1, 0));
+	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, 0, 1));
+	emit(b, (struct sock_filter)RET(SECCOMP_RET_ERRNO | EPERM));
+	load_nr(b);
+}
+
 /* The same list for one architecture's numbers. */
 struct table {
 	unsigned denied[24];
 	unsigned mount[16]; /* denied unless the container may mount */
 	unsigned clone, unshare, clone3, socket;
+	unsigned ioctl[2]; /* x32's without its bit, as load_nr leaves it */
 };
 
 static const struct table x86_64 = {
@@ -134,6 +148,7 @@ static const struct table x86_64 = {
 	272,
 	435,
 	41,
+	{16, NR_IOCTL_X32 & ~X32_SYSCALL_BIT},
 };
 
 static const struct table i386 = {
@@ -143,6 +158,7 @@ static const struct table i386 = {
 	310,
 	435,
 	359,
+	{NR_IOCTL_I386, 0},
 };
 
 static void
@@ -162,6 +178,9 @@ arch_rules(struct bpf *b, const struct table *t, bool mounts)
 	 * back to clone, whose flags are checked */
 	deny(b, t->clone3, SECCOMP_RET_ERRNO | ENOSYS);
 	deny_audit(b, t->socket);
+	for (size_t i = 0; i < ARRAY_SIZE(t->ioctl); i++)
+		if (t->ioctl[i])
+			deny_tty_inject(b, t->ioctl[i]);
 	emit(b, (struct sock_filter)RET(SECCOMP_RET_ALLOW));
 }
 

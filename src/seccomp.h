@@ -16,7 +16,8 @@ int seccomp_block_tty_inject(struct nsbox_err *err);
  * bpf, perf_event_open, kexec, module loading, open_by_handle_at,
  * userfaultfd and quotactl; for mounting unless mounts (the container may
  * mount: CAP_SYS_ADMIN); for clone and unshare with CLONE_NEWUSER; ENOSYS
- * for clone3; EAFNOSUPPORT for audit netlink sockets. */
+ * for clone3; EAFNOSUPPORT for audit netlink sockets; and what
+ * seccomp_block_tty_inject refuses, so that it need not come on top. */
 int seccomp_default_filter(bool mounts, struct nsbox_err *err);
 
 #endif

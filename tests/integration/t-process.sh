@@ -119,6 +119,28 @@ for mode in "" --pipe; do
 done
 out=$(inpty "$NSBOX run --pipe --caps=+sys_admin --chroot=$ROOT -- nsbox-probe tiocsti 2 'x'" </dev/null | tr -d '\r')
 check "I7: not even with CAP_SYS_ADMIN" "tiocsti: Operation not permitted" "$out"
+# I7 (d), (e): the request's bit 32 (the kernel drops it), and TIOCLINUX;
+# with the TIOCSTI filter alone and within the denylist
+for sc in no yes; do
+	for mode in "" --pipe; do
+		out=$(inpty "$NSBOX run $mode --set security.seccomp=$sc --chroot=$ROOT -- sh -c 'nsbox-probe tiocsti-hi 0 x; nsbox-probe tioclinux 0'" </dev/null | tr -d '\r' | tr '\n' ' ')
+		check "I7: TIOCSTI | 1 << 32 and TIOCLINUX fail (${mode:-a pty}, seccomp $sc)" \
+			"tiocsti-hi: Operation not permitted tioclinux: Operation not permitted " "$out"
+	done
+done
+# The TIOCSTI filter comes where a terminal is within reach; with the
+# denylist it is part of it (one filter). Without any terminal, the
+# kernel alone refuses TIOCSTI to a payload with no controlling terminal
+# and no CAP_SYS_ADMIN: no filter is needed.
+nf() { "$NSBOX" run "$@" -- nsbox-probe filters </dev/null 2>&1; }
+check "the TIOCSTI filter: a pty, --pipe on a tty, with the denylist" "1 1 1" \
+	"$(inpty "$NSBOX run --chroot=$ROOT -- nsbox-probe filters" </dev/null | tr -d '\r') $(inpty "$NSBOX run --pipe --chroot=$ROOT -- nsbox-probe filters" </dev/null | tr -d '\r') $(nf --chroot="$ROOT" --set security.seccomp=yes)"
+check "... also without a terminal: CAP_SYS_ADMIN, the host's /dev, the host's PIDs" "1 1 1" \
+	"$(nf --chroot="$ROOT" --caps=+sys_admin) $("$NSBOX" run -- "$TOP/tests/probe/nsbox-probe" filters </dev/null 2>&1) $(nf --chroot="$ROOT" --no-pidns)"
+check "... and none with no terminal within reach" "0" "$(nf --chroot="$ROOT")"
+check "... where TIOCSTI still fails: no terminal, no controlling terminal" \
+	"tiocsti: Inappropriate ioctl for device|no /dev/tty" \
+	"$("$NSBOX" run --chroot="$ROOT" -- sh -c 'nsbox-probe tiocsti 0 x; (exec 3</dev/tty) 2>/dev/null || echo no /dev/tty' </dev/null 2>&1 | tr '\n' '|' | sed 's/|$//')"
 
 # --- capabilities ---
 caps() { "$NSBOX" run --chroot="$ROOT" "$@" -- sh -c "awk '/^Cap|^NoNewPrivs/{printf \"%s %s \", \$1, \$2}' /proc/self/status" | sed 's/ $//'; }

@@ -2,6 +2,10 @@
 /* nsbox-probe: what a payload sees, for the integration tests. Static, so
  * it runs in the busybox fixture root. One subcommand per check:
  *   tiocsti FD TEXT  push TEXT into the input of the terminal on FD
+ *   tiocsti-hi FD TEXT  the same with bit 32 of the request set, which the
+ *                    kernel drops (it takes the request as an int)
+ *   tioclinux FD     TIOCLINUX's harmless TIOCL_GETSHIFTSTATE on FD
+ *   filters          print how many seccomp filters the process has
  *   winsize          print the rows and columns of stdin's terminal
  *   zombies N        leave N orphans that exit at once
  *   sig-wait         print each of INT TERM HUP QUIT USR1 USR2 WINCH as it
@@ -20,6 +24,7 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -33,17 +38,50 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* TIOCSTI, or with hi the same request with bit 32 set (the raw syscall:
+ * glibc's ioctl takes the request as an unsigned long too). */
 static int
-tiocsti(int fd, const char *text)
+tiocsti(int fd, const char *text, bool hi)
 {
+	const char *name = hi ? "tiocsti-hi" : "tiocsti";
+	unsigned long req = (unsigned long)TIOCSTI | (hi ? 1UL << 32 : 0);
+
 	for (const char *p = text; *p; p++) {
-		if (ioctl(fd, TIOCSTI, p) < 0) {
-			printf("tiocsti: %s\n", strerror(errno));
+		if (syscall(SYS_ioctl, fd, req, p) < 0) {
+			printf("%s: %s\n", name, strerror(errno));
 			return 1;
 		}
 	}
-	printf("tiocsti: injected\n");
+	printf("%s: injected\n", name);
 	return 0;
+}
+
+static int
+tioclinux(int fd)
+{
+	char arg[2] = {6 /* TIOCL_GETSHIFTSTATE */, 0};
+
+	if (ioctl(fd, TIOCLINUX, arg) < 0) {
+		printf("tioclinux: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("tioclinux: ok\n");
+	return 0;
+}
+
+static int
+filters(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Seccomp_filters:", 16)) {
+			printf("%d\n", atoi(line + 16));
+			return 0;
+		}
+	printf("filters: unknown\n");
+	return 1;
 }
 
 static int
@@ -201,7 +239,13 @@ main(int argc, char **argv)
 	struct winsize ws;
 
 	if (argc >= 4 && !strcmp(argv[1], "tiocsti"))
-		return tiocsti(atoi(argv[2]), argv[3]);
+		return tiocsti(atoi(argv[2]), argv[3], false);
+	if (argc >= 4 && !strcmp(argv[1], "tiocsti-hi"))
+		return tiocsti(atoi(argv[2]), argv[3], true);
+	if (argc >= 3 && !strcmp(argv[1], "tioclinux"))
+		return tioclinux(atoi(argv[2]));
+	if (argc >= 2 && !strcmp(argv[1], "filters"))
+		return filters();
 	if (argc >= 2 && !strcmp(argv[1], "winsize")) {
 		if (ioctl(0, TIOCGWINSZ, &ws) < 0)
 			return 1;
@@ -228,7 +272,8 @@ main(int argc, char **argv)
 		printf("userns: created\n");
 		return 0;
 	}
-	fprintf(stderr, "usage: nsbox-probe tiocsti FD TEXT | winsize | zombies N | sig-wait | "
+	fprintf(stderr, "usage: nsbox-probe tiocsti[-hi] FD TEXT | tioclinux FD | filters | "
+			"winsize | zombies N | sig-wait | "
 			"userns | no-openat2 CMD... | alloc MB | forks N\n");
 	return 2;
 }
