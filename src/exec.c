@@ -785,10 +785,8 @@ drop_identity(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	const struct user_info *u = &ctx->user;
 
-	for (int c = 0; c <= CAP_LAST_CAP; c++)
-		if (!(ctx->p->caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
-		    errno != EINVAL)
-			return nsbox_error(err, errno, "caps: drop from bounding set");
+	if (bounding_set_keep(ctx->p->caps) < 0)
+		return nsbox_error(err, errno, "caps: drop from bounding set");
 	/* With setgroups denied the groups cannot change; the caller's own
 	 * show up as nogroup. */
 	if (!groups_fixed(ctx) && setgroups(u->n_groups, u->groups) < 0)

@@ -395,9 +395,9 @@ static void __attribute__((noreturn)) enter_child(const struct ident *id, char *
 	struct nsbox_err err = {0};
 	cap_t caps = cap_init();
 
-	for (int c = 0; c <= CAP_LAST_CAP; c++)
-		if (!(id->bnd >> c & 1))
-			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+	/* never a wider bounding set than the container's */
+	if (bounding_set_keep(id->bnd) < 0)
+		goto fail;
 	if (setgroups(id->n_groups, id->groups) < 0 && errno != EPERM)
 		goto fail;
 	if (setresgid(id->gid, id->gid, id->gid) < 0 || setresuid(id->uid, id->uid, id->uid) < 0)

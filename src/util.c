@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -450,4 +451,14 @@ exec_path(const char *file, char *const argv[], char *const envp[])
 		p = end;
 	}
 	errno = denied ? EACCES : ENOENT;
+}
+
+int
+bounding_set_keep(uint64_t keep)
+{
+	/* EINVAL: past the kernel's last capability */
+	for (int c = 0; c < 64; c++)
+		if (!(keep >> c & 1) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+			return errno == EINVAL ? 0 : -1;
+	return 0;
 }

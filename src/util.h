@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <signal.h>
@@ -82,6 +83,11 @@ void json_string(FILE *f, const char *s);
  * file of no known format is run by /bin/sh. It allocates nothing (it runs
  * in a child sharing its parent's memory). Returns only on failure. */
 void exec_path(const char *file, char *const argv[], char *const envp[]);
+
+/* Drop from the bounding set every capability the kernel knows (which
+ * may be more than this build's headers name) that keep does not have.
+ * System calls only: safe in a vfork child. -1 with errno on failure. */
+int bounding_set_keep(uint64_t keep);
 
 /* SIGCHLD and the signals that stop nsbox (INT, TERM, HUP, QUIT). */
 void stop_signals(sigset_t *set);
