@@ -55,7 +55,7 @@ bench-deps:
 	sh tests/bench/deps.sh
 
 # Reports, never fails on a number; needs root.
-bench: nsbox
+bench: nsbox tests/bench/spawn-time
 	sh tests/bench/bench-start.sh
 	sh tests/bench/bench-tarball.sh
 	sh tests/bench/bench-ephemeral.sh
@@ -90,6 +90,10 @@ check-debuild: nsbox tests/probe/nsbox-probe
 	prove $(PROVE) tests/debuild/t-*.sh
 
 # Static, so that it runs inside the busybox fixture root.
+# the benchmarks' clock: spawn to reaped, no shell in the number
+tests/bench/spawn-time: tests/bench/spawn-time.c
+	$(CC) $(NSBOX_CFLAGS) -D_GNU_SOURCE -O2 -o $@ tests/bench/spawn-time.c
+
 tests/probe/nsbox-probe: tests/probe/nsbox-probe.c
 	$(CC) $(ALL_CPPFLAGS) $(NSBOX_CFLAGS) -O2 -static -o $@ tests/probe/nsbox-probe.c
 
@@ -183,7 +187,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f nsbox libnsbox.a src/*.o $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault
+	rm -f nsbox libnsbox.a src/*.o $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault tests/bench/spawn-time
 	rm -rf $(FB)
 
 .PHONY: all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild asan fuzz fuzz-build format format-check lint \

@@ -7,7 +7,7 @@
 # nsbox should be flat in the root's size. Rounds interleaved; medians.
 # Reports; never fails on a number. Needs root.
 #
-# NSBOX_BENCH_RUNS     runs per case and round (default 10; nspawn
+# NSBOX_BENCH_RUNS     runs per case are twice this (default 10; nspawn
 #                      --ephemeral, which copies the tree off btrfs, 2)
 # NSBOX_BENCH_TARBALL  the Debian root (default as bench-tarball.sh)
 # NSBOX_BENCH_OUT      where the TSV goes (default tests/bench/out)
@@ -34,31 +34,28 @@ tar --zstd -xpf "$TAR" -C "$big" --numeric-owner --xattrs --xattrs-include='*' -
 size=$(du -sm "$big" | cut -f1)
 
 have() { command -v "$1" >/dev/null 2>&1; }
-nsbox_small() { "$NSBOX" run --chroot="$small" --ephemeral -- /bin/true; }
-nsbox_big() { "$NSBOX" run --chroot="$big" --ephemeral -- /bin/true; }
-nspawn() { systemd-nspawn --register=no --keep-unit -q "$@" /bin/true; }
-volatile_small() { nspawn --volatile=overlay -D "$small"; }
-volatile_big() { nspawn --volatile=overlay -D "$big"; }
-ephemeral_big() { nspawn --ephemeral -D "$big"; }
-cases="nsbox_small nsbox_big"
-have systemd-nspawn && cases="$cases volatile_small volatile_big ephemeral_big"
+T=$(printf '\t')
+add() { # FILE NAME ARGV...: a case line for spawn-time
+	f=$1
+	shift
+	(IFS=$T; printf '%s\n' "$*") >>"$f"
+}
+: >"$W/cases"
+: >"$W/slow"
+add "$W/cases" nsbox_small "$NSBOX" run --chroot="$small" --ephemeral -- /bin/true
+add "$W/cases" nsbox_big "$NSBOX" run --chroot="$big" --ephemeral -- /bin/true
+if have systemd-nspawn; then
+	nspawn=$(command -v systemd-nspawn)
+	add "$W/cases" volatile_small "$nspawn" --register=no --keep-unit -q --volatile=overlay -D "$small" /bin/true
+	add "$W/cases" volatile_big "$nspawn" --register=no --keep-unit -q --volatile=overlay -D "$big" /bin/true
+	add "$W/slow" ephemeral_big "$nspawn" --register=no --keep-unit -q --ephemeral -D "$big" /bin/true
+fi
 
-now() { date +%s%N; }
-: >"$W/times"
-for _ in 1 2; do
-	for c in $cases; do
-		n=$RUNS
-		[ "$c" = ephemeral_big ] && n=2
-		i=0
-		while [ $i -lt "$n" ]; do
-			t0=$(now)
-			"$c" >/dev/null 2>&1 || { echo "bench-ephemeral: $c failed" >&2; break; }
-			t1=$(now)
-			echo "$c $(((t1 - t0) / 1000))" >>"$W/times"
-			i=$((i + 1))
-		done
-	done
-done
+# Every case once a round (spawn-time.c: spawn to reaped, no shell in the
+# number); nspawn --ephemeral, which copies the whole tree, twice.
+[ -x "$TOP/tests/bench/spawn-time" ] || { echo "bench-ephemeral: no tests/bench/spawn-time (make bench builds it)" >&2; exit 1; }
+"$TOP/tests/bench/spawn-time" "$((2 * RUNS))" "$W/cases" >"$W/times"
+[ -s "$W/slow" ] && "$TOP/tests/bench/spawn-time" 2 "$W/slow" >>"$W/times"
 
 tsv="$OUT/ephemeral.tsv"
 echo "the Debian root: $size MB, $(find "$big" | wc -l) files"

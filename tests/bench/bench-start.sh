@@ -8,12 +8,12 @@
 # nsbox does); nsbox's peak RSS. Rounds interleaved; medians and
 # ratios. Reports; never fails on a number. Needs root.
 #
-# NSBOX_BENCH_RUNS  runs per case and round (default 20)
+# NSBOX_BENCH_RUNS  runs per case, each round every case once (default 40)
 # NSBOX_BENCH_OUT   where the TSV goes (default tests/bench/out)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 NSBOX="$TOP/nsbox"
-RUNS=${NSBOX_BENCH_RUNS:-20}
+RUNS=${NSBOX_BENCH_RUNS:-40}
 OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
 [ "$(id -u)" -eq 0 ] || { echo "bench-start: needs root" >&2; exit 1; }
 # The veth cases must not touch the machine's own namespace. Before
@@ -33,58 +33,46 @@ ln -sf busybox "$R/bin/true"
 mkdir -p "$R/usr/lib"; printf 'ID=busybox\nNAME=busybox\n' >"$R/usr/lib/os-release"
 
 have() { command -v "$1" >/dev/null 2>&1; }
-cases="floor unshare unshare_net unshare_userns nsbox nsbox_net nsbox_userns nsbox_all"
-have bwrap && cases="$cases bwrap"
-have systemd-nspawn && cases="$cases nspawn"
+T=$(printf '\t')
+# A case a line: its name and its argv, tab-separated (spawn-time.c);
+# those that need a shell say sh -c, and are compared with one another.
+add() { # NAME ARGV...
+	(IFS=$T; printf '%s\n' "$*") >>"$W/cases"
+}
+: >"$W/cases"
+add floor /bin/true
+add unshare /usr/bin/unshare -mpiu -f --mount-proc -R "$R" /bin/true
+add unshare_net /usr/bin/unshare -mpiun -f --mount-proc -R "$R" /bin/true
+# the issue's own command: -U and -r, a user namespace mapping root
+add unshare_userns /usr/bin/unshare -Urmpiu -f --mount-proc -R "$R" /bin/true
+add nsbox "$NSBOX" run --chroot="$R" --no-netns -- /bin/true
+add nsbox_net "$NSBOX" run --chroot="$R" -- /bin/true
+add nsbox_userns "$NSBOX" run --chroot="$R" --no-netns --set user.userns=yes -- /bin/true
+# what bwrap --unshare-all makes as root: user, mount, pid, ipc, uts, net
+# and cgroup namespaces
+add nsbox_all "$NSBOX" run --chroot="$R" --set user.userns=yes -- /bin/true
+have bwrap && add bwrap /usr/bin/bwrap --unshare-all --bind "$R" / --proc /proc --dev /dev /bin/true
+have systemd-nspawn && add nspawn "$(command -v systemd-nspawn)" --register=no --keep-unit -q -D "$R" /bin/true
 if have schroot && [ -d /etc/schroot/chroot.d ]; then
 	printf '[nsbox-bench-%s]\ntype=directory\ndirectory=%s\nusers=root\nroot-users=root\nprofile=minimal\n' \
 		$$ "$R" >"$SCH"
-	cases="$cases schroot"
+	add schroot /usr/bin/schroot -d / -c "nsbox-bench-$$" -- /bin/true
 fi
-cases="$cases veth_ip netns_ip veth_ip_netns veth_nsbox"
-
-floor() { /bin/true; }
-unshare() { /usr/bin/unshare -mpiu -f --mount-proc -R "$R" /bin/true; }
-unshare_net() { /usr/bin/unshare -mpiun -f --mount-proc -R "$R" /bin/true; }
-# the issue's own command: -U and -r, a user namespace mapping root
-unshare_userns() { /usr/bin/unshare -Urmpiu -f --mount-proc -R "$R" /bin/true; }
-nsbox() { "$NSBOX" run --chroot="$R" --no-netns -- /bin/true; }
-nsbox_net() { "$NSBOX" run --chroot="$R" -- /bin/true; }
-nsbox_userns() { "$NSBOX" run --chroot="$R" --no-netns --set user.userns=yes -- /bin/true; }
-# what bwrap --unshare-all makes as root: user, mount, pid, ipc, uts, net
-# and cgroup namespaces
-nsbox_all() { "$NSBOX" run --chroot="$R" --set user.userns=yes -- /bin/true; }
-bwrap() { /usr/bin/bwrap --unshare-all --bind "$R" / --proc /proc --dev /dev /bin/true; }
-nspawn() { systemd-nspawn --register=no --keep-unit -q -D "$R" /bin/true >/dev/null 2>&1; }
-schroot() { /usr/bin/schroot -d / -c "nsbox-bench-$$" -- /bin/true; }
 # a veth pair per run; run inside a network namespace of the bench's own
-veth_ip() { ip link add nsbb0 type veth peer name nsbb1 && ip link del nsbb0; }
+add veth_ip /bin/sh -c 'ip link add nsbb0 type veth peer name nsbb1 && ip link del nsbb0'
 # the kernel's side of nsbox's veth: the peer made in a new namespace, the
 # pair deleted, the namespace let go; less the namespace alone
 NS=nsbox-bench-$$
-netns_ip() { ip netns add "$NS" && ip netns del "$NS"; }
-veth_ip_netns() {
-	ip netns add "$NS" && ip link add nsbb0 type veth peer name eth0 netns "$NS" &&
-		ip link del nsbb0 && ip netns del "$NS"
-}
-veth_nsbox() { "$NSBOX" run --chroot="$R" --netif=veth:auto:eth0 -- /bin/true; }
+add netns_ip /bin/sh -c "ip netns add $NS && ip netns del $NS"
+add veth_ip_netns /bin/sh -c "ip netns add $NS && ip link add nsbb0 type veth peer name eth0 netns $NS && ip link del nsbb0 && ip netns del $NS"
+add veth_nsbox "$NSBOX" run --chroot="$R" --netif=veth:auto:eth0 -- /bin/true
 
-now() { date +%s%N; }
-: >"$W/times"
-round() {
-	for c in $cases; do
-		i=0
-		while [ $i -lt "$RUNS" ]; do
-			t0=$(now)
-			"$c" >/dev/null 2>&1 || { echo "bench-start: $c failed" >&2; break; }
-			t1=$(now)
-			echo "$c $(((t1 - t0) / 1000))" >>"$W/times"
-			i=$((i + 1))
-		done
-	done
-}
-round
-round
+# Every case once a round, RUNS rounds: spawn to reaped, measured by
+# spawn-time (no shell, no date(1) in the number; until this pass each
+# number had a fork and exec of date in it, some 1 ms on this VM, which
+# brought every ratio closer to 1).
+[ -x "$TOP/tests/bench/spawn-time" ] || { echo "bench-start: no tests/bench/spawn-time (make bench builds it)" >&2; exit 1; }
+"$TOP/tests/bench/spawn-time" "$RUNS" "$W/cases" >"$W/times"
 rss=$(/usr/bin/time -f %M "$NSBOX" run --chroot="$R" -- /bin/true 2>&1 >/dev/null | tail -1)
 rss_veth=$(/usr/bin/time -f %M "$NSBOX" run --chroot="$R" --netif=veth:auto:eth0 -- /bin/true 2>&1 >/dev/null | tail -1)
 

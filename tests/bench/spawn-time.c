@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* spawn-time: how long commands take from spawn to reaped, interleaved.
+ *
+ *   spawn-time ROUNDS CASEFILE
+ *
+ * CASEFILE has a case a line: its name, then its argv, fields separated
+ * by tabs. Each round runs every case once, in file order, with standard
+ * streams on /dev/null; for each run one line "NAME MICROSECONDS" goes to
+ * standard output (table.awk's input). The clock is CLOCK_MONOTONIC
+ * around posix_spawn and waitpid: no shell and no date(1) in the number.
+ * A case that exits non-zero says so on standard error and is dropped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct bcase {
+	char *name;
+	char **argv;
+	int failed;
+};
+
+static char **
+split_tabs(char *line)
+{
+	size_t n = 1, i = 0;
+	char **v, *save = NULL;
+
+	for (char *p = line; *p; p++)
+		n += *p == '\t';
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (char *t = strtok_r(line, "\t", &save); t; t = strtok_r(NULL, "\t", &save))
+		v[i++] = t;
+	return v;
+}
+
+static long long
+now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bcase c[64];
+	size_t n = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+	int rounds;
+	posix_spawn_file_actions_t fa;
+
+	if (argc != 3 || (rounds = atoi(argv[1])) <= 0 || !(f = fopen(argv[2], "re"))) {
+		fprintf(stderr, "usage: spawn-time ROUNDS CASEFILE\n");
+		return 2;
+	}
+	while ((len = getline(&line, &cap, f)) > 0 && n < sizeof(c) / sizeof(c[0])) {
+		char **v;
+
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (!*line || *line == '#')
+			continue;
+		v = split_tabs(strdup(line));
+		if (!v || !v[0] || !v[1]) {
+			fprintf(stderr, "spawn-time: %s: a name and a command, tab-separated\n",
+				line);
+			return 2;
+		}
+		c[n++] = (struct bcase){v[0], v + 1, 0};
+	}
+	fclose(f);
+	posix_spawn_file_actions_init(&fa);
+	for (int fd = 0; fd < 3; fd++)
+		posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY,
+						 0);
+	for (int r = 0; r < rounds; r++) {
+		for (size_t i = 0; i < n; i++) {
+			long long t0, t1;
+			pid_t pid;
+			int status, e;
+
+			if (c[i].failed)
+				continue;
+			t0 = now_us();
+			e = posix_spawn(&pid, c[i].argv[0], &fa, NULL, c[i].argv, environ);
+			if (e == 0)
+				while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+					;
+			t1 = now_us();
+			if (e != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+				fprintf(stderr, "spawn-time: %s failed (%s)\n", c[i].name,
+					e ? strerror(e) : "exit status");
+				c[i].failed = 1;
+				continue;
+			}
+			printf("%s %lld\n", c[i].name, t1 - t0);
+		}
+	}
+	return 0;
+}
