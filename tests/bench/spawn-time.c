@@ -6,8 +6,10 @@
  * CASEFILE has a case a line: its name, then its argv, fields separated
  * by tabs. Each round runs every case once, in file order, with standard
  * streams on /dev/null; for each run one line "NAME MICROSECONDS" goes to
- * standard output (table.awk's input). The clock is CLOCK_MONOTONIC
- * around posix_spawn and waitpid: no shell and no date(1) in the number.
+ * standard output (table.awk's input), and a third field, the peak RSS
+ * in KB of the largest process of the run (wait4's ru_maxrss: the child
+ * or one it reaped). The clock is CLOCK_MONOTONIC around posix_spawn and
+ * wait4: no shell and no date(1) in the number.
  * A case that exits non-zero says so on standard error and is dropped.
  */
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,6 +95,7 @@ main(int argc, char **argv)
 	for (int r = 0; r < rounds; r++) {
 		for (size_t i = 0; i < n; i++) {
 			long long t0, t1;
+			struct rusage ru = {0};
 			pid_t pid;
 			int status, e;
 
@@ -100,7 +104,7 @@ main(int argc, char **argv)
 			t0 = now_us();
 			e = posix_spawn(&pid, c[i].argv[0], &fa, NULL, c[i].argv, environ);
 			if (e == 0)
-				while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
 					;
 			t1 = now_us();
 			if (e != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -109,7 +113,7 @@ main(int argc, char **argv)
 				c[i].failed = 1;
 				continue;
 			}
-			printf("%s %lld\n", c[i].name, t1 - t0);
+			printf("%s %lld %ld\n", c[i].name, t1 - t0, ru.ru_maxrss);
 		}
 	}
 	return 0;

@@ -8,13 +8,21 @@ function median(c,   n, i, j, t, a) {
 	lo[c] = a[1]; hi[c] = a[n]
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-{ v[$1] = v[$1] " " $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
-function table(   i, c) {
-	printf "%-16s %10s %18s\n", "case", "median us", "min-max us"
-	print "case\tmedian_us\tmin_us\tmax_us" > tsv
+# An optional third field is the run's peak RSS in KB (spawn-time.c): its
+# median is a column of its own, rss[] for the caller.
+{
+	v[$1] = v[$1] " " $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 }
+	if (NF >= 3) { kb[$1] = kb[$1] " " $3; has_rss = 1 }
+}
+function table(   i, c, t) {
+	printf "%-16s %10s %18s%s\n", "case", "median us", "min-max us", has_rss ? "   peak RSS KB" : ""
+	print "case\tmedian_us\tmin_us\tmax_us" (has_rss ? "\tpeak_rss_kb" : "") > tsv
 	for (i = 1; i <= k; i++) {
 		c = order[i]; m[c] = median(c)
-		printf "%-16s %10d %18s\n", c, m[c], lo[c] "-" hi[c]
-		printf "%s\t%d\t%d\t%d\n", c, m[c], lo[c], hi[c] > tsv
+		if (has_rss) { t = v[c]; v[c] = kb[c]; rss[c] = median(c); v[c] = t; median(c) }
+		printf "%-16s %10d %18s", c, m[c], lo[c] "-" hi[c]
+		printf "%s\t%d\t%d\t%d", c, m[c], lo[c], hi[c] > tsv
+		if (has_rss) { printf " %14d", rss[c]; printf "\t%d", rss[c] > tsv }
+		printf "\n"; printf "\n" > tsv
 	}
 }
