@@ -173,6 +173,9 @@ install: all
 	cp -f man/nsbox.1 man/nsbox-mkroot.1 man/nsbox-debuild.1 $(DESTDIR)$(MANDIR)/man1/
 	cp -f man/nsbox.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
+# Removes the directories install's mkdir -p made too, when nothing else
+# is in them (a new machine has no /usr/local/share/man/man1 or
+# /usr/local/share/bash-completion).
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nsbox $(DESTDIR)$(BINDIR)/nsbox-debuild \
 		$(DESTDIR)$(MANDIR)/man1/nsbox.1 $(DESTDIR)$(MANDIR)/man1/nsbox-debuild.1 \
@@ -180,6 +183,8 @@ uninstall:
 		$(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot \
 		$(DESTDIR)$(BASHCOMPDIR)/nsbox $(DESTDIR)$(BASHCOMPDIR)/nsbox-debuild
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(BASHCOMPDIR)
+	-rmdir $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	-d='$(DESTDIR)$(BASHCOMPDIR)'; rmdir "$${d%/*}"
 	-cmp -s profiles/README.etc $(DESTDIR)$(SYSCONFDIR)/nsbox/README && \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/nsbox/README
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/nsbox
