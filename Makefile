@@ -56,10 +56,12 @@ bench-deps:
 
 # Reports, never fails on a number; needs root.
 bench: nsbox tests/bench/spawn-time
+	rm -f tests/bench/out/*.tsv tests/bench/out/bench.json
 	sh tests/bench/bench-start.sh
 	sh tests/bench/bench-tarball.sh
 	sh tests/bench/bench-ephemeral.sh
 	sh tests/bench/bench-debuild.sh
+	sh tests/bench/summary.sh
 
 # The one test command: everything that can run here runs.
 check: check-unit check-golden check-completion check-install check-integration check-modes check-debuild
