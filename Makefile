@@ -91,11 +91,11 @@ check-modes: nsbox tests/probe/nsbox-probe tests/nsbox-fault
 check-debuild: nsbox tests/probe/nsbox-probe
 	prove $(PROVE) tests/debuild/t-*.sh
 
-# Static, so that it runs inside the busybox fixture root.
-# the benchmarks' clock: spawn to reaped, no shell in the number
+# The benchmarks' clock: spawn to reaped, no shell in the number.
 tests/bench/spawn-time: tests/bench/spawn-time.c
 	$(CC) $(NSBOX_CFLAGS) -D_GNU_SOURCE -O2 -o $@ tests/bench/spawn-time.c
 
+# Static, so that it runs inside the busybox fixture root.
 tests/probe/nsbox-probe: tests/probe/nsbox-probe.c
 	$(CC) $(ALL_CPPFLAGS) $(NSBOX_CFLAGS) -O2 -static -o $@ tests/probe/nsbox-probe.c
 

@@ -13,6 +13,8 @@
 # NSBOX_BENCH_OUT      where the TSV goes (default tests/bench/out)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/bench/cases.sh
+. "$TOP/tests/bench/cases.sh"
 NSBOX="$TOP/nsbox"
 RUNS=${NSBOX_BENCH_RUNS:-10}
 OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
@@ -34,28 +36,21 @@ tar --zstd -xpf "$TAR" -C "$big" --numeric-owner --xattrs --xattrs-include='*' -
 size=$(du -sm "$big" | cut -f1)
 
 have() { command -v "$1" >/dev/null 2>&1; }
-T=$(printf '\t')
-add() { # FILE NAME ARGV...: a case line for spawn-time
-	f=$1
-	shift
-	(IFS=$T; printf '%s\n' "$*") >>"$f"
-}
 : >"$W/cases"
 : >"$W/slow"
-add "$W/cases" nsbox_small "$NSBOX" run --chroot="$small" --ephemeral -- /bin/true
-add "$W/cases" nsbox_big "$NSBOX" run --chroot="$big" --ephemeral -- /bin/true
+case_add "$W/cases" nsbox_small "$NSBOX" run --chroot="$small" --ephemeral -- /bin/true
+case_add "$W/cases" nsbox_big "$NSBOX" run --chroot="$big" --ephemeral -- /bin/true
 if have systemd-nspawn; then
 	nspawn=$(command -v systemd-nspawn)
-	add "$W/cases" volatile_small "$nspawn" --register=no --keep-unit -q --volatile=overlay -D "$small" /bin/true
-	add "$W/cases" volatile_big "$nspawn" --register=no --keep-unit -q --volatile=overlay -D "$big" /bin/true
-	add "$W/slow" ephemeral_big "$nspawn" --register=no --keep-unit -q --ephemeral -D "$big" /bin/true
+	case_add "$W/cases" volatile_small "$nspawn" --register=no --keep-unit -q --volatile=overlay -D "$small" /bin/true
+	case_add "$W/cases" volatile_big "$nspawn" --register=no --keep-unit -q --volatile=overlay -D "$big" /bin/true
+	case_add "$W/slow" ephemeral_big "$nspawn" --register=no --keep-unit -q --ephemeral -D "$big" /bin/true
 fi
 
 # Every case once a round (spawn-time.c: spawn to reaped, no shell in the
 # number); nspawn --ephemeral, which copies the whole tree, twice.
-[ -x "$TOP/tests/bench/spawn-time" ] || { echo "bench-ephemeral: no tests/bench/spawn-time (make bench builds it)" >&2; exit 1; }
-"$TOP/tests/bench/spawn-time" "$((2 * RUNS))" "$W/cases" >"$W/times"
-[ -s "$W/slow" ] && "$TOP/tests/bench/spawn-time" 2 "$W/slow" >>"$W/times"
+"$SPAWN_TIME" "$((2 * RUNS))" "$W/cases" >"$W/times"
+[ -s "$W/slow" ] && "$SPAWN_TIME" 2 "$W/slow" >>"$W/times"
 
 tsv="$OUT/ephemeral.tsv"
 echo "the Debian root: $size MB, $(find "$big" | wc -l) files"

@@ -12,6 +12,8 @@
 # NSBOX_BENCH_OUT   where the TSV goes (default tests/bench/out)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/bench/cases.sh
+. "$TOP/tests/bench/cases.sh"
 NSBOX="$TOP/nsbox"
 RUNS=${NSBOX_BENCH_RUNS:-40}
 OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
@@ -33,12 +35,7 @@ ln -sf busybox "$R/bin/true"
 mkdir -p "$R/usr/lib"; printf 'ID=busybox\nNAME=busybox\n' >"$R/usr/lib/os-release"
 
 have() { command -v "$1" >/dev/null 2>&1; }
-T=$(printf '\t')
-# A case a line: its name and its argv, tab-separated (spawn-time.c);
-# those that need a shell say sh -c, and are compared with one another.
-add() { # NAME ARGV...
-	(IFS=$T; printf '%s\n' "$*") >>"$W/cases"
-}
+add() { case_add "$W/cases" "$@"; }
 : >"$W/cases"
 add floor /bin/true
 add unshare /usr/bin/unshare -mpiu -f --mount-proc -R "$R" /bin/true
@@ -71,8 +68,7 @@ add veth_nsbox "$NSBOX" run --chroot="$R" --netif=veth:auto:eth0 -- /bin/true
 # spawn-time (no shell, no date(1) in the number; until this pass each
 # number had a fork and exec of date in it, some 1 ms on this VM, which
 # brought every ratio closer to 1).
-[ -x "$TOP/tests/bench/spawn-time" ] || { echo "bench-start: no tests/bench/spawn-time (make bench builds it)" >&2; exit 1; }
-"$TOP/tests/bench/spawn-time" "$RUNS" "$W/cases" >"$W/times"
+"$SPAWN_TIME" "$RUNS" "$W/cases" >"$W/times"
 
 tsv="$OUT/start.tsv"
 cat >"$W/ratios.awk" <<'EOF'
@@ -84,7 +80,7 @@ END {
 	if ("bwrap" in m) printf "nsbox / bwrap --unshare-all, same namespaces: %.2f (target < 1)\n", m["nsbox_all"] / m["bwrap"]
 	if ("nspawn" in m) printf "nsbox / systemd-nspawn:                  %.2f\n", m["nsbox_net"] / m["nspawn"]
 	if ("schroot" in m) printf "nsbox / schroot (no namespaces):         %.2f\n", m["nsbox"] / m["schroot"]
-	printf "veth per run: nsbox %d us more than a run without; ip link add+del %d us,\n", m["veth_nsbox"] - m["nsbox_net"], m["veth_ip"]
+	printf "veth per run: nsbox %d us more than a run without; ip link add+del %d us (through sh -c),\n", m["veth_nsbox"] - m["nsbox_net"], m["veth_ip"]
 	printf "  with the peer in a new namespace %d us more than the namespace alone (target: nsbox <= that)\n", m["veth_ip_netns"] - m["netns_ip"]
 	printf "peak RSS, the largest process of an nsbox run: %d KB (%d KB with a veth; target under 4096)\n", rss["nsbox_net"], rss["veth_nsbox"]
 }

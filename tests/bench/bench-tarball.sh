@@ -14,6 +14,8 @@
 # NSBOX_BENCH_OUT      where the TSV goes (default tests/bench/out)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/bench/cases.sh
+. "$TOP/tests/bench/cases.sh"
 NSBOX="$TOP/nsbox"
 ROUNDS=${NSBOX_BENCH_ROUNDS:-5}
 OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
@@ -38,11 +40,7 @@ time_ms() { t0=$(now); "$@" >/dev/null 2>&1; t1=$(now); echo $(((t1 - t0) / 1000
 cold_nsbox() { NSBOX_CACHE_DIR="$W/cache" "$NSBOX" run --set root.tarball="$TAR" -- true; }
 cold_bsdtar() { mkdir "$W/x"; bsdtar -xpf "$TAR" -C "$W/x" --numeric-owner --xattrs --acls; }
 cold_gnutar() { mkdir "$W/x"; tar --zstd -xpf "$TAR" -C "$W/x" --numeric-owner --xattrs --xattrs-include='*' --acls; }
-T=$(printf '\t')
-warm() { # NAME ARGV...: a case line for spawn-time
-	(IFS=$T; printf '%s\n' "$*") >>"$W/warm.cases"
-}
-[ -x "$TOP/tests/bench/spawn-time" ] || { echo "bench-tarball: no tests/bench/spawn-time (make bench builds it)" >&2; exit 1; }
+warm() { case_add "$W/warm.cases" "$@"; }
 : >"$W/warm.cases"
 warm warm_tarball "$NSBOX" run --set root.tarball="$TAR" -- true
 warm warm_overlay "$NSBOX" run --chroot="$W/dir" --ephemeral -- true
@@ -63,7 +61,7 @@ while [ "$r" -le "$ROUNDS" ]; do
 	# a few ms each: spawn-time's clock (no shell, no date(1) in the
 	# number), every case once a round, in ms with a decimal
 	# (the cache of warm_tarball; the other cases have none)
-	NSBOX_CACHE_DIR="$W/warm" "$TOP/tests/bench/spawn-time" 10 "$W/warm.cases" |
+	NSBOX_CACHE_DIR="$W/warm" "$SPAWN_TIME" 10 "$W/warm.cases" |
 		awk '{ printf "%s %.1f\n", $1, $2 / 1000 }' >>"$W/times"
 	r=$((r + 1))
 done
