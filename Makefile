@@ -146,7 +146,7 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 --inline-suppr \
 		-D_GNU_SOURCE -Isrc src
-	shellcheck -x helpers/nsbox-mkroot helpers/bash-completion/nsbox tests/t-completion.sh \
+	shellcheck -x helpers/nsbox-mkroot helpers/lib.sh helpers/bash-completion/nsbox tests/t-completion.sh \
 		tests/t-install.sh \
 		debuild/nsbox-debuild tests/*.sh tests/bench/*.sh \
 		tests/debuild/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
@@ -159,8 +159,9 @@ install: all
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	cp -f nsbox $(DESTDIR)$(BINDIR)/nsbox
 	chmod 755 $(DESTDIR)$(BINDIR)/nsbox
-	cp -f helpers/nsbox-mkroot $(DESTDIR)$(LIBEXECDIR)/
+	cp -f helpers/nsbox-mkroot helpers/lib.sh $(DESTDIR)$(LIBEXECDIR)/
 	chmod 755 $(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot
+	chmod 644 $(DESTDIR)$(LIBEXECDIR)/lib.sh
 	mkdir -p $(DESTDIR)$(SYSCONFDIR)/nsbox $(DESTDIR)$(BASHCOMPDIR)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/nsbox/README ] || cp profiles/README.etc \
 		$(DESTDIR)$(SYSCONFDIR)/nsbox/README
@@ -182,7 +183,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nsbox $(DESTDIR)$(BINDIR)/nsbox-debuild \
 		$(DESTDIR)$(MANDIR)/man1/nsbox.1 $(DESTDIR)$(MANDIR)/man1/nsbox-debuild.1 \
 		$(DESTDIR)$(MANDIR)/man1/nsbox-mkroot.1 $(DESTDIR)$(MANDIR)/man5/nsbox.conf.5 \
-		$(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot \
+		$(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot $(DESTDIR)$(LIBEXECDIR)/lib.sh \
 		$(DESTDIR)$(BASHCOMPDIR)/nsbox $(DESTDIR)$(BASHCOMPDIR)/nsbox-debuild
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(BASHCOMPDIR)
 	-rmdir $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5

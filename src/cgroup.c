@@ -383,7 +383,17 @@ int
 cgroup_remove(const char *dir)
 {
 	struct timespec tick = {0, 10 * 1000 * 1000};
+	/* v1's freezer stops every process of the cgroup first, so none
+	 * forks while they are killed one by one; SIGKILL acts on thaw. */
+	bool frozen = write_text(dir, "freezer.state", "FROZEN") == 0;
 
+	for (int i = 0; frozen && i < 100; i++) {
+		_cleanup_free_ char *state = cgroup_read(dir, "freezer.state");
+
+		if (!state || startswith(state, "FROZEN"))
+			break;
+		nanosleep(&tick, NULL);
+	}
 	/* cgroup.kill (v2, Linux 5.14) kills all at once; else one by one */
 	if (write_text(dir, "cgroup.kill", "1") < 0) {
 		_cleanup_free_ char *procs = cgroup_read(dir, "cgroup.procs");
@@ -395,6 +405,8 @@ cgroup_remove(const char *dir)
 				kill((pid_t)pid, SIGKILL);
 		}
 	}
+	if (frozen)
+		write_text(dir, "freezer.state", "THAWED");
 	/* the kernel removes a cgroup only once its last process is gone */
 	for (int i = 0; i < 200; i++) {
 		remove_below(dir, 0);
@@ -418,4 +430,17 @@ cgroup_teardown(struct cgroups *cg)
 	}
 	free(cg->oom);
 	memset(cg, 0, sizeof(*cg));
+}
+
+int
+cgroup_track(struct cgroups *cg, const char *id, struct nsbox_err *err)
+{
+	struct where w = {0};
+	int i;
+
+	if (!locate(NULL, true, &w) && !locate("freezer", false, &w))
+		return nsbox_error(err, ENOENT, "neither cgroup2 nor the v1 freezer is mounted");
+	i = add_dir(cg, &w, id, err);
+	free(w.dir);
+	return i;
 }

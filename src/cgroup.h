@@ -28,6 +28,10 @@ int cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struc
 /* A cgroup of the run's in the unified hierarchy, with or without
  * controllers (for an init that manages cgroups); its index, or -1. */
 int cgroup_unified(struct cgroups *cg, const char *id, struct nsbox_err *err);
+/* A cgroup that holds every process of the run, to kill them all at the
+ * end when no PID namespace does: the unified hierarchy's, else the v1
+ * freezer's (frozen, then killed). Its index, or -1 (errno in err). */
+int cgroup_track(struct cgroups *cg, const char *id, struct nsbox_err *err);
 int cgroup_attach(const struct cgroups *cg, pid_t pid, struct nsbox_err *err);
 /* Whether the memory controller killed something for the limit. */
 bool cgroup_oom(const struct cgroups *cg);

@@ -928,9 +928,43 @@ status_code(int status)
 	return 125;
 }
 
+/* Without a PID namespace the kernel kills nothing when the init exits:
+ * the init, a subreaper, has every orphan of the run as its child, so it
+ * kills its children, reaps them and what they leave to it, until none is
+ * left. A process killed cannot fork, so the rounds end. */
+static void
+kill_orphans(void)
+{
+	char path[64], buf[4096];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		bool any = false;
+
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		for (char *t = buf, *e; *t; t = e) {
+			long pid = strtol(t, &e, 10);
+
+			if (e == t)
+				break;
+			if (pid > 0 && kill((pid_t)pid, SIGKILL) == 0)
+				any = true;
+		}
+		while (waitpid(-1, NULL, any ? 0 : WNOHANG) > 0)
+			;
+		if (!any && waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
+			return;
+	}
+}
+
 /* nsbox's PID 1: forward signals to the payload, reap every orphan, exit
- * with the payload's status (the kernel then kills what is left). */
-static void __attribute__((noreturn)) init_loop(pid_t child)
+ * with the payload's status (with a PID namespace the kernel then kills
+ * what is left; without one, kill_orphans does). */
+static void __attribute__((noreturn)) init_loop(pid_t child, bool pidns)
 {
 	sigset_t set;
 
@@ -953,8 +987,11 @@ static void __attribute__((noreturn)) init_loop(pid_t child)
 			continue;
 		}
 		while ((w = waitpid(-1, &status, WNOHANG)) > 0)
-			if (w == child)
+			if (w == child) {
+				if (!pidns)
+					kill_orphans();
 				_exit(status_code(status));
+			}
 	}
 }
 
@@ -1074,7 +1111,7 @@ child_main(void *arg)
 	}
 	/* The init keeps nothing: no terminal, no channel, no root. */
 	close_range(0, ~0U, 0);
-	init_loop(pid);
+	init_loop(pid, ctx->p->ns_flags & CLONE_NEWPID);
 }
 
 /* --- parent side --- */
@@ -1115,6 +1152,19 @@ step_cgroup(struct exec_ctx *ctx, struct nsbox_err *err)
 
 	if (cgroup_setup(ctx->p, ctx->id, &ctx->cg, err) < 0)
 		return -1;
+	/* Without a PID namespace, nothing ends the payload's daemons with
+	 * the run: a cgroup of the run's holds them, and teardown (or gc,
+	 * after a kill -9) kills it. A user nobody delegated a cgroup to,
+	 * or a host with no cgroup mounted, has the init's kill_orphans
+	 * only (nsbox(1)). */
+	if (!(ctx->p->ns_flags & CLONE_NEWPID) && cgroup_track(&ctx->cg, ctx->id, err) < 0) {
+		bool none = err->errnum == ENOENT; /* no hierarchy is mounted */
+
+		if (!none && (geteuid() == 0 || (err->errnum != EACCES && err->errnum != EPERM &&
+						 err->errnum != EROFS)))
+			return -1;
+		*err = (struct nsbox_err){0};
+	}
 	/* An init makes cgroups of its own: below one of the run's, which
 	 * goes with the run, never in the caller's. */
 	if (ctx->boot) {

@@ -18,7 +18,7 @@ files() { (cd "$1" && find . ! -type d | sort | tr '\n' ' '); }
 
 make -s -C "$TOP" install DESTDIR="$D/root" >/dev/null
 check "install into a DESTDIR: the layout" \
-	"./etc/nsbox/README ./usr/local/bin/nsbox ./usr/local/bin/nsbox-debuild ./usr/local/lib/nsbox/nsbox-mkroot ./usr/local/share/bash-completion/completions/nsbox ./usr/local/share/bash-completion/completions/nsbox-debuild ./usr/local/share/man/man1/nsbox-debuild.1 ./usr/local/share/man/man1/nsbox-mkroot.1 ./usr/local/share/man/man1/nsbox.1 ./usr/local/share/man/man5/nsbox.conf.5 ./usr/local/share/nsbox/profiles/bookworm-build.conf ./usr/local/share/nsbox/profiles/build-common.conf ./usr/local/share/nsbox/profiles/sandbox.conf ./usr/local/share/nsbox/profiles/sid-build.conf ./usr/local/share/nsbox/profiles/trixie-build.conf " \
+	"./etc/nsbox/README ./usr/local/bin/nsbox ./usr/local/bin/nsbox-debuild ./usr/local/lib/nsbox/lib.sh ./usr/local/lib/nsbox/nsbox-mkroot ./usr/local/share/bash-completion/completions/nsbox ./usr/local/share/bash-completion/completions/nsbox-debuild ./usr/local/share/man/man1/nsbox-debuild.1 ./usr/local/share/man/man1/nsbox-mkroot.1 ./usr/local/share/man/man1/nsbox.1 ./usr/local/share/man/man5/nsbox.conf.5 ./usr/local/share/nsbox/profiles/bookworm-build.conf ./usr/local/share/nsbox/profiles/build-common.conf ./usr/local/share/nsbox/profiles/sandbox.conf ./usr/local/share/nsbox/profiles/sid-build.conf ./usr/local/share/nsbox/profiles/trixie-build.conf " \
 	"$(files "$D/root")"
 check "the installed nsbox runs" "nsbox 0.1.0" "$("$D/root/usr/local/bin/nsbox" --version)"
 check "the shipped profiles are valid" "5" \

@@ -93,9 +93,12 @@ check "--no-cache: builds, and installs the dependencies again" "0 1 0" \
 	"$rc $(grep -c '^install 0' "$LOG") $(grep -c '^layer-cache' "$LOG")"
 
 # --- a tree of an ordinary user is bound in and built as that user ---
-pkg nsbox-test-ok; chown -R 1234:1234 "$W/nsbox-test-ok-1.0"; rm -f "$OUT"/*
+# Its results are written as that user too: into a directory it can write.
+pkg nsbox-test-ok; chown -R 1234:1234 "$W/nsbox-test-ok-1.0"; rm -f "$OUT"/*; chown 1234:1234 "$OUT"
 build nsbox-test-ok; rc=$?
 check "a user's tree: bound in and built as its owner" "0 1" "$rc $(grep -c '^source tree: .* (bind as uid 1234)$' "$LOG")"
+check "... its results and log written as that user" "4 1234:1234" "$(stat -c %u:%g "$OUT"/* | sort | uniq -c | sed 's/^ *//')"
+chown 0:0 "$OUT"
 check "... and everything in it still belongs to that user" "" "$(find "$W/nsbox-test-ok-1.0" ! -uid 1234)"
 check "... the build ran in it" "yes" "$(test -x "$W/nsbox-test-ok-1.0/greet" && echo yes || echo no)"
 

@@ -56,6 +56,33 @@ check "L11: background children do not hold nsbox" "0" \
 	"$(run -- sh -c 'sleep 1718 & exit 0'; echo $?)"
 check "L11: the background child is gone" 0 "$(pgrep -fc '^sleep 1718$' || true)"
 
+# Without a PID namespace the kernel kills nothing at the end: the init
+# kills what the run left, and the run's cgroup holds it for teardown and
+# for gc after a kill -9 of nsbox.
+# wait_file FILE: until FILE has something in it (5 s at most).
+wait_file() {
+	_i=0
+	until [ -s "$1" ] || [ "$_i" -ge 100 ]; do sleep 0.05; _i=$((_i + 1)); done
+}
+out=$(run --no-pidns -- sh -c 'setsid sleep 1719 & echo started; exit 0'); rc=$?
+check "no PID namespace: a daemon left behind, the run's status" "0 started" "$rc $out"
+check "... and the daemon is gone when nsbox returns" 0 "$(pgrep -fc '^sleep 1719$' || true)"
+"$NSBOX" run --chroot="$ROOT" --no-pidns -- sh -c 'setsid sleep 1720 & echo started; sleep 1721' >"$W/nopid" &
+pid=$!; wait_file "$W/nopid"
+check "... SIGTERM of nsbox: the run had started its daemon" "started 1" "$(cat "$W/nopid") $(pgrep -fc '^sleep 1720$')"
+kill -TERM $pid; wait $pid
+check "... SIGTERM of nsbox: nothing of the run survives" 0 "$(pgrep -fc '^sleep 17(20|21)$' || true)"
+if only "$PRIV" 3 "a user's run without a PID namespace has no cgroup here (none is delegated), so a kill -9 of nsbox leaves what its init's kill cannot reach"; then
+	: >"$W/nopid"
+	"$NSBOX" run --chroot="$ROOT" --no-pidns -- sh -c 'setsid sleep 1722 & echo started; sleep 1723' >"$W/nopid" &
+	pid=$!; wait_file "$W/nopid"
+	check "... kill -9 of nsbox: the run had started its daemon" "started 1" "$(cat "$W/nopid") $(pgrep -fc '^sleep 1722$')"
+	kill -KILL $pid; wait $pid 2>/dev/null
+	check "... which outlives nsbox in the run's cgroup" 1 "$(pgrep -fc '^sleep 1722$')"
+	"$NSBOX" gc >/dev/null 2>&1
+	check "... until nsbox gc kills the cgroup" 0 "$(pgrep -fc '^sleep 172[23]$' || true)"
+fi
+
 # L18: a caller that ignores SIGCHLD and blocks signals
 check "L18: caller ignoring SIGCHLD" "7" "$(perl -e '$SIG{CHLD}="IGNORE"; exec @ARGV' "$NSBOX" run --chroot="$ROOT" -- sh -c 'exit 7'; echo $?)"
 check "L18: payload mask and dispositions reset" "0000000000000000 0000000000000000" \
