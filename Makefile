@@ -19,7 +19,7 @@ SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 
 all: nsbox
 
-options:
+options: src/have.h
 	@echo "CC       = $(CC)"
 	@echo "CPPFLAGS = $(ALL_CPPFLAGS)"
 	@echo "CFLAGS   = $(ALL_CFLAGS)"
@@ -29,7 +29,13 @@ options:
 .c.o:
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(LIB_OBJ) src/main.o: $(HDR) config.mk
+$(LIB_OBJ) src/main.o: $(HDR) src/have.h config.mk
+
+# The optional features, probed on every build (after make deps, in
+# `make deps install`); the header changes only when they do.
+src/have.h: FORCE
+	@CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' SDBUS='$(SDBUS)' sh src/have.sh $@
+FORCE:
 
 libnsbox.a: $(LIB_OBJ)
 	rm -f $@
@@ -39,7 +45,7 @@ nsbox: src/main.o libnsbox.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ src/main.o libnsbox.a $(PKGS_LIB)
 
 # A test build with fault points (NSBOX_FAULT=STEP:fail|stop); never installed.
-tests/nsbox-fault: $(LIB_SRC) src/main.c $(HDR) config.mk
+tests/nsbox-fault: $(LIB_SRC) src/main.c $(HDR) src/have.h config.mk
 	$(CC) $(ALL_CPPFLAGS) -DNSBOX_FAULTS $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LIB_SRC) src/main.c $(PKGS_LIB)
 
 $(UNIT): libnsbox.a tests/unit/unit.h $(UNIT:=.c)
@@ -113,7 +119,7 @@ FUZZ_CC   = clang
 FUZZ_SAN  = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FB        = tests/fuzz/build
 
-fuzz-build:
+fuzz-build: src/have.h
 	mkdir -p $(FB)/obj
 	for f in $(LIB_SRC); do \
 		$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(PKGS_INC) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
@@ -147,7 +153,7 @@ lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 --inline-suppr \
 		-D_GNU_SOURCE -Isrc src
 	shellcheck -x helpers/nsbox-mkroot helpers/lib.sh helpers/bash-completion/nsbox tests/t-completion.sh \
-		tests/t-install.sh \
+		tests/t-install.sh src/have.sh \
 		debuild/nsbox-debuild tests/*.sh tests/bench/*.sh \
 		tests/debuild/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
 	mandoc -Tlint -Wwarning man/*.[158]
@@ -195,8 +201,8 @@ uninstall:
 	-rmdir $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f nsbox libnsbox.a src/*.o $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault tests/bench/spawn-time
+	rm -f nsbox libnsbox.a src/*.o src/have.h $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault tests/bench/spawn-time
 	rm -rf $(FB)
 
-.PHONY: all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild asan fuzz fuzz-build format format-check lint \
+.PHONY: FORCE all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild asan fuzz fuzz-build format format-check lint \
 	install uninstall clean

@@ -20,13 +20,14 @@ PKGS_INC  != $(PKG_CONFIG) --cflags $(PKGS) libarchive 2>/dev/null || true
 PKGS_LIB  != $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -linih -lmnl -lcap
 PKGS_LIB += -pthread
 # sd-bus, to register with systemd-machined: libsystemd's headers only,
-# loaded (dlopen) when a run registers. SDBUS=no builds without it.
-SDBUS      = yes
-SDBUS_CPPFLAGS != [ "$(SDBUS)" = yes ] && $(PKG_CONFIG) --exists libsystemd && echo -DHAVE_SDBUS || true
+# loaded (dlopen) when a run registers. auto: when the headers are there
+# (libsystemd-dev); yes: the build fails without them; no: without sd-bus.
+# Probed when make builds, not here (src/have.sh writes src/have.h).
+SDBUS      = auto
 TEST_LIB  != $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka
 
 NSBOX_CPPFLAGS = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" -DSYSCONFDIR=\"$(SYSCONFDIR)\" \
-	-DDATADIR=\"$(DATADIR)\" -DLIBEXECDIR=\"$(LIBEXECDIR)\" -Isrc $(SDBUS_CPPFLAGS)
+	-DDATADIR=\"$(DATADIR)\" -DLIBEXECDIR=\"$(LIBEXECDIR)\" -Isrc
 NSBOX_CFLAGS   = -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 $(PKGS_INC)
 

@@ -2,7 +2,8 @@
 /* Registration with systemd-machined, so that machinectl sees the
  * container. sd-bus comes from libsystemd, loaded (dlopen) only when a
  * registration is tried: most runs never pay for it. Built only when
- * config.mk finds libsystemd's headers (HAVE_SDBUS). */
+ * src/have.sh finds libsystemd's headers (HAVE_SDBUS), which
+ * nsbox --version shows as +sd-bus. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "have.h"
 #include "machined.h"
 #include "util.h"
 
@@ -114,7 +116,16 @@ machined_register(const char *name, pid_t leader, const char *root, enum tristat
 	r = call("RegisterMachine", "sayssus", why, sizeof(why), name, 0, "nsbox", "container",
 		 (uint32_t)leader, root);
 #else
-	snprintf(why, sizeof(why), "nsbox was built without sd-bus (libsystemd-dev)");
+	(void)leader;
+	(void)root;
+	snprintf(why, sizeof(why),
+		 "nsbox was built without sd-bus (-sd-bus in nsbox --version: build it "
+		 "again with libsystemd-dev installed)");
+	/* a systemd host (sd_booted()), where machined would have registered
+	 * it: say why it did not */
+	if (mode == TRI_AUTO && access("/run/systemd/system/", F_OK) == 0)
+		fprintf(stderr, "nsbox: warning: %s is not registered with systemd-machined: %s\n",
+			name, why);
 	r = 1;
 #endif
 	if (r == 0)

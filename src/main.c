@@ -7,6 +7,7 @@
 
 #include "cache.h"
 #include "exec.h"
+#include "have.h"
 #include "options.h"
 #include "profile.h"
 #include "runs.h"
@@ -17,6 +18,17 @@
 #endif
 
 #define EXIT_NSBOX 125
+
+#ifdef HAVE_SDBUS
+#define SDBUS_FEATURE "+sd-bus" /* systemd-machined registration */
+#else
+#define SDBUS_FEATURE "-sd-bus"
+#endif
+#if defined(__x86_64__)
+#define SECCOMP_FEATURE "+seccomp" /* the denylist and the TIOCSTI filter */
+#else
+#define SECCOMP_FEATURE "-seccomp"
+#endif
 
 static const char usage[] = "usage: nsbox COMMAND [OPTIONS] [--] [ARGS]\n"
 			    "\n"
@@ -252,9 +264,9 @@ main(int argc, char **argv)
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_NSBOX : 0;
 	}
-	if (streq(argv[1], "--version")) {
-		printf("nsbox %s\n", VERSION);
-		return 0;
+	if (streq(argv[1], "--version")) { /* the optional parts: systemd's style */
+		printf("nsbox %s\n%s %s\n", VERSION, SDBUS_FEATURE, SECCOMP_FEATURE);
+		return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (streq(argv[1], names[i]))

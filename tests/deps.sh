@@ -1,8 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # Install the Debian packages nsbox needs to build and test, if any is
-# missing. A no-op when all are present.
+# missing. A no-op when all are present. Supported hosts: Debian 12
+# (bookworm) and 13 (trixie); anything else stops here, in one line.
 set -eu
+
+field() { sed -n "s/^$1=//p" /etc/os-release 2>/dev/null | tr -d "\"'" | head -n 1; }
+case "$(field ID) $(field VERSION_ID)" in
+"debian 12" | "debian 13") ;;
+*)
+	name=$(field PRETTY_NAME)
+	echo "deps: ${name:-this system (no /etc/os-release)} is not supported: nsbox builds and is tested on Debian 12 (bookworm) and 13 (trixie) only (README.md, Supported hosts)" >&2
+	exit 1 ;;
+esac
 
 pkgs="gcc make pkg-config libinih-dev libmnl-dev libcap-dev libarchive-dev
 libcmocka-dev libc6-dev busybox-static perl iproute2 uidmap mmdebstrap mandoc cppcheck shellcheck
@@ -24,6 +34,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 echo "deps: installing:$missing"
-apt-get update -q
+# another apt-get (a second checkout's make deps) holds the lock: wait
+apt-get -o DPkg::Lock::Timeout=600 update -q
 # shellcheck disable=SC2086 # word splitting is wanted
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing

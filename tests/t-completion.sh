@@ -35,5 +35,10 @@ t "kill: signals after the name" "TERM" nsbox kill box TE
 t "after --: the container's command is not nsbox's" "" nsbox run -- ps
 t "nsbox-debuild options" "--lintian" nsbox-debuild --lin
 t "nsbox-debuild --profile=" "--profile=trixie-build" nsbox-debuild --profile=trix
+# tests/data/shadow/sandbox.conf is shadowed by profiles/sandbox.conf: nsbox
+# list shows both, the completion offers the name once (as with a profile
+# of the tree that is also installed under /usr/local)
+NSBOX_PROFILE_PATH="$TOP/profiles:$TOP/tests/data/shadow" \
+	t "a shadowed profile: its name once" "sandbox" nsbox show -p sa
 echo "1..$n"
 [ "$failed" -eq 0 ]
