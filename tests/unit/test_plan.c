@@ -251,6 +251,11 @@ test_all_errors_in_one_pass(void **state)
 	      "bind", "x", "a:3", "root", "directory", "/r", "a:4", "root", "tarball", "/t", "a:5");
 	plan_validate(p, &d);
 	assert_int_equal(d.n, 4);
+	assert_true(unit_diag_has(&d, "a:1: root.ephemeral: 'Y': expected yes, no", NULL));
+	assert_true(unit_diag_has(&d, "a:2: root.hostname: '-': a hostname must not start", NULL));
+	assert_true(unit_diag_has(&d, "a:3: mount.bind: 'x': expected SRC:DEST", NULL));
+	assert_true(unit_diag_has(&d, "a:5: root.tarball: conflicts with root.directory (a:4)",
+				  "not both"));
 	diag_free(&d);
 }
 
