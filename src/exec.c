@@ -439,11 +439,6 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 
-	if (!p->rootfs && !p->tarball && (p->ephemeral || p->upper || p->n_overlays))
-		return nsbox_error(
-			err, 0,
-			"root.ephemeral, root.upper and root.overlay need root.directory or "
-			"root.tarball (an overlay on the host root is not supported)");
 	if (p->rootfs) {
 		struct stat st;
 
@@ -1596,21 +1591,6 @@ detach(struct exec_ctx *ctx, struct nsbox_err *err)
 	return nsbox_error(err, 0, "the detached nsbox died before the container started");
 }
 
-/* With init = auto, a command that is an init gets to be PID 1. */
-static bool
-want_init(const struct plan *p)
-{
-	const char *base;
-
-	if (p->init != TRI_AUTO)
-		return p->init == TRI_YES;
-	if (!p->argv || !p->argv[0])
-		return true;
-	base = strrchr(p->argv[0], '/');
-	base = base ? base + 1 : p->argv[0];
-	return !streq(base, "init") && !streq(base, "systemd");
-}
-
 int
 exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 {
@@ -1637,21 +1617,8 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		return -1;
 	/* Blocked from before clone, so none is lost; the child inherits the
 	 * mask and its init waits for them too. */
-	ctx.use_init = want_init(p);
-	ctx.boot = p->init == TRI_AUTO && !ctx.use_init;
-	if (ctx.boot) {
-		const unsigned long need = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWCGROUP;
-
-		if ((p->ns_flags & need) != need || (!p->rootfs && !p->tarball)) {
-			idmaps_clear(&ctx.maps);
-			return nsbox_error_at(err, "command line",
-					      "%s is an init: booting it needs a root "
-					      "(root.directory or root.tarball) and mount, pid "
-					      "and cgroup namespaces",
-					      p->argv[0]);
-		}
-		plan_boot_caps(p);
-	}
+	ctx.use_init = p->use_init;
+	ctx.boot = p->boot;
 	ctx.use_pty = p->tty == TRI_YES || (p->tty == TRI_AUTO && isatty(STDIN_FILENO));
 	if (p->detach) {
 		ctx.use_pty = true; /* what nsbox attach shows */

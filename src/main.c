@@ -49,7 +49,8 @@ load_flags(void)
 	return geteuid() == 0 ? PROFILE_TRUST : 0;
 }
 
-/* defaults < each --profile (its includes first) < the command line */
+/* defaults < each --profile (its includes first) < the command line; the
+ * command is part of the plan before validation, which decides on init. */
 static struct plan *
 build_plan(struct overrides *o, struct diag *d)
 {
@@ -63,6 +64,7 @@ build_plan(struct overrides *o, struct diag *d)
 		layer_free(&l);
 	}
 	plan_merge(p, &o->layer, d);
+	p->argv = steal_ptr(&o->args);
 	plan_validate(p, d);
 	return p;
 }
@@ -99,7 +101,6 @@ cmd_run_show(enum command cmd, struct overrides *o)
 		}
 		return 0;
 	}
-	p->argv = steal_ptr(&o->args);
 	if (o->profiles)
 		p->profile = o->profiles[strv_len(o->profiles) - 1];
 	p->status_fd = o->status_fd;
@@ -129,21 +130,85 @@ cmd_run_show(enum command cmd, struct overrides *o)
 	return rc < 0 ? EXIT_NSBOX : rc;
 }
 
+/* Does a setting of l come from the file real (a resolved path)? */
 static bool
-check_one(const char *name)
+layer_reads(const struct layer *l, const char *real)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const char *colon = strrchr(l->v[i].origin, ':');
+		_cleanup_free_ char *file =
+			colon ? xstrndup(l->v[i].origin, (size_t)(colon - l->v[i].origin)) : NULL;
+		_cleanup_free_ char *r = file ? realpath(file, NULL) : NULL;
+
+		if (r && streq(r, real))
+			return true;
+	}
+	return false;
+}
+
+/* The first profile of the search path that includes the profile at path,
+ * or NULL: such a fragment (build-common) need not be runnable alone. */
+static const char *
+includer(const char *path, const struct profile_info *v, size_t n)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+
+	for (size_t i = 0; real && i < n; i++) {
+		_cleanup_free_ char *other = realpath(v[i].path, NULL);
+		struct layer l = {0};
+		struct diag d = {0};
+		bool found;
+
+		if (v[i].shadowed_by || !other || streq(other, real))
+			continue;
+		profile_load(v[i].path, "check", load_flags(), &l, &d);
+		found = layer_reads(&l, real);
+		layer_free(&l);
+		diag_free(&d);
+		if (found)
+			return v[i].name;
+	}
+	return NULL;
+}
+
+/* The path a name resolves to: as given with a '/', else from the list. */
+static const char *
+profile_path(const char *name, const struct profile_info *v, size_t n)
+{
+	if (strchr(name, '/'))
+		return name;
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].shadowed_by && streq(v[i].name, name))
+			return v[i].path;
+	return NULL;
+}
+
+/* A profile is checked as nsbox run would take it. One that others include
+ * (build-common) may be a part that cannot run alone (nsbox show says why):
+ * then only its lines must be right, and its plan is checked with theirs. */
+static bool
+check_one(const char *name, const struct profile_info *v, size_t n)
 {
 	_cleanup_plan_ struct plan *p = plan_new();
+	const char *path = profile_path(name, v, n), *by = NULL;
 	struct layer l = {0};
 	struct diag d = {0};
+	size_t lines;
 	bool ok;
 
 	profile_load(name, "command line", load_flags(), &l, &d);
 	plan_merge(p, &l, &d);
+	lines = d.n;
 	plan_validate(p, &d);
 	layer_free(&l);
-	print_diag(&d);
-	ok = d.n == 0;
-	if (ok)
+	if (lines == 0 && d.n && path)
+		by = includer(path, v, n);
+	if (!by)
+		print_diag(&d);
+	ok = d.n == 0 || by;
+	if (ok && by)
+		printf("%s (a part of %s): ok\n", name, by);
+	else if (ok)
 		printf("%s: ok\n", name);
 	diag_free(&d);
 	return ok;
@@ -154,20 +219,19 @@ static int
 cmd_check(struct overrides *o)
 {
 	struct profile_info *v = NULL;
-	size_t n = 0;
+	size_t n = profile_list(&v);
 	bool ok = true;
 
 	if (o->args) {
 		for (size_t i = 0; o->args[i]; i++)
-			ok &= check_one(o->args[i]);
-		return ok ? 0 : 1;
+			ok &= check_one(o->args[i], v, n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			ok &= check_one(v[i].path, v, n);
+		if (n == 0)
+			printf("no profiles found\n");
 	}
-	n = profile_list(&v);
-	for (size_t i = 0; i < n; i++)
-		ok &= check_one(v[i].path);
 	profile_list_free(v, n);
-	if (n == 0)
-		printf("no profiles found\n");
 	return ok ? 0 : 1;
 }
 
