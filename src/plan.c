@@ -634,6 +634,17 @@ derive_scalars(struct plan *p)
 	spec_tristate(sval(p, PK_TTY), &p->tty);
 	spec_tristate(sval(p, PK_REGISTER), &p->reg);
 	p->use_init = want_init(p);
+	p->origin.tarball = sorigin(p, PK_TARBALL);
+	p->origin.userns = sorigin(p, PK_USERNS);
+	p->origin.gateway = sorigin(p, PK_GATEWAY);
+	p->origin.memory = sorigin(p, PK_MEMORY);
+	p->origin.pids = sorigin(p, PK_PIDS);
+	p->origin.cpu = sorigin(p, PK_CPU);
+	p->origin.io_weight = sorigin(p, PK_IO_WEIGHT);
+	p->origin.name = sorigin(p, PK_NAME);
+	p->origin.reg = sorigin(p, PK_REGISTER);
+	p->origin.pre_exec = sorigin(p, PK_PRE_EXEC);
+	p->origin.post_exit = sorigin(p, PK_POST_EXIT);
 	p->boot = p->init == TRI_AUTO && !p->use_init;
 	p->memory = p->pids = 0;
 	if (sval(p, PK_MEMORY))

@@ -151,6 +151,11 @@ struct plan {
 	unsigned grace;
 	const char *pre_exec, *post_exit;
 	const char *name; /* NULL: PROFILE-PID, or nsbox-PID */
+	/* Where the values above that the executor names in messages came from. */
+	struct {
+		const char *tarball, *userns, *gateway, *memory, *pids, *cpu, *io_weight, *name,
+			*reg, *pre_exec, *post_exit;
+	} origin;
 
 	const char *profile; /* the last profile named, for the default name */
 	int status_fd;       /* --json-status-fd, or -1 */
