@@ -352,11 +352,11 @@ name_run(struct exec_ctx *ctx, struct nsbox_err *err)
 			    (other = live_name(ctx->statedir, de->d_name, ctx->lockpath)) &&
 			    streq(other, ctx->name)) {
 				closedir(d);
-				return nsbox_error_at(
-					err, p->name ? p->scalar[PK_NAME].origin : "command line",
-					"process.name: a running container is "
-					"already named %s",
-					ctx->name);
+				return nsbox_error_at(err,
+						      p->name ? p->origin.name : "command line",
+						      "process.name: a running container is "
+						      "already named %s",
+						      ctx->name);
 			}
 		}
 		closedir(d);
@@ -439,11 +439,6 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 
-	if (!p->rootfs && !p->tarball && (p->ephemeral || p->upper || p->n_overlays))
-		return nsbox_error(
-			err, 0,
-			"root.ephemeral, root.upper and root.overlay need root.directory or "
-			"root.tarball (an overlay on the host root is not supported)");
 	if (p->rootfs) {
 		struct stat st;
 
@@ -453,9 +448,8 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 			return nsbox_error(err, ENOTDIR, "root.directory %s", p->rootfs);
 		ctx->lower = xstrdup(p->rootfs);
 	} else if (p->tarball) {
-		if (cache_root(p->tarball, p->scalar[PK_TARBALL].origin,
-			       ctx->userns ? &ctx->maps : NULL, &ctx->cache, &ctx->interrupted,
-			       err) < 0)
+		if (cache_root(p->tarball, p->origin.tarball, ctx->userns ? &ctx->maps : NULL,
+			       &ctx->cache, &ctx->interrupted, err) < 0)
 			return -1;
 		ctx->lower = xstrdup(ctx->cache.tree);
 	}
@@ -1224,7 +1218,7 @@ step_register(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 	int r = machined_register(ctx->name, ctx->pid, ctx->lower ? ctx->lower : "/", p->reg,
-				  p->scalar[PK_REGISTER].origin, err);
+				  p->origin.reg, err);
 
 	if (r < 0)
 		return -1;
@@ -1265,12 +1259,11 @@ step_pre_exec(struct exec_ctx *ctx, struct nsbox_err *err)
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	if (WIFEXITED(st))
-		return nsbox_error_at(err, p->scalar[PK_PRE_EXEC].origin,
+		return nsbox_error_at(err, p->origin.pre_exec,
 				      "hooks.pre-exec: %s exited with status %d", p->pre_exec,
 				      WEXITSTATUS(st));
-	return nsbox_error_at(err, p->scalar[PK_PRE_EXEC].origin,
-			      "hooks.pre-exec: %s was killed by SIG%s", p->pre_exec,
-			      sigabbrev_np(WTERMSIG(st)));
+	return nsbox_error_at(err, p->origin.pre_exec, "hooks.pre-exec: %s was killed by SIG%s",
+			      p->pre_exec, sigabbrev_np(WTERMSIG(st)));
 }
 
 /* post-exit: once the container is gone, with its exit status. */
@@ -1288,7 +1281,7 @@ post_exit(const struct plan *p, int status)
 		fprintf(stderr, "nsbox: hooks.post-exit: %s\n", err.msg);
 	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fprintf(stderr, "nsbox: %s: hooks.post-exit: %s failed (status %d)\n",
-			p->scalar[PK_POST_EXIT].origin, p->post_exit,
+			p->origin.post_exit, p->post_exit,
 			WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
@@ -1525,7 +1518,7 @@ decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
 
 	if (p->userns == TRI_NO) {
 		if (uid != 0)
-			return nsbox_error_at(err, p->scalar[PK_USERNS].origin,
+			return nsbox_error_at(err, p->origin.userns,
 					      "user.userns: without a user namespace nsbox needs "
 					      "root");
 		return 0;
@@ -1592,10 +1585,10 @@ check_hooks(const struct plan *p, struct nsbox_err *err)
 	const char *why;
 	/* hooks are checked before anything exists */
 	if (p->pre_exec && (why = hook_check(p->pre_exec)))
-		return nsbox_error_at(err, p->scalar[PK_PRE_EXEC].origin, "hooks.pre-exec: %s %s",
-				      p->pre_exec, why);
+		return nsbox_error_at(err, p->origin.pre_exec, "hooks.pre-exec: %s %s", p->pre_exec,
+				      why);
 	if (p->post_exit && (why = hook_check(p->post_exit)))
-		return nsbox_error_at(err, p->scalar[PK_POST_EXIT].origin, "hooks.post-exit: %s %s",
+		return nsbox_error_at(err, p->origin.post_exit, "hooks.post-exit: %s %s",
 				      p->post_exit, why);
 	return 0;
 }
@@ -1646,21 +1639,6 @@ detach(struct exec_ctx *ctx, struct nsbox_err *err)
 	return nsbox_error(err, 0, "the detached nsbox died before the container started");
 }
 
-/* With init = auto, a command that is an init gets to be PID 1. */
-static bool
-want_init(const struct plan *p)
-{
-	const char *base;
-
-	if (p->init != TRI_AUTO)
-		return p->init == TRI_YES;
-	if (!p->argv || !p->argv[0])
-		return true;
-	base = strrchr(p->argv[0], '/');
-	base = base ? base + 1 : p->argv[0];
-	return !streq(base, "init") && !streq(base, "systemd");
-}
-
 int
 exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 {
@@ -1687,21 +1665,8 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 		return -1;
 	/* Blocked from before clone, so none is lost; the child inherits the
 	 * mask and its init waits for them too. */
-	ctx.use_init = want_init(p);
-	ctx.boot = p->init == TRI_AUTO && !ctx.use_init;
-	if (ctx.boot) {
-		const unsigned long need = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWCGROUP;
-
-		if ((p->ns_flags & need) != need || (!p->rootfs && !p->tarball)) {
-			idmaps_clear(&ctx.maps);
-			return nsbox_error_at(err, "command line",
-					      "%s is an init: booting it needs a root "
-					      "(root.directory or root.tarball) and mount, pid "
-					      "and cgroup namespaces",
-					      p->argv[0]);
-		}
-		plan_boot_caps(p);
-	}
+	ctx.use_init = p->use_init;
+	ctx.boot = p->boot;
 	ctx.use_pty = p->tty == TRI_YES || (p->tty == TRI_AUTO && isatty(STDIN_FILENO));
 	if (p->detach) {
 		ctx.use_pty = true; /* what nsbox attach shows */

@@ -61,7 +61,8 @@ load_flags(void)
 	return geteuid() == 0 ? PROFILE_TRUST : 0;
 }
 
-/* defaults < each --profile (its includes first) < the command line */
+/* defaults < each --profile (its includes first) < the command line; the
+ * command is part of the plan before validation, which decides on init. */
 static struct plan *
 build_plan(struct overrides *o, struct diag *d)
 {
@@ -75,19 +76,20 @@ build_plan(struct overrides *o, struct diag *d)
 		layer_free(&l);
 	}
 	plan_merge(p, &o->layer, d);
+	p->argv = steal_ptr(&o->args);
 	plan_validate(p, d);
 	return p;
 }
 
 static int
-cmd_run_show(enum command cmd, struct overrides *o)
+run_show(struct overrides *o, bool show)
 {
 	_cleanup_plan_ struct plan *p = NULL;
 	struct diag d = {0};
 	struct nsbox_err err = {0};
 	int rc;
 
-	if (cmd == CMD_SHOW && o->keys) {
+	if (show && o->keys) {
 		plan_print_keys(stdout);
 		return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
 	}
@@ -97,7 +99,7 @@ cmd_run_show(enum command cmd, struct overrides *o)
 		diag_free(&d);
 		return EXIT_NSBOX;
 	}
-	if (cmd == CMD_SHOW) {
+	if (show) {
 		plan_print(p, stdout, o->json);
 		return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
 	}
@@ -111,7 +113,6 @@ cmd_run_show(enum command cmd, struct overrides *o)
 		}
 		return 0;
 	}
-	p->argv = steal_ptr(&o->args);
 	if (o->profiles)
 		p->profile = o->profiles[strv_len(o->profiles) - 1];
 	p->status_fd = o->status_fd;
@@ -141,21 +142,97 @@ cmd_run_show(enum command cmd, struct overrides *o)
 	return rc < 0 ? EXIT_NSBOX : rc;
 }
 
+static int
+cmd_run(struct overrides *o)
+{
+	return run_show(o, false);
+}
+
+static int
+cmd_show(struct overrides *o)
+{
+	return run_show(o, true);
+}
+
+/* Does a setting of l come from the file real (a resolved path)? */
 static bool
-check_one(const char *name)
+layer_reads(const struct layer *l, const char *real)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const char *colon = strrchr(l->v[i].origin, ':');
+		_cleanup_free_ char *file =
+			colon ? xstrndup(l->v[i].origin, (size_t)(colon - l->v[i].origin)) : NULL;
+		_cleanup_free_ char *r = file ? realpath(file, NULL) : NULL;
+
+		if (r && streq(r, real))
+			return true;
+	}
+	return false;
+}
+
+/* The first profile of the search path that includes the profile at path,
+ * or NULL: such a fragment (build-common) need not be runnable alone. */
+static const char *
+includer(const char *path, const struct profile_info *v, size_t n)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+
+	for (size_t i = 0; real && i < n; i++) {
+		_cleanup_free_ char *other = realpath(v[i].path, NULL);
+		struct layer l = {0};
+		struct diag d = {0};
+		bool found;
+
+		if (v[i].shadowed_by || !other || streq(other, real))
+			continue;
+		profile_load(v[i].path, "check", load_flags(), &l, &d);
+		found = layer_reads(&l, real);
+		layer_free(&l);
+		diag_free(&d);
+		if (found)
+			return v[i].name;
+	}
+	return NULL;
+}
+
+/* The path a name resolves to: as given with a '/', else from the list. */
+static const char *
+profile_path(const char *name, const struct profile_info *v, size_t n)
+{
+	if (strchr(name, '/'))
+		return name;
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].shadowed_by && streq(v[i].name, name))
+			return v[i].path;
+	return NULL;
+}
+
+/* A profile is checked as nsbox run would take it. One that others include
+ * (build-common) may be a part that cannot run alone (nsbox show says why):
+ * then only its lines must be right, and its plan is checked with theirs. */
+static bool
+check_one(const char *name, const struct profile_info *v, size_t n)
 {
 	_cleanup_plan_ struct plan *p = plan_new();
+	const char *path = profile_path(name, v, n), *by = NULL;
 	struct layer l = {0};
 	struct diag d = {0};
+	size_t lines;
 	bool ok;
 
 	profile_load(name, "command line", load_flags(), &l, &d);
 	plan_merge(p, &l, &d);
+	lines = d.n;
 	plan_validate(p, &d);
 	layer_free(&l);
-	print_diag(&d);
-	ok = d.n == 0;
-	if (ok)
+	if (lines == 0 && d.n && path)
+		by = includer(path, v, n);
+	if (!by)
+		print_diag(&d);
+	ok = d.n == 0 || by;
+	if (ok && by)
+		printf("%s (a part of %s): ok\n", name, by);
+	else if (ok)
 		printf("%s: ok\n", name);
 	diag_free(&d);
 	return ok;
@@ -166,20 +243,19 @@ static int
 cmd_check(struct overrides *o)
 {
 	struct profile_info *v = NULL;
-	size_t n = 0;
+	size_t n = profile_list(&v);
 	bool ok = true;
 
 	if (o->args) {
 		for (size_t i = 0; o->args[i]; i++)
-			ok &= check_one(o->args[i]);
-		return ok ? 0 : 1;
+			ok &= check_one(o->args[i], v, n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			ok &= check_one(v[i].path, v, n);
+		if (n == 0)
+			printf("no profiles found\n");
 	}
-	n = profile_list(&v);
-	for (size_t i = 0; i < n; i++)
-		ok &= check_one(v[i].path);
 	profile_list_free(v, n);
-	if (n == 0)
-		printf("no profiles found\n");
 	return ok ? 0 : 1;
 }
 
@@ -207,11 +283,12 @@ description_of(const char *path)
 }
 
 static int
-cmd_list(void)
+cmd_list(struct overrides *o)
 {
 	struct profile_info *v = NULL;
 	size_t n = profile_list(&v);
 
+	(void)o;
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *desc = description_of(v[i].path);
 
@@ -227,7 +304,7 @@ cmd_list(void)
 }
 
 static int
-cmd_cache(const struct overrides *o)
+cmd_cache(struct overrides *o)
 {
 	struct nsbox_err err = {0};
 	int rc;
@@ -247,18 +324,159 @@ cmd_cache(const struct overrides *o)
 	return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
 }
 
+/* A command on running containers, or gc: its error, or the flush of what
+ * it printed, makes the exit code. */
+static int
+done(int rc, const struct nsbox_err *err)
+{
+	if (rc < 0) {
+		fprintf(stderr, "nsbox: %s\n", err->msg);
+		return EXIT_NSBOX;
+	}
+	return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
+}
+
+static int
+cmd_gc(struct overrides *o)
+{
+	struct nsbox_err err = {0};
+
+	if (exec_gc(o->dry_run, &err) < 0) {
+		fprintf(stderr, "nsbox: %s\n", err.msg);
+		return EXIT_NSBOX;
+	}
+	return 0;
+}
+
+static int
+cmd_ps(struct overrides *o)
+{
+	struct nsbox_err err = {0};
+
+	return done(runs_ps(stdout, o->json, &err), &err);
+}
+
+static int
+cmd_stop(struct overrides *o)
+{
+	struct nsbox_err err = {0};
+
+	return done(runs_stop(o->args[0], &err), &err);
+}
+
+static int
+cmd_kill(struct overrides *o)
+{
+	struct nsbox_err err = {0};
+
+	return done(runs_kill(o->args[0], o->args[1], &err), &err);
+}
+
+/* The exit code is the command's. */
+static int
+cmd_exec(struct overrides *o)
+{
+	struct nsbox_err err = {0};
+	int rc = runs_exec(o->args[0], o->args + 1, &err);
+
+	if (rc < 0) {
+		fprintf(stderr, "nsbox: %s\n", err.msg);
+		return EXIT_NSBOX;
+	}
+	return rc;
+}
+
+static int
+cmd_stats(struct overrides *o)
+{
+	struct nsbox_err err = {0};
+
+	return done(runs_stats(stdout, o->args[0], &err), &err);
+}
+
+static int
+cmd_pause(struct overrides *o)
+{
+	struct nsbox_err err = {0};
+
+	return done(runs_freeze(o->args[0], true, &err), &err);
+}
+
+static int
+cmd_resume(struct overrides *o)
+{
+	struct nsbox_err err = {0};
+
+	return done(runs_freeze(o->args[0], false, &err), &err);
+}
+
+static int
+cmd_attach(struct overrides *o)
+{
+	struct nsbox_err err = {0};
+
+	return done(runs_attach(o->args[0], &err), &err);
+}
+
+/* Every subcommand: its name, how its command line is read (options.c) and
+ * what runs it, which prints its own errors and returns the exit code. */
+static const struct command {
+	const char *name;
+	const struct syntax *syntax;
+	int (*run)(struct overrides *o);
+} commands[] = {
+	{"run", &syntax_run, cmd_run},
+	{"show", &syntax_show, cmd_show},
+	{"check", &syntax_check, cmd_check},
+	{"list", &syntax_list, cmd_list},
+	{"gc", &syntax_gc, cmd_gc},
+	{"cache", &syntax_cache, cmd_cache},
+	{"ps", &syntax_ps, cmd_ps},
+	{"stop", &syntax_stop, cmd_stop},
+	{"kill", &syntax_kill, cmd_kill},
+	{"exec", &syntax_exec, cmd_exec},
+	{"stats", &syntax_stats, cmd_stats},
+	{"pause", &syntax_pause, cmd_pause},
+	{"resume", &syntax_pause, cmd_resume},
+	{"attach", &syntax_attach, cmd_attach},
+};
+
+/* The command named so, or NULL after saying so (with a "did you mean"). */
+static const struct command *
+command_find(const char *name)
+{
+	_cleanup_free_ char *c = NULL;
+	const char *hint = NULL;
+	unsigned best = 3;
+
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (streq(name, commands[i].name))
+			return &commands[i];
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		unsigned d = edit_distance(name, commands[i].name);
+
+		if (d < best) {
+			best = d;
+			hint = commands[i].name;
+		}
+	}
+	c = str_escape(name);
+	if (hint)
+		fprintf(stderr, "nsbox: command line: unknown command '%s' (did you mean %s?)\n", c,
+			hint);
+	else
+		fprintf(stderr, "nsbox: command line: unknown command '%s' (see nsbox --help)\n",
+			c);
+	return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
-	static const char *const names[] = {
-		[CMD_RUN] = "run",       [CMD_SHOW] = "show",    [CMD_CHECK] = "check",
-		[CMD_LIST] = "list",     [CMD_GC] = "gc",        [CMD_CACHE] = "cache",
-		[CMD_PS] = "ps",         [CMD_STOP] = "stop",    [CMD_KILL] = "kill",
-		[CMD_EXEC] = "exec",     [CMD_STATS] = "stats",  [CMD_PAUSE] = "pause",
-		[CMD_RESUME] = "resume", [CMD_ATTACH] = "attach"};
+	const struct command *c;
 	struct overrides o;
 	struct nsbox_err err = {0};
-	int cmd = -1, rc;
+	int rc;
 
 	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
 		fputs(usage, argc < 2 ? stderr : stdout);
@@ -268,68 +486,22 @@ main(int argc, char **argv)
 		printf("nsbox %s\n%s %s\n", VERSION, SDBUS_FEATURE, SECCOMP_FEATURE);
 		return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (streq(argv[1], names[i]))
-			cmd = (int)i;
-	if (cmd < 0) {
-		_cleanup_free_ char *c = str_escape(argv[1]);
-
-		const char *hint = NULL;
-		unsigned best = 3;
-
-		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-			unsigned d = edit_distance(argv[1], names[i]);
-
-			if (d < best) {
-				best = d;
-				hint = names[i];
-			}
-		}
-		if (hint)
-			fprintf(stderr,
-				"nsbox: command line: unknown command '%s' (did you mean %s?)\n", c,
-				hint);
-		else
-			fprintf(stderr,
-				"nsbox: command line: unknown command '%s' (see nsbox --help)\n",
-				c);
-		return EXIT_NSBOX;
+	if (streq(argv[1], "--commands")) { /* hidden: the bash completion's list */
+		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+			puts(commands[i].name);
+		return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
 	}
-	if (options_parse(cmd, argc - 1, argv + 1, &o, &err) < 0) {
+	if (!(c = command_find(argv[1])))
+		return EXIT_NSBOX;
+	if (options_parse(c->syntax, argc - 1, argv + 1, &o, &err) < 0) {
 		fprintf(stderr, "nsbox: %s\n", err.msg);
 		overrides_free(&o);
 		return EXIT_NSBOX;
 	}
 	if (o.help)
-		rc = fputs(options_usage(cmd), stdout) < 0 ? EXIT_NSBOX : 0;
-	else if (cmd == CMD_CHECK)
-		rc = cmd_check(&o);
-	else if (cmd == CMD_LIST)
-		rc = cmd_list();
-	else if (cmd == CMD_GC)
-		rc = exec_gc(o.dry_run, &err) < 0
-			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
-			     : 0;
-	else if (cmd == CMD_CACHE)
-		rc = cmd_cache(&o);
-	else if (cmd == CMD_EXEC)
-		rc = (rc = runs_exec(o.args[0], o.args + 1, &err)) < 0
-			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
-			     : rc;
-	else if (cmd == CMD_STATS || cmd == CMD_PAUSE || cmd == CMD_RESUME || cmd == CMD_ATTACH)
-		rc = (cmd == CMD_STATS    ? runs_stats(stdout, o.args[0], &err)
-		      : cmd == CMD_ATTACH ? runs_attach(o.args[0], &err)
-					  : runs_freeze(o.args[0], cmd == CMD_PAUSE, &err)) < 0
-			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
-			     : (fflush(stdout) == 0 ? 0 : EXIT_NSBOX);
-	else if (cmd == CMD_PS || cmd == CMD_STOP || cmd == CMD_KILL)
-		rc = (cmd == CMD_PS     ? runs_ps(stdout, o.json, &err)
-		      : cmd == CMD_STOP ? runs_stop(o.args[0], &err)
-					: runs_kill(o.args[0], o.args[1], &err)) < 0
-			     ? (fprintf(stderr, "nsbox: %s\n", err.msg), EXIT_NSBOX)
-			     : (fflush(stdout) == 0 ? 0 : EXIT_NSBOX);
+		rc = fputs(options_usage(c->syntax), stdout) < 0 ? EXIT_NSBOX : 0;
 	else
-		rc = cmd_run_show(cmd, &o);
+		rc = c->run(&o);
 	overrides_free(&o);
 	return rc;
 }

@@ -144,7 +144,7 @@ netif_setup(const struct plan *p, pid_t pid, const char *id, struct netif_state 
 	if (p->gw_family && nl_gateway(&st->cont, p->gw_family, p->gateway, err) < 0) {
 		char where[300];
 
-		snprintf(where, sizeof(where), "%s: network.gateway", p->scalar[PK_GATEWAY].origin);
+		snprintf(where, sizeof(where), "%s: network.gateway", p->origin.gateway);
 		nsbox_error_locate(err, where);
 		return -1;
 	}

@@ -122,70 +122,6 @@ static const char run_usage[] =
 	"      --json                (show) print the plan as JSON\n"
 	"      --keys                (show) list every SECTION.KEY of the profile format\n";
 
-const char *
-options_usage(enum command cmd)
-{
-	switch (cmd) {
-	case CMD_CHECK:
-		return "usage: nsbox check [NAME|PATH...]\n";
-	case CMD_LIST:
-		return "usage: nsbox list\n";
-	case CMD_CACHE:
-		return "usage: nsbox cache list\n"
-		       "       nsbox cache prune [--days=N] [--all] [--dry-run]\n"
-		       "       nsbox cache id TARBALL\n"
-		       "\n"
-		       "  list    the cached trees of tarball roots: size, last use, state\n"
-		       "  prune   remove those not in use whose tarball changed or is gone,\n"
-		       "          or that were not used for N days (default 30)\n"
-		       "      --days=N              the age limit of prune\n"
-		       "      --all                 remove every entry not in use\n"
-		       "      --dry-run             only say what would go\n"
-		       "  id      the SHA-256 of a tarball (from the cache when it knows it)\n";
-	case CMD_PS:
-		return "usage: nsbox ps [--json]\n"
-		       "\n"
-		       "  the caller's running containers: name, profile, pid, uptime, root,\n"
-		       "  cgroup; with --json, their state as a JSON array\n";
-	case CMD_STOP:
-		return "usage: nsbox stop NAME|ID|PID\n"
-		       "\n"
-		       "  SIGTERM, and SIGKILL after the container's process.grace; returns\n"
-		       "  once it is gone\n";
-	case CMD_EXEC:
-		return "usage: nsbox exec NAME|ID|PID [--] COMMAND [ARG...]\n"
-		       "\n"
-		       "  run COMMAND in a running container: its namespaces, root, cwd,\n"
-		       "  cgroups, and the uid, capabilities and environment of its command\n";
-	case CMD_STATS:
-		return "usage: nsbox stats NAME|ID|PID\n"
-		       "\n"
-		       "  memory, pids and CPU time from the container's cgroups\n";
-	case CMD_PAUSE:
-	case CMD_RESUME:
-		return "usage: nsbox pause NAME|ID|PID\n"
-		       "       nsbox resume NAME|ID|PID\n"
-		       "\n"
-		       "  freeze or thaw every process of the container (its freezer cgroup)\n";
-	case CMD_ATTACH:
-		return "usage: nsbox attach NAME|ID|PID\n"
-		       "\n"
-		       "  the terminal of a container started with --detach; Ctrl-@ detaches\n";
-	case CMD_KILL:
-		return "usage: nsbox kill NAME|ID|PID SIGNAL\n"
-		       "\n"
-		       "  send SIGNAL (a number, TERM or SIGTERM) to the container's first "
-		       "process\n";
-	case CMD_GC:
-		return "usage: nsbox gc [--dry-run]\n"
-		       "\n"
-		       "  remove what runs killed with SIGKILL left behind\n"
-		       "      --dry-run             only list it\n";
-	default:
-		return run_usage;
-	}
-}
-
 static void
 add(struct overrides *o, const char *section, const char *key, const char *value)
 {
@@ -389,76 +325,213 @@ bad_option(char **argv, int c, const struct option *opts, struct nsbox_err *err)
 	return nsbox_error(err, 0, CL ": unknown option '%.64s' (see --help)", what);
 }
 
-int
-options_parse(enum command cmd, int argc, char **argv, struct overrides *o, struct nsbox_err *err)
+/* cache's words: list, prune, or id TARBALL */
+static int
+cache_args(int *argc, char **argv, struct nsbox_err *err)
 {
-	/* '+': stop at the command; ':': report missing values ourselves. */
-	const char *shortopts = cmd == CMD_RUN || cmd == CMD_SHOW
-					? "+:hvp:b:r:c:t:m:n::u:e:wg:da:s:kUMNIHP"
-				: cmd == CMD_CACHE ? ":h" /* nsbox cache prune --all */
-						   : "+:h";
-	static const struct option none[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	static const struct option gc[] = {{"help", no_argument, NULL, 'h'},
+	if (!(optind + 1 == *argc &&
+	      (streq(argv[optind], "list") || streq(argv[optind], "prune"))) &&
+	    !(optind + 2 == *argc && streq(argv[optind], "id")))
+		return nsbox_error(err, 0, CL ": nsbox cache: expected list, prune or id TARBALL");
+	return 0;
+}
+
+/* NAME -- COMMAND: the "--" is not the command */
+static int
+exec_args(int *argc, char **argv, struct nsbox_err *err)
+{
+	(void)err;
+	if (optind < *argc && optind + 1 < *argc && streq(argv[optind + 1], "--")) {
+		memmove(argv + optind + 1, argv + optind + 2,
+			(size_t)(*argc - optind - 2) * sizeof(*argv));
+		(*argc)--;
+	}
+	return 0;
+}
+
+/* How one subcommand's command line is read. */
+struct syntax {
+	const char *usage;
+	const char *shortopts; /* '+': stop at the command; ':': report missing values */
+	const struct option *opts;
+	int min_args, max_args; /* -1: any; 0: "unexpected argument", else the usage */
+	int refused[2];         /* of opts, those for another command (run and show share) */
+	int (*args)(int *argc, char **argv, struct nsbox_err *err); /* before the count */
+};
+
+#define RUN_SHORT "+:hvp:b:r:c:t:m:n::u:e:wg:da:s:kUMNIHP"
+
+static const struct option none_opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+static const struct option gc_opts[] = {{"help", no_argument, NULL, 'h'},
+					{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+					{NULL, 0, NULL, 0}};
+static const struct option ps_opts[] = {{"help", no_argument, NULL, 'h'},
+					{"json", no_argument, NULL, OPT_JSON},
+					{NULL, 0, NULL, 0}};
+static const struct option cache_opts[] = {{"help", no_argument, NULL, 'h'},
 					   {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+					   {"days", required_argument, NULL, OPT_DAYS},
+					   {"all", no_argument, NULL, OPT_ALL},
 					   {NULL, 0, NULL, 0}};
-	static const struct option ps[] = {{"help", no_argument, NULL, 'h'},
-					   {"json", no_argument, NULL, OPT_JSON},
-					   {NULL, 0, NULL, 0}};
-	static const struct option cache[] = {{"help", no_argument, NULL, 'h'},
-					      {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-					      {"days", required_argument, NULL, OPT_DAYS},
-					      {"all", no_argument, NULL, OPT_ALL},
-					      {NULL, 0, NULL, 0}};
-	int c;
+
+const struct syntax syntax_run = {run_usage, RUN_SHORT, run_opts, 0, -1, {OPT_JSON, OPT_KEYS},
+				  NULL};
+const struct syntax syntax_show = {run_usage, RUN_SHORT, run_opts, 0, 0, {OPT_DRY_RUN}, NULL};
+const struct syntax syntax_check = {
+	"usage: nsbox check [NAME|PATH...]\n", "+:h", none_opts, 0, -1, {0}, NULL};
+const struct syntax syntax_list = {"usage: nsbox list\n", "+:h", none_opts, 0, 0, {0}, NULL};
+/* no '+': nsbox cache prune --all */
+const struct syntax syntax_cache = {
+	"usage: nsbox cache list\n"
+	"       nsbox cache prune [--days=N] [--all] [--dry-run]\n"
+	"       nsbox cache id TARBALL\n"
+	"\n"
+	"  list    the cached trees of tarball roots: size, last use, state\n"
+	"  prune   remove those not in use whose tarball changed or is gone,\n"
+	"          or that were not used for N days (default 30)\n"
+	"      --days=N              the age limit of prune\n"
+	"      --all                 remove every entry not in use\n"
+	"      --dry-run             only say what would go\n"
+	"  id      the SHA-256 of a tarball (from the cache when it knows it)\n",
+	":h",
+	cache_opts,
+	0,
+	-1,
+	{0},
+	cache_args};
+const struct syntax syntax_ps = {
+	"usage: nsbox ps [--json]\n"
+	"\n"
+	"  the caller's running containers: name, profile, pid, uptime, root,\n"
+	"  cgroup; with --json, their state as a JSON array\n",
+	"+:h",
+	ps_opts,
+	0,
+	0,
+	{0},
+	NULL};
+const struct syntax syntax_stop = {
+	"usage: nsbox stop NAME|ID|PID\n"
+	"\n"
+	"  SIGTERM, and SIGKILL after the container's process.grace; returns\n"
+	"  once it is gone\n",
+	"+:h",
+	none_opts,
+	1,
+	1,
+	{0},
+	NULL};
+const struct syntax syntax_kill = {
+	"usage: nsbox kill NAME|ID|PID SIGNAL\n"
+	"\n"
+	"  send SIGNAL (a number, TERM or SIGTERM) to the container's first "
+	"process\n",
+	"+:h",
+	none_opts,
+	2,
+	2,
+	{0},
+	NULL};
+const struct syntax syntax_exec = {
+	"usage: nsbox exec NAME|ID|PID [--] COMMAND [ARG...]\n"
+	"\n"
+	"  run COMMAND in a running container: its namespaces, root, cwd,\n"
+	"  cgroups, and the uid, capabilities and environment of its command\n",
+	"+:h",
+	none_opts,
+	2,
+	-1,
+	{0},
+	exec_args};
+const struct syntax syntax_stats = {"usage: nsbox stats NAME|ID|PID\n"
+				    "\n"
+				    "  memory, pids and CPU time from the container's cgroups\n",
+				    "+:h",
+				    none_opts,
+				    1,
+				    1,
+				    {0},
+				    NULL};
+const struct syntax syntax_pause = {
+	"usage: nsbox pause NAME|ID|PID\n"
+	"       nsbox resume NAME|ID|PID\n"
+	"\n"
+	"  freeze or thaw every process of the container (its freezer cgroup)\n",
+	"+:h",
+	none_opts,
+	1,
+	1,
+	{0},
+	NULL};
+const struct syntax syntax_attach = {
+	"usage: nsbox attach NAME|ID|PID\n"
+	"\n"
+	"  the terminal of a container started with --detach; Ctrl-@ detaches\n",
+	"+:h",
+	none_opts,
+	1,
+	1,
+	{0},
+	NULL};
+const struct syntax syntax_gc = {"usage: nsbox gc [--dry-run]\n"
+				 "\n"
+				 "  remove what runs killed with SIGKILL left behind\n"
+				 "      --dry-run             only list it\n",
+				 "+:h",
+				 gc_opts,
+				 0,
+				 0,
+				 {0},
+				 NULL};
+
+const char *
+options_usage(const struct syntax *s)
+{
+	return s->usage;
+}
+
+/* An option of run's set that belongs to another command. */
+static int
+refused(const struct syntax *s, int c, const char *what, struct nsbox_err *err)
+{
+	static const struct {
+		int opt;
+		const char *cmds;
+	} only[] = {
+		{OPT_JSON, "show and ps"}, {OPT_KEYS, "show"}, {OPT_DRY_RUN, "run, gc and cache"}};
+
+	for (size_t i = 0; c && i < ARRAY_SIZE(s->refused); i++)
+		for (size_t j = 0; s->refused[i] == c && j < ARRAY_SIZE(only); j++)
+			if (only[j].opt == c)
+				return nsbox_error(err, 0, CL ": option '%s' is only for nsbox %s",
+						   what, only[j].cmds);
+	return 0;
+}
+
+int
+options_parse(const struct syntax *s, int argc, char **argv, struct overrides *o,
+	      struct nsbox_err *err)
+{
+	int c, n;
 
 	memset(o, 0, sizeof(*o));
 	o->days = 30;
 	o->status_fd = -1;
 	optind = 0; /* glibc: reinitialise, so tests can parse more than once */
 	opterr = 0;
-	const struct option *opts = cmd == CMD_RUN || cmd == CMD_SHOW ? run_opts
-				    : cmd == CMD_GC                   ? gc
-				    : cmd == CMD_CACHE                ? cache
-				    : cmd == CMD_PS                   ? ps
-								      : none;
-
-	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, s->shortopts, s->opts, NULL)) != -1) {
 		if (c == '?' || c == ':')
-			return bad_option(argv, c, opts, err);
-		if (((c == OPT_JSON && cmd != CMD_PS) || c == OPT_KEYS) && cmd != CMD_SHOW &&
-		    !(c == OPT_JSON && cmd == CMD_PS))
-			return nsbox_error(err, 0, CL ": option '%s' is only for nsbox %s",
-					   argv[optind - 1],
-					   c == OPT_JSON ? "show and ps" : "show");
-		if ((c == OPT_JSON && cmd != CMD_SHOW && cmd != CMD_PS) ||
-		    (c == OPT_DRY_RUN && cmd != CMD_RUN && cmd != CMD_GC && cmd != CMD_CACHE))
-			return nsbox_error(err, 0, CL ": option '%s' is only for nsbox %s",
-					   argv[optind - 1],
-					   c == OPT_JSON ? "show and ps" : "run, gc and cache");
-		if (handle(o, c, optarg, err) < 0)
+			return bad_option(argv, c, s->opts, err);
+		if (refused(s, c, argv[optind - 1], err) < 0 || handle(o, c, optarg, err) < 0)
 			return -1;
 	}
-	if (cmd == CMD_CACHE &&
-	    !(optind + 1 == argc &&
-	      (streq(argv[optind], "list") || streq(argv[optind], "prune"))) &&
-	    !(optind + 2 == argc && streq(argv[optind], "id")))
-		return nsbox_error(err, 0, CL ": nsbox cache: expected list, prune or id TARBALL");
-	if (cmd == CMD_EXEC && optind < argc && optind + 1 < argc &&
-	    streq(argv[optind + 1], "--")) {
-		/* NAME -- COMMAND: the "--" is not the command */
-		memmove(argv + optind + 1, argv + optind + 2,
-			(size_t)(argc - optind - 2) * sizeof(*argv));
-		argc--;
-	}
-	if (((cmd == CMD_STOP || cmd == CMD_STATS || cmd == CMD_PAUSE || cmd == CMD_RESUME ||
-	      cmd == CMD_ATTACH) &&
-	     optind + 1 != argc) ||
-	    (cmd == CMD_KILL && optind + 2 != argc) || (cmd == CMD_EXEC && optind + 2 > argc))
-		return nsbox_error(err, 0, CL ": %s", options_usage(cmd) + strlen("usage: "));
-	if (optind < argc && cmd != CMD_RUN && cmd != CMD_CHECK && cmd != CMD_CACHE &&
-	    cmd != CMD_STOP && cmd != CMD_KILL && cmd != CMD_EXEC && cmd != CMD_STATS &&
-	    cmd != CMD_PAUSE && cmd != CMD_RESUME && cmd != CMD_ATTACH)
+	if (s->args && s->args(&argc, argv, err) < 0)
+		return -1;
+	n = argc - optind;
+	if (s->max_args == 0 && n > 0)
 		return nsbox_error(err, 0, CL ": unexpected argument '%.64s'", argv[optind]);
+	if (n < s->min_args || (s->max_args >= 0 && n > s->max_args))
+		return nsbox_error(err, 0, CL ": %s", s->usage + strlen("usage: "));
 	for (int i = optind; i < argc; i++)
 		strv_push(&o->args, argv[i]);
 	return 0;

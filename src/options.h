@@ -7,22 +7,12 @@
 #include "err.h"
 #include "plan.h"
 
-enum command {
-	CMD_RUN,
-	CMD_SHOW,
-	CMD_CHECK,
-	CMD_LIST,
-	CMD_GC,
-	CMD_CACHE,
-	CMD_PS,
-	CMD_STOP,
-	CMD_KILL,
-	CMD_EXEC,
-	CMD_STATS,
-	CMD_PAUSE,
-	CMD_RESUME,
-	CMD_ATTACH
-};
+/* How one subcommand's command line is read: its usage, options and
+ * argument count. main.c's table of commands points at these. */
+struct syntax;
+extern const struct syntax syntax_run, syntax_show, syntax_check, syntax_list, syntax_gc,
+	syntax_cache, syntax_ps, syntax_stop, syntax_kill, syntax_exec, syntax_stats, syntax_pause,
+	syntax_attach;
 
 /* What the command line asks for: the profiles to load, in order, and a
  * layer of settings (origin "command line") that goes on top of them. */
@@ -40,11 +30,11 @@ struct overrides {
 /* Parse the options of one subcommand (argv[0] is the subcommand's name).
  * Returns 0, or -1 with err saying what is wrong. Every pflask option is
  * accepted by run and show, with pflask's syntax. */
-int options_parse(enum command cmd, int argc, char **argv, struct overrides *o,
+int options_parse(const struct syntax *s, int argc, char **argv, struct overrides *o,
 		  struct nsbox_err *err);
 void overrides_free(struct overrides *o);
 
 /* The usage text of a subcommand. */
-const char *options_usage(enum command cmd);
+const char *options_usage(const struct syntax *s);
 
 #endif

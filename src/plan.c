@@ -583,6 +583,22 @@ derive_ns(struct plan *p)
 			p->ns_flags |= ns[i].flag;
 }
 
+/* nsbox's init is PID 1 unless process.init says otherwise or, with auto,
+ * the command is an init itself, which is then booted as in nspawn. */
+static bool
+want_init(const struct plan *p)
+{
+	const char *base;
+
+	if (p->init != TRI_AUTO)
+		return p->init == TRI_YES;
+	if (!p->argv || !p->argv[0])
+		return true;
+	base = strrchr(p->argv[0], '/');
+	base = base ? base + 1 : p->argv[0];
+	return !streq(base, "init") && !streq(base, "systemd");
+}
+
 static void
 derive_scalars(struct plan *p)
 {
@@ -617,6 +633,19 @@ derive_scalars(struct plan *p)
 	spec_tristate(sval(p, PK_INIT), &p->init);
 	spec_tristate(sval(p, PK_TTY), &p->tty);
 	spec_tristate(sval(p, PK_REGISTER), &p->reg);
+	p->use_init = want_init(p);
+	p->origin.tarball = sorigin(p, PK_TARBALL);
+	p->origin.userns = sorigin(p, PK_USERNS);
+	p->origin.gateway = sorigin(p, PK_GATEWAY);
+	p->origin.memory = sorigin(p, PK_MEMORY);
+	p->origin.pids = sorigin(p, PK_PIDS);
+	p->origin.cpu = sorigin(p, PK_CPU);
+	p->origin.io_weight = sorigin(p, PK_IO_WEIGHT);
+	p->origin.name = sorigin(p, PK_NAME);
+	p->origin.reg = sorigin(p, PK_REGISTER);
+	p->origin.pre_exec = sorigin(p, PK_PRE_EXEC);
+	p->origin.post_exit = sorigin(p, PK_POST_EXIT);
+	p->boot = p->init == TRI_AUTO && !p->use_init;
 	p->memory = p->pids = 0;
 	if (sval(p, PK_MEMORY))
 		spec_size(sval(p, PK_MEMORY), true, &p->memory);
@@ -677,12 +706,13 @@ static const char *const boot_caps[] = {
 	"CAP_SYS_TTY_CONFIG",
 };
 
-/* The capability list applied in order; with boot, nspawn's set takes the
- * place of the default one. */
+/* The capability list applied in order; when an init is booted, nspawn's
+ * set takes the place of the default one. */
 static void
-derive_caps_from(struct plan *p, bool boot)
+derive_caps(struct plan *p)
 {
 	const struct plist *l = &p->list[PL_CAPS];
+	bool boot = p->boot;
 
 	p->caps = 0;
 	for (size_t i = 0; boot && i < ARRAY_SIZE(boot_caps); i++) {
@@ -715,18 +745,6 @@ derive_caps_from(struct plan *p, bool boot)
 			p->caps = drop ? p->caps & ~bits : p->caps | bits;
 		}
 	}
-}
-
-static void
-derive_caps(struct plan *p)
-{
-	derive_caps_from(p, false);
-}
-
-void
-plan_boot_caps(struct plan *p)
-{
-	derive_caps_from(p, true);
 }
 
 static void
@@ -810,6 +828,15 @@ check_maps(const struct plan *p, struct diag *d)
 		const char *what;
 	} maps[] = {{p->uid_map, p->n_uid_map, "uid"}, {p->gid_map, p->n_gid_map, "gid"}};
 
+	/* user.map sets both; uid-map and gid-map come in pairs. */
+	if (!p->n_uid_map != !p->n_gid_map) {
+		const struct idmap *e = p->n_uid_map ? p->uid_map : p->gid_map;
+		const char *has = p->n_uid_map ? "uid" : "gid",
+			   *lacks = p->n_uid_map ? "gid" : "uid";
+
+		diag_add(d, "%s: user.%s-map: a %s map needs a %s map too (user.map sets both)",
+			 e->origin, has, has, lacks);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
 		long k;
 
@@ -910,6 +937,36 @@ needs_mountns(const struct plan *p, const char **what)
 	return NULL;
 }
 
+/* An overlay on the host root is not supported: the layers need a root. */
+static void
+check_root(const struct plan *p, struct diag *d)
+{
+	static const char why[] = "needs root.directory or root.tarball (an overlay on the "
+				  "host root is not supported)";
+
+	if (p->rootfs || p->tarball)
+		return;
+	if (p->ephemeral)
+		diag_add(d, "%s: root.ephemeral: %s", sorigin(p, PK_EPHEMERAL), why);
+	if (p->upper)
+		diag_add(d, "%s: root.upper: %s", sorigin(p, PK_UPPER), why);
+	if (p->n_overlays)
+		diag_add(d, "%s: root.overlay: %s", p->list[PL_OVERLAY].v[0].origin, why);
+}
+
+/* Booting an init (process.init = auto, the command an init) as nspawn does. */
+static void
+check_boot(const struct plan *p, struct diag *d)
+{
+	const unsigned long need = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWCGROUP;
+
+	if (p->boot && ((p->ns_flags & need) != need || (!p->rootfs && !p->tarball)))
+		diag_add(d,
+			 "command line: process.init: %s is an init: booting it needs a root "
+			 "(root.directory or root.tarball) and mount, pid and cgroup namespaces",
+			 p->argv[0]);
+}
+
 static void
 check_conflicts(const struct plan *p, struct diag *d)
 {
@@ -935,6 +992,8 @@ check_conflicts(const struct plan *p, struct diag *d)
 			 "user.userns = no", "maps need a user namespace");
 	if (p->memory == 0 && sval(p, PK_MEMORY))
 		diag_add(d, "%s: limits.memory: must be more than 0", sorigin(p, PK_MEMORY));
+	check_root(p, d);
+	check_boot(p, d);
 }
 
 size_t

@@ -126,6 +126,8 @@ struct plan {
 	size_t n_overlays;
 	bool ephemeral, env_clear, no_new_privs, seccomp, detach;
 	enum tristate userns, init, tty, reg;
+	bool use_init; /* nsbox's init is PID 1; else the command is */
+	bool boot;     /* the command is an init (systemd), booted as PID 1 */
 	struct mount_op *mounts;
 	size_t n_mounts;
 	struct netif_op *netifs;
@@ -149,11 +151,16 @@ struct plan {
 	unsigned grace;
 	const char *pre_exec, *post_exit;
 	const char *name; /* NULL: PROFILE-PID, or nsbox-PID */
+	/* Where the values above that the executor names in messages came from. */
+	struct {
+		const char *tarball, *userns, *gateway, *memory, *pids, *cpu, *io_weight, *name,
+			*reg, *pre_exec, *post_exit;
+	} origin;
 
 	const char *profile; /* the last profile named, for the default name */
 	int status_fd;       /* --json-status-fd, or -1 */
 	bool detached;       /* set by exec_run in the caller of a --detach run */
-	char **argv;         /* the command; NULL: the user's shell */
+	char **argv;         /* the command, set before plan_validate; NULL: the user's shell */
 };
 
 /* A plan holding only the built-in defaults. */
@@ -167,8 +174,11 @@ void plan_freep(struct plan **p);
  * Returns the number of messages added. */
 size_t plan_merge(struct plan *p, const struct layer *l, struct diag *d);
 
-/* Check the merged plan as a whole (contradictions, overlaps) and fill the
- * typed fields. Returns the number of messages added to d. */
+/* Check the merged plan as a whole (contradictions, overlaps, what the
+ * command needs) and fill the typed fields: with none added, exec_run has
+ * nothing of the plan's own to refuse. An init as argv[0] is booted with
+ * systemd-nspawn's capabilities in place of the default ones (the profile's
+ * +CAP and -CAP still apply). Returns the number of messages added to d. */
 size_t plan_validate(struct plan *p, struct diag *d);
 
 /* Print the plan as INI with "# origin" comments, or as JSON. The output is
@@ -176,9 +186,5 @@ size_t plan_validate(struct plan *p, struct diag *d);
 void plan_print(const struct plan *p, FILE *f, bool json);
 /* Every SECTION.KEY a profile may set, one per line (shell completion). */
 void plan_print_keys(FILE *f);
-
-/* systemd-nspawn's capabilities in place of the default ones, for an
- * init booted in the container; the profile's +CAP and -CAP still apply. */
-void plan_boot_caps(struct plan *p);
 
 #endif

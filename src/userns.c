@@ -141,16 +141,6 @@ idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, FILE 
 
 	*m = (struct idmaps){0};
 	if (p->n_uid_map || p->n_gid_map) {
-		if (!p->n_uid_map || !p->n_gid_map) {
-			const struct idmap *e = p->n_uid_map ? p->uid_map : p->gid_map;
-
-			return nsbox_error_at(err, e->origin,
-					      "user.%s-map: a %s map needs a %s map too "
-					      "(user.map sets both)",
-					      p->n_uid_map ? "uid" : "gid",
-					      p->n_uid_map ? "uid" : "gid",
-					      p->n_uid_map ? "gid" : "uid");
-		}
 		m->uid = xcalloc(p->n_uid_map, sizeof(*m->uid));
 		m->gid = xcalloc(p->n_gid_map, sizeof(*m->gid));
 		memcpy(m->uid, p->uid_map, p->n_uid_map * sizeof(*m->uid));

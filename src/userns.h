@@ -23,7 +23,8 @@ struct idmaps {
  * user called name or numbered id; at most max. */
 size_t subid_read(FILE *f, const char *name, unsigned long id, struct idmap *out, size_t max);
 
-/* Work out the maps: the plan's, checked against what the caller may map
+/* Work out the maps: the plan's (both or neither, as plan_validate makes
+ * sure), checked against what the caller may map
  * (its own id, and the ranges /etc/subuid and /etc/subgid delegate to it);
  * without maps, root gets a private range and another user its own id as
  * root plus its delegated range. subuid and subgid may be NULL (no file). */

@@ -16,11 +16,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nsbox_err err = {0};
 	struct diag d = {0};
 	struct plan *p;
-	enum command cmd;
+	static const struct syntax *const cmds[] = {
+		&syntax_run,   &syntax_show,  &syntax_check,  &syntax_list, &syntax_gc,
+		&syntax_cache, &syntax_ps,    &syntax_stop,   &syntax_kill, &syntax_exec,
+		&syntax_stats, &syntax_pause, &syntax_attach,
+	};
+	const struct syntax *cmd;
 
 	if (size < 1 || size > 8192)
 		return 0;
-	cmd = (enum command)(data[0] % (CMD_ATTACH + 1));
+	cmd = cmds[data[0] % (sizeof(cmds) / sizeof(cmds[0]))];
 	buf = fuzz_string(data + 1, size - 1);
 	argv[argc++] = "nsbox-fuzz";
 	for (char *s = buf; argc < 64 && s < buf + size - 1; s += strlen(s) + 1)

@@ -76,7 +76,7 @@ check "no cgroup left" "" "$(scopes | comm -13 "$W/scopes.before" -)"
 # --- an init without what booting needs: one line, 125 ---
 err=$("$NSBOX" run --chroot="$W/root.sd" --no-pidns -- /lib/systemd/systemd 2>&1); rc=$?
 check "an init without a pid namespace: 125 and why" \
-	"125|nsbox: command line: /lib/systemd/systemd is an init: booting it needs a root (root.directory or root.tarball) and mount, pid and cgroup namespaces" "$rc|$err"
+	"125|nsbox: command line: process.init: /lib/systemd/systemd is an init: booting it needs a root (root.directory or root.tarball) and mount, pid and cgroup namespaces" "$rc|$err"
 
 rm -rf "$W/root.sd"
 "$NSBOX" cache prune --all >/dev/null

@@ -3,7 +3,7 @@
 #include "options.h"
 
 static int
-parse(enum command cmd, struct overrides *o, struct nsbox_err *err, char **argv)
+parse(const struct syntax *cmd, struct overrides *o, struct nsbox_err *err, char **argv)
 {
 	int argc = 0;
 
@@ -33,7 +33,7 @@ test_pflask_long(void **state)
 	struct nsbox_err err = {0};
 
 	(void)state;
-	assert_int_equal(PARSE(CMD_RUN, &o, &err, "run", "--chroot=/r", "--chdir=/w",
+	assert_int_equal(PARSE(&syntax_run, &o, &err, "run", "--chroot=/r", "--chdir=/w",
 			       "--hostname=h", "--mount=bind:/a:/b", "--mount=bind-ro:/c:/d",
 			       "--mount=tmp:/t", "--mount=overlay:/u:/usr:/w", "--netif",
 			       "--netif=veth:v0:eth0", "--user=builder",
@@ -80,16 +80,30 @@ test_pflask_short(void **state)
 	struct nsbox_err err = {0};
 
 	(void)state;
-	assert_int_equal(PARSE(CMD_RUN, &o, &err, "run", "-r", "/r", "-c/w", "-t", "h", "-m",
+	assert_int_equal(PARSE(&syntax_run, &o, &err, "run", "-r", "/r", "-c/w", "-t", "h", "-m",
 			       "tmp:/t", "-n", "-u", "u", "-e", "0:1:1", "-w", "-g", "cpu", "-d",
 			       "-s", "K=V", "-k", "-UMNIHP", "-b", "all", "-a", "42", "sh"),
 			 0);
 	entry_is(&o, 0, "root", "directory", "/r");
 	entry_is(&o, 1, "root", "chdir", "/w");
+	entry_is(&o, 2, "root", "hostname", "h");
 	entry_is(&o, 3, "mount", "tmp", "/t");
 	entry_is(&o, 4, "namespaces", "net", "yes");
+	entry_is(&o, 5, "user", "user", "u");
+	entry_is(&o, 6, "user", "map", "0:1:1");
+	entry_is(&o, 7, "root", "ephemeral", "yes");
+	entry_is(&o, 8, "limits", "cgroup", "cpu");
+	entry_is(&o, 9, "process", "detach", "yes");
 	entry_is(&o, 10, "env", "K", "V");
+	entry_is(&o, 11, "env", "clear", "no");
+	entry_is(&o, 12, "user", "userns", "no");
+	entry_is(&o, 13, "namespaces", "mount", "no");
+	entry_is(&o, 14, "namespaces", "net", "no");
+	entry_is(&o, 15, "namespaces", "ipc", "no");
+	entry_is(&o, 16, "namespaces", "uts", "no");
+	entry_is(&o, 17, "namespaces", "pid", "no");
 	entry_is(&o, 18, "security", "capabilities", "all");
+	assert_int_equal(o.layer.n, 19);
 	assert_int_equal(o.attach, 42);
 	assert_string_equal(o.args[0], "sh");
 	overrides_free(&o);
@@ -102,8 +116,8 @@ test_nsbox_options(void **state)
 	struct nsbox_err err = {0};
 
 	(void)state;
-	assert_int_equal(PARSE(CMD_SHOW, &o, &err, "show", "--profile=a", "-p", "b/c.conf", "--set",
-			       "root.hostname=x=y", "--set=env.A.B=1", "--json", "-v"),
+	assert_int_equal(PARSE(&syntax_show, &o, &err, "show", "--profile=a", "-p", "b/c.conf",
+			       "--set", "root.hostname=x=y", "--set=env.A.B=1", "--json", "-v"),
 			 0);
 	assert_string_equal(o.profiles[0], "a");
 	assert_string_equal(o.profiles[1], "b/c.conf");
@@ -113,12 +127,12 @@ test_nsbox_options(void **state)
 	assert_true(o.verbose);
 	overrides_free(&o);
 	/* empty values clear lists */
-	assert_int_equal(PARSE(CMD_RUN, &o, &err, "run", "--mount=", "--setenv="), 0);
+	assert_int_equal(PARSE(&syntax_run, &o, &err, "run", "--mount=", "--setenv="), 0);
 	entry_is(&o, 0, "mount", "bind", "");
 	entry_is(&o, 1, "env", "", "");
 	overrides_free(&o);
 	/* the command starts at the first non-option */
-	assert_int_equal(PARSE(CMD_RUN, &o, &err, "run", "ls", "-l"), 0);
+	assert_int_equal(PARSE(&syntax_run, &o, &err, "run", "ls", "-l"), 0);
 	assert_string_equal(o.args[1], "-l");
 	assert_int_equal(o.layer.n, 0);
 	overrides_free(&o);
@@ -128,27 +142,33 @@ static void
 test_errors(void **state)
 {
 	struct {
-		enum command cmd;
+		const struct syntax *cmd;
 		char *argv[4];
 		const char *msg;
 	} cases[] = {
-		{CMD_RUN, {"run", "--bogus"}, "command line: unknown option '--bogus'"},
-		{CMD_RUN, {"run", "-z"}, "command line: unknown option '-z'"},
-		{CMD_RUN, {"run", "--chroot"}, "command line: option '--chroot' needs a value"},
-		{CMD_RUN,
+		{&syntax_run, {"run", "--bogus"}, "command line: unknown option '--bogus'"},
+		{&syntax_run, {"run", "-z"}, "command line: unknown option '-z'"},
+		{&syntax_run, {"run", "--chroot"}, "command line: option '--chroot' needs a value"},
+		{&syntax_run,
 		 {"run", "--mount=foo:/x"},
 		 "command line: --mount: unknown mount type 'foo'"},
-		{CMD_RUN, {"run", "--mount=bind"}, "command line: --mount: bind needs a spec"},
-		{CMD_RUN,
+		{&syntax_run, {"run", "--mount=bind"}, "command line: --mount: bind needs a spec"},
+		{&syntax_run,
 		 {"run", "--set=hostname=x"},
 		 "command line: --set: expected SECTION.KEY=VALUE"},
-		{CMD_RUN, {"run", "--setenv=NOEQ"}, "command line: --setenv: expected NAME=VALUE"},
-		{CMD_RUN, {"run", "--attach=x"}, "command line: --attach: expected a process id"},
-		{CMD_RUN,
+		{&syntax_run,
+		 {"run", "--setenv=NOEQ"},
+		 "command line: --setenv: expected NAME=VALUE"},
+		{&syntax_run,
+		 {"run", "--attach=x"},
+		 "command line: --attach: expected a process id"},
+		{&syntax_run,
 		 {"run", "--json"},
 		 "command line: option '--json' is only for nsbox show"},
-		{CMD_SHOW, {"show", "extra"}, "command line: unexpected argument 'extra'"},
-		{CMD_LIST, {"list", "--chroot=/x"}, "command line: unknown option '--chroot=/x'"},
+		{&syntax_show, {"show", "extra"}, "command line: unexpected argument 'extra'"},
+		{&syntax_list,
+		 {"list", "--chroot=/x"},
+		 "command line: unknown option '--chroot=/x'"},
 	};
 
 	(void)state;

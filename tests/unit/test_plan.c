@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <linux/capability.h>
 #include <sched.h>
+#include <sys/prctl.h>
 
 #include "unit.h"
 #include "plan.h"
@@ -176,8 +178,6 @@ test_conflicts(void **state)
 	} cases[] = {
 		{"root", "directory", "/r", "root", "tarball", "/t.tar",
 		 "b:2: root.tarball: conflicts with root.directory (a:1)"},
-		{"root", "ephemeral", "yes", "root", "upper", "/u",
-		 "b:2: root.upper: conflicts with root.ephemeral = yes (a:1)"},
 		{"namespaces", "mount", "no", "mount", "tmp", "/t",
 		 "b:2: mount: conflicts with namespaces.mount = no (a:1)"},
 		{"network", "private", "no", "network", "netif", "veth:auto:eth0",
@@ -226,18 +226,109 @@ test_map_extents(void **state)
 
 		for (unsigned i = 0; i < n; i++) {
 			snprintf(v, sizeof(v), "%u:%u:1", i, 100000 + i);
-			layer_add(&l, "user", "uid-map", v, "m:1");
+			layer_add(&l, "user", "map", v, "m:1");
 		}
 		plan_merge(p, &l, &d);
 		layer_free(&l);
 		assert_int_equal(d.n, 0);
-		assert_int_equal(plan_validate(p, &d), n == 341);
-		if (n == 341)
+		assert_int_equal(plan_validate(p, &d), n == 341 ? 2 : 0);
+		if (n == 341) {
 			assert_true(unit_diag_has(
 				&d, "m:1: user.map: more than 340 uid map extents", NULL));
+			assert_true(unit_diag_has(
+				&d, "m:1: user.map: more than 340 gid map extents", NULL));
+		}
 		diag_free(&d);
 		d = (struct diag){0};
 	}
+}
+
+/* What the executor once refused at run time, so that nsbox check passed
+ * it: each is one message, with the origin of the key that is wrong. */
+static void
+test_checks_before_run(void **state)
+{
+	static const struct {
+		const char *s1, *k1, *v1, *msg;
+	} cases[] = {
+		{"user", "uid-map", "0:100000:10",
+		 "a:1: user.uid-map: a uid map needs a gid map too (user.map sets both)"},
+		{"user", "gid-map", "0:100000:10",
+		 "a:1: user.gid-map: a gid map needs a uid map too (user.map sets both)"},
+		{"root", "ephemeral", "yes",
+		 "a:1: root.ephemeral: needs root.directory or root.tarball (an overlay on the "
+		 "host "
+		 "root is not supported)"},
+		{"root", "upper", "/u", "a:1: root.upper: needs root.directory or root.tarball"},
+		{"root", "overlay", "/o",
+		 "a:1: root.overlay: needs root.directory or root.tarball"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_plan_ struct plan *p = plan_new();
+		struct diag d = {0};
+
+		MERGE(p, &d, cases[i].s1, cases[i].k1, cases[i].v1, "a:1");
+		assert_int_equal(d.n, 0);
+		assert_int_equal(plan_validate(p, &d), 1);
+		assert_true(unit_diag_has(&d, cases[i].msg, NULL));
+		diag_free(&d);
+	}
+}
+
+static void
+test_root_conflicts(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+
+	(void)state;
+	MERGE(p, &d, "root", "directory", "/r", "z:0", "root", "ephemeral", "yes", "a:1", "root",
+	      "upper", "/u", "b:2");
+	assert_int_equal(plan_validate(p, &d), 1);
+	assert_true(unit_diag_has(&d, "b:2: root.upper: conflicts with root.ephemeral = yes (a:1)",
+				  NULL));
+	diag_free(&d);
+}
+
+/* The command is in the plan before validation: an init is booted. */
+static void
+test_boot(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+
+	(void)state;
+	strv_push(&p->argv, "/lib/systemd/systemd");
+	assert_int_equal(plan_validate(p, &d), 1);
+	assert_true(unit_diag_has(&d,
+				  "command line: process.init: /lib/systemd/systemd is an init: "
+				  "booting it needs a root (root.directory or root.tarball) and "
+				  "mount, pid and cgroup namespaces",
+				  NULL));
+	diag_free(&d);
+	MERGE(p, &d, "root", "directory", "/r", "a:1");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_true(p->boot);
+	assert_false(p->use_init);
+	/* nspawn's set, less what nsbox cannot have, in place of the default */
+	assert_int_equal(p->caps >> CAP_SYS_ADMIN & 1, prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) == 1);
+	MERGE(p, &d, "namespaces", "pid", "no", "a:2");
+	assert_int_equal(plan_validate(p, &d), 1);
+	assert_true(unit_diag_has(&d, "command line: process.init: /lib/systemd/systemd", NULL));
+	diag_free(&d);
+	MERGE(p, &d, "process", "init", "no", "a:3");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_false(p->boot);
+	assert_false(p->use_init);
+	assert_false(p->caps >> CAP_SYS_ADMIN & 1);
+	strv_free(p->argv);
+	p->argv = NULL;
+	MERGE(p, &d, "process", "init", "auto", "a:4", "namespaces", "pid", "yes", "a:5");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_false(p->boot);
+	assert_true(p->use_init); /* the user's shell */
 }
 
 static void
@@ -251,6 +342,11 @@ test_all_errors_in_one_pass(void **state)
 	      "bind", "x", "a:3", "root", "directory", "/r", "a:4", "root", "tarball", "/t", "a:5");
 	plan_validate(p, &d);
 	assert_int_equal(d.n, 4);
+	assert_true(unit_diag_has(&d, "a:1: root.ephemeral: 'Y': expected yes, no", NULL));
+	assert_true(unit_diag_has(&d, "a:2: root.hostname: '-': a hostname must not start", NULL));
+	assert_true(unit_diag_has(&d, "a:3: mount.bind: 'x': expected SRC:DEST", NULL));
+	assert_true(unit_diag_has(&d, "a:5: root.tarball: conflicts with root.directory (a:4)",
+				  "not both"));
 	diag_free(&d);
 }
 
@@ -303,11 +399,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),    cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_lists),       cmocka_unit_test(test_env),
-		cmocka_unit_test(test_bad_values),  cmocka_unit_test(test_conflicts),
-		cmocka_unit_test(test_map_extents), cmocka_unit_test(test_all_errors_in_one_pass),
-		cmocka_unit_test(test_print),       cmocka_unit_test(test_key_check),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_conflicts),
+		cmocka_unit_test(test_map_extents),
+		cmocka_unit_test(test_checks_before_run),
+		cmocka_unit_test(test_root_conflicts),
+		cmocka_unit_test(test_boot),
+		cmocka_unit_test(test_all_errors_in_one_pass),
+		cmocka_unit_test(test_print),
+		cmocka_unit_test(test_key_check),
 	};
 
 	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);

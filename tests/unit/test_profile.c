@@ -260,6 +260,8 @@ test_not_a_file(void **state)
 	assert_true(unit_diag_has(&d, "is a directory", NULL));
 	diag_free(&d);
 	assert_int_equal(profile_load("/dev/zero", "command line", 0, &l, &d), 1);
+	assert_true(unit_diag_has(
+		&d, "command line: cannot read profile /dev/zero: not a regular file", NULL));
 	diag_free(&d);
 	assert_int_equal(profile_load("/nonexistent/x.conf", "command line", 0, &l, &d), 1);
 	assert_true(unit_diag_has(&d, "command line: cannot open profile /nonexistent/x.conf",
@@ -371,7 +373,12 @@ test_search_path(void **state)
 	setenv("NSBOX_PROFILE_PATH", dir, 1);
 	assert_int_equal(profile_load("found", "command line", 0, &l, &d), 0);
 	assert_string_equal(value_of(&l, "root", "hostname"), "f");
+	/* A name with a '/' is a path, opened as given (here relative to the
+	 * tests' cwd, where there is none), never looked up in the search path. */
 	assert_int_equal(profile_load("../etc/passwd", "command line", 0, &l, &d), 1);
+	assert_true(unit_diag_has(
+		&d, "command line: cannot open profile ../etc/passwd: No such file", NULL));
+	diag_free(&d);
 	assert_int_equal(profile_load("nosuch", "command line", 0, &l, &d), 1);
 	assert_true(unit_diag_has(&d, "no profile 'nosuch' (searched ", dir));
 	unsetenv("NSBOX_PROFILE_PATH");

@@ -125,13 +125,19 @@ test_mount(void **state)
 	mount_op_clear(&op);
 	assert_string_equal(spec_mount("bind", "/a", &op),
 			    "expected SRC:DEST (write \\: for a colon in a path)");
-	assert_non_null(spec_mount("bind", "/a:/b:/c", &op));
-	assert_non_null(spec_mount("overlay", "/::", &op));
-	assert_non_null(spec_mount("overlay", "::", &op));
-	assert_non_null(spec_mount("bind", "/a:/", &op));
-	assert_non_null(spec_mount("bind", "a:/b", &op));
-	assert_non_null(spec_mount("tmp", "/a:/b", &op));
+	assert_string_equal(spec_mount("bind", "/a:/b:/c", &op),
+			    "expected SRC:DEST (write \\: for a colon in a path)");
+	assert_string_equal(spec_mount("overlay", "/::", &op), "expected an absolute path");
+	assert_string_equal(spec_mount("overlay", "::", &op), "expected an absolute path");
+	assert_string_equal(spec_mount("bind", "/a:/", &op),
+			    "the destination must not be / (the root is not a mount target)");
+	assert_string_equal(spec_mount("bind", "a:/b", &op), "expected an absolute path");
+	assert_string_equal(spec_mount("tmp", "/a:/b", &op),
+			    "expected DEST (an absolute path; write \\: for a colon)");
 }
+
+#define NETIF_FORMS                                                                                \
+	"expected DEV:NAME, veth:OUTSIDE:INSIDE, macvlan:MASTER:NAME or ipvlan:MASTER:NAME"
 
 static void
 test_netif(void **state)
@@ -151,11 +157,12 @@ test_netif(void **state)
 	assert_null(spec_netif("macvlan:eth0:mv0", &op));
 	assert_int_equal(op.kind, NETIF_MACVLAN);
 	netif_op_clear(&op);
-	assert_non_null(spec_netif("veth:", &op));
-	assert_non_null(spec_netif("macvlan::x", &op));
-	assert_non_null(spec_netif("veth:a:lo", &op));
-	assert_non_null(spec_netif("bogus:a:b", &op));
-	assert_non_null(spec_netif("a:b:c:d", &op));
+	assert_string_equal(spec_netif("veth:", &op), "empty interface name");
+	assert_string_equal(spec_netif("macvlan::x", &op), "empty interface name");
+	assert_string_equal(spec_netif("veth:a:lo", &op),
+			    "lo cannot be a container interface name");
+	assert_string_equal(spec_netif("bogus:a:b", &op), NETIF_FORMS);
+	assert_string_equal(spec_netif("a:b:c:d", &op), NETIF_FORMS);
 }
 
 static void
