@@ -1690,6 +1690,7 @@ decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
 	_cleanup_free_ char *num = NULL;
 	const char *name;
 	struct passwd *pw;
+	struct stat st;
 
 	if (p->userns == TRI_NO) {
 		if (uid != 0)
@@ -1705,6 +1706,21 @@ decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
 	name = pw ? pw->pw_name : (num = xasprintf("%u", (unsigned)uid));
 	su = fopen("/etc/subuid", "re");
 	sg = fopen("/etc/subgid", "re");
+	/* No map, and a root of one of the caller's subordinate ids: the
+	 * ownership it was made with. */
+	if (uid != 0 && !p->n_uid_map && !p->n_gid_map && p->rootfs && stat(p->rootfs, &st) == 0 &&
+	    idmaps_from_owner(uid, getegid(), name, st.st_uid, st.st_gid, su, sg, &ctx->maps)) {
+		if (ctx->verbose)
+			fprintf(stderr, "nsbox: %s belongs to %u:%u: --user-map=0:%u:%u\n",
+				p->rootfs, (unsigned)st.st_uid, (unsigned)st.st_gid,
+				ctx->maps.uid[0].outside, ctx->maps.uid[0].count);
+		ctx->by_fd = !ctx->maps.caller_mapped;
+		return 0;
+	}
+	if (su)
+		rewind(su);
+	if (sg)
+		rewind(sg);
 	if (idmaps_build(p, uid, getegid(), name, su, sg, &ctx->maps, err) < 0)
 		return -1;
 	ctx->by_fd = !ctx->maps.caller_mapped;

@@ -182,6 +182,41 @@ idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, FILE 
 	return 0;
 }
 
+/* The rest of the delegated range from id on, as 0 inside; 0 if none has id. */
+static uint32_t
+rest_of_range(FILE *sub, const char *name, unsigned long self, unsigned long id)
+{
+	struct idmap r[64];
+	size_t n = subid_read(sub, name, self, r, ARRAY_SIZE(r));
+
+	for (size_t i = 0; i < n; i++)
+		if (id >= r[i].outside && id - r[i].outside < r[i].count)
+			return (uint32_t)(r[i].count - (id - r[i].outside));
+	return 0;
+}
+
+bool
+idmaps_from_owner(uid_t uid, gid_t gid, const char *name, uid_t ouid, gid_t ogid, FILE *subuid,
+		  FILE *subgid, struct idmaps *m)
+{
+	uint32_t nu = uid != 0 && ouid != uid ? rest_of_range(subuid, name, uid, ouid) : 0;
+	uint32_t ng = nu ? rest_of_range(subgid, name, gid, ogid) : 0;
+
+	if (!nu || !ng || access(NEWUIDMAP, X_OK) < 0 || access(NEWGIDMAP, X_OK) < 0)
+		return false;
+	*m = (struct idmaps){0};
+	m->uid = xcalloc(1, sizeof(*m->uid));
+	m->gid = xcalloc(1, sizeof(*m->gid));
+	m->uid[0] = (struct idmap){0, (uint32_t)ouid, nu, "the owner of the root"};
+	m->gid[0] = (struct idmap){0, (uint32_t)ogid, ng, "the owner of the root"};
+	m->n_uid = m->n_gid = 1;
+	m->helper = true;
+	m->caller_mapped = idmaps_host_mapped(m->uid, 1, uid) && idmaps_host_mapped(m->gid, 1, gid);
+	m->root_uid = ouid;
+	m->root_gid = ogid;
+	return true;
+}
+
 void
 idmaps_clear(struct idmaps *m)
 {

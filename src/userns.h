@@ -33,6 +33,13 @@ int idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, F
 		 FILE *subgid, struct idmaps *m, struct nsbox_err *err);
 void idmaps_clear(struct idmaps *m);
 
+/* The maps for a root whose / belongs to ouid:ogid, one of the ids that
+ * /etc/subuid and /etc/subgid delegate to the caller (uid, gid, name):
+ * 0 -> that id, for the rest of its range, as mmdebstrap --mode=unshare
+ * made it. False, and m untouched, when they are not delegated ids. */
+bool idmaps_from_owner(uid_t uid, gid_t gid, const char *name, uid_t ouid, gid_t ogid, FILE *subuid,
+		       FILE *subgid, struct idmaps *m);
+
 /* Whether host id id is in the map m (as any id inside). */
 bool idmaps_host_mapped(const struct idmap *m, size_t n, unsigned long id);
 

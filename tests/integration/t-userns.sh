@@ -96,6 +96,12 @@ check "unprivileged, caller unmapped: --user inside" "1000 1000" \
 	"$(as_user "$NSBOX" run --chroot="$SROOT" -e 0:300000:65536 --user=builder -- sh -c 'echo $(id -u) $(id -g)' 2>&1)"
 check "unprivileged, caller unmapped: a detached run, its pty and socket" "0 bg" \
 	"$(as_user "$NSBOX" run --chroot="$SROOT" -e 0:300000:65536 --detach --name=bg -- sleep 30 >/dev/null; as_user "$NSBOX" stop bg; echo "$? bg")"
+# A root made by mmdebstrap --mode=unshare: / belongs to the first
+# subordinate id, and no map is given.
+check "unprivileged: a root of a subordinate id runs with its own ownership" "0 300000 65536|0:0|1000:1000" \
+	"$(as_user "$NSBOX" run --chroot="$SROOT" -- sh -c 'cat /proc/self/uid_map; stat -c %u:%g /etc/passwd /home/builder' 2>&1 | tr -s ' ' | sed 's/^ //' | paste -sd'|')"
+check "unprivileged: -v says which map it picked" "nsbox: $SROOT belongs to 300000:300000: --user-map=0:300000:65536" \
+	"$(as_user "$NSBOX" run -v --chroot="$SROOT" -- true 2>&1 | grep -v '^nsbox: step')"
 err=$(as_user mkdir "$W/uhome/up" && as_user "$NSBOX" run --chroot="$SROOT" -e 0:300000:65536 --set root.upper="$W/uhome/up" -- true 2>&1)
 check "unprivileged, caller unmapped: a caller's upper is refused" \
 	"nsbox: command line: root.upper: $W/uhome/up belongs to uid $tuid, which the map leaves out: the container's root (uid 300000 on the host) cannot write it" "$err"
