@@ -959,6 +959,50 @@ step_userns_root(struct exec_ctx *ctx, struct nsbox_err *err)
 	return 0;
 }
 
+/* ICMP echo sockets for the container's groups in its own network
+ * namespace, as podman sets net.ipv4.ping_group_range: ping works without
+ * CAP_NET_RAW. The kernel wants both ends mapped in the writer's user
+ * namespace: the lowest and the highest gid of the map; without one,
+ * systemd's every group. Opened before /proc/sys is read-only, and from
+ * inside the new namespace, which /proc/sys/net shows. A host whose /proc
+ * cannot be written (nsbox in a container) or that has no IPv4 keeps the
+ * kernel's default (no group). */
+static void
+set_ping_range(const struct exec_ctx *ctx)
+{
+	const struct idmaps *m = &ctx->maps;
+	uint64_t lo = 0, hi = 2147483647;
+	char text[32];
+	int fd;
+
+	if (ctx->userns && m->n_gid) {
+		lo = UINT32_MAX;
+		hi = 0;
+		for (size_t i = 0; i < m->n_gid; i++) {
+			lo = m->gid[i].inside < lo ? m->gid[i].inside : lo;
+			if ((uint64_t)m->gid[i].inside + m->gid[i].count - 1 > hi)
+				hi = (uint64_t)m->gid[i].inside + m->gid[i].count - 1;
+		}
+		hi = hi > 2147483647 ? 2147483647 : hi;
+	}
+	snprintf(text, sizeof(text), "%llu %llu", (unsigned long long)lo, (unsigned long long)hi);
+	fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+	if ((fd < 0 || write(fd, text, strlen(text)) < 0) && ctx->verbose)
+		fprintf(stderr, "nsbox: net.ipv4.ping_group_range: %s (left as it was)\n",
+			strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static int
+step_sysctl(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	(void)err;
+	if (ctx->p->ns_flags & CLONE_NEWNET)
+		set_ping_range(ctx);
+	return 0;
+}
+
 static int
 step_cgroupns(struct exec_ctx *ctx, struct nsbox_err *err)
 {
@@ -970,6 +1014,7 @@ step_cgroupns(struct exec_ctx *ctx, struct nsbox_err *err)
 static const struct step child_steps[] = {
 	{"userns-root", step_userns_root},
 	{"cgroupns", step_cgroupns},
+	{"sysctl", step_sysctl},
 	{"propagation", step_propagation},
 	{"rootfs", step_rootfs},
 	{"api-fs", step_api_fs},
