@@ -67,6 +67,12 @@ mkdir -p "$W/ovl/up" "$W/ovl/work"; own "$W/ovl"
 run --chroot="$ROOT" -m "overlay:$W/ovl/up:/etc:$W/ovl/work" -- sh -c 'echo o >/etc/new'
 check "pflask overlay: writes go to DIR" "o" "$(cat "$W/ovl/up/new" 2>&1)"
 check "pflask overlay: lower kept" "no" "$([ -e "$ROOT/etc/new" ] && echo yes || echo no)"
+err=$(run --chroot="$ROOT" -m "overlay:$W/ovl/up:/:$W/ovl/work" -- true 2>&1); rc=$?
+check "pflask overlay on /: refused, saying what to use" \
+	"125|nsbox: command line: mount.overlay: '$W/ovl/up:/:$W/ovl/work': an overlay on / is the root's upper: use --set root.upper=DIR (overlayfs's work directory is then DIR.work), or --ephemeral to discard the changes" "$rc|$err"
+run --chroot="$ROOT" --set root.upper="$W/ovl/up" -- sh -c 'echo r >/etc/rootnew'
+check "pflask overlay on /: root.upper instead" "r no" \
+	"$(cat "$W/ovl/up/etc/rootnew" 2>&1) $([ -e "$ROOT/etc/rootnew" ] && echo yes || echo no)"
 check "mount tmp over \$HOME on the host root" "0" "$(run -m tmp:/root -- sh -c 'ls -A /root | wc -l')"
 
 # /proc and /dev from inside

@@ -146,6 +146,9 @@ test_bad_values(void **state)
 		{"network", "netif", "veth:a:lo", "f:7: network.netif: 'veth:a:lo': lo cannot be"},
 		{"mount", "bind", "/a", "f:7: mount.bind: '/a': expected SRC:DEST"},
 		{"mount", "tmp", "/", "f:7: mount.tmp: '/': the destination must not be /"},
+		{"mount", "overlay", "/up:/:/work",
+		 "f:7: mount.overlay: '/up:/:/work': an overlay on / is the root's upper: use "
+		 "--set root.upper=DIR"},
 		{"security", "capabilities", "CAP_FOO",
 		 "f:7: security.capabilities: 'CAP_FOO': unknown"},
 		{"process", "grace", "1e3",
