@@ -308,6 +308,7 @@ try_use(struct roots *r, const char *statkey, struct cache_ref *ref, int *sig,
 
 struct extract_arg {
 	int src, tree;
+	int work; /* with tree -1: make tree here, as the namespace's root */
 	const char *label;
 	struct shared {
 		unsigned char digest[32];
@@ -320,6 +321,11 @@ extract_fn(void *arg, struct nsbox_err *err)
 {
 	struct extract_arg *a = arg;
 
+	if (a->tree < 0 &&
+	    (mkdirat(a->work, "tree", 0755) < 0 ||
+	     (a->tree = openat(a->work, "tree", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
+		     0))
+		return nsbox_error(err, errno, "tree");
 	if (fchdir(a->tree) < 0)
 		return nsbox_error(err, errno, "tree");
 	return tarball_extract(a->src, a->label, a->out->digest, &a->out->st, err);
@@ -366,7 +372,15 @@ extract_locked(struct roots *r, const char *tarball, int src, const struct stat 
 	if (mkdirat(r->tmp, tmpname, 0700) < 0)
 		return nsbox_error(err, errno, "%s/tmp/%s", r->path, tmpname);
 	work = openat(r->tmp, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (work < 0 || mkdirat(work, "tree", 0755) < 0) {
+	/* A namespace without the caller's ids makes the tree itself, in a
+	 * work directory it may write for as long as that takes (the cache is
+	 * the caller's alone: nobody else reaches it). */
+	if (m && !m->caller_mapped) {
+		if (work < 0 || fchmod(work, 0733) < 0) {
+			nsbox_error(err, errno, "%s/tmp/%s", r->path, tmpname);
+			goto out;
+		}
+	} else if (work < 0 || mkdirat(work, "tree", 0755) < 0) {
 		nsbox_error(err, errno, "%s/tmp/%s", r->path, tmpname);
 		goto out;
 	}
@@ -377,17 +391,24 @@ extract_locked(struct roots *r, const char *tarball, int src, const struct stat 
 		nsbox_error(err, errno, "chown %s/tmp/%s", r->path, tmpname);
 		goto out;
 	}
-	tree = openat(work, "tree", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	a.tree = tree;
+	a.work = work;
+	tree = a.tree =
+		m && !m->caller_mapped
+			? -1
+			: openat(work, "tree", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	a.out = mmap(NULL, sizeof(*a.out), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
 		     0);
-	if (tree < 0 || a.out == MAP_FAILED) {
+	if ((tree < 0 && !(m && !m->caller_mapped)) || a.out == MAP_FAILED) {
 		nsbox_error(err, errno, "%s/tmp/%s", r->path, tmpname);
 		a.out = NULL;
 		goto out;
 	}
 	if (lseek(src, 0, SEEK_SET) < 0 || userns_call(m, extract_fn, &a, sig, err) < 0)
 		goto out;
+	if (fchmod(work, 0700) < 0) {
+		nsbox_error(err, errno, "%s/tmp/%s", r->path, tmpname);
+		goto out;
+	}
 	if (fstat(src, &after) < 0 || after.st_size != st->st_size ||
 	    after.st_mtim.tv_sec != st->st_mtim.tv_sec ||
 	    after.st_mtim.tv_nsec != st->st_mtim.tv_nsec ||

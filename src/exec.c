@@ -68,6 +68,16 @@ struct exec_ctx {
 	struct relay relay;
 	bool userns;
 	struct idmaps maps;
+	/* The caller is not in the maps, so the container's root may not
+	 * reach what is the caller's alone (the state directory, its home):
+	 * the child finds host paths through fds nsbox opened before the
+	 * clone (hostfd), never by name. */
+	bool by_fd;
+	struct hostfds {
+		int newroot, lower, run, upper, work;
+		int *overlays; /* one per plan overlay */
+		int *srcs;     /* one per plan mount: a bind's source, or -1 */
+	} fd;
 	struct netif_state net;
 	struct cache_ref cache; /* a tarball root's cached tree */
 	char *lower;            /* the bottom layer: root.directory or that tree */
@@ -419,18 +429,197 @@ run_dir(struct exec_ctx *ctx, struct nsbox_err *err)
 	if (mkdir(ctx->rundir, 0700) < 0)
 		return nsbox_error(err, errno, "%s", ctx->rundir);
 	ctx->rundir_made = true;
+	/* The container's root makes the upper here; without the caller's
+	 * id it is "others". Nobody else gets this far: the state directory
+	 * is the caller's alone. */
+	if (ctx->by_fd && chmod(ctx->rundir, 0733) < 0)
+		return nsbox_error(err, errno, "%s", ctx->rundir);
 	if (ctx->userns && geteuid() == 0 &&
 	    chown(ctx->rundir, ctx->maps.root_uid, ctx->maps.root_gid) < 0)
 		return nsbox_error(err, errno, "chown %s", ctx->rundir);
 	return 0;
 }
 
+/* A host path as the child reaches it: the path itself, or /proc/self/fd/N
+ * of what nsbox opened for it (sub, if not NULL, below it). */
+static char *
+host_path(const struct exec_ctx *ctx, const char *path, int fd, const char *sub)
+{
+	if (!ctx->by_fd || fd < 0)
+		return sub ? xasprintf("%s/%s", path, sub) : xstrdup(path);
+	return sub ? xasprintf("/proc/self/fd/%d/%s", fd, sub) : xasprintf("/proc/self/fd/%d", fd);
+}
+
 static int
 mkdir_in_run(struct exec_ctx *ctx, const char *name, char **out, struct nsbox_err *err)
 {
-	*out = xasprintf("%s/%s", ctx->rundir, name);
+	*out = host_path(ctx, ctx->rundir, ctx->fd.run, name);
 	if (mkdir(*out, 0755) < 0)
-		return nsbox_error(err, errno, "%s", *out);
+		return nsbox_error(err, errno, "%s/%s", ctx->rundir, name);
+	return 0;
+}
+
+/* Open path as the caller in the child's mount namespace, through
+ * /proc/PID/root (or /proc/PID/cwd for a relative path): the caller may
+ * follow those while the child, in a user namespace of the caller's, is
+ * still dumpable (not yet woken). An fd of nsbox's own mount namespace
+ * would not do: overlayfs and open_tree refuse another namespace's mounts. */
+static int
+open_in_child(pid_t pid, const char *path, int *fd, struct nsbox_err *err)
+{
+	_cleanup_free_ char *at =
+		xasprintf("/proc/%d/%s/%s", (int)pid, *path == '/' ? "root" : "cwd", path);
+
+	*fd = open(at, O_PATH | O_CLOEXEC);
+	return *fd < 0 ? nsbox_error(err, errno, "%s", path) : 0;
+}
+
+/* The host fds as one list: newroot, lower, run, upper, work, then one
+ * per overlay, then one per mount. */
+static int *
+host_fd_slot(struct hostfds *h, const struct plan *p, size_t i)
+{
+	int *one[] = {&h->newroot, &h->lower, &h->run, &h->upper, &h->work};
+
+	if (i < ARRAY_SIZE(one))
+		return one[i];
+	i -= ARRAY_SIZE(one);
+	return i < p->n_overlays ? &h->overlays[i] : &h->srcs[i - p->n_overlays];
+}
+
+static size_t
+host_fd_count(const struct plan *p)
+{
+	return 5 + p->n_overlays + p->n_mounts;
+}
+
+static void
+host_fds_alloc(struct hostfds *h, const struct plan *p)
+{
+	h->overlays = xcalloc(p->n_overlays + 1, sizeof(int));
+	h->srcs = xcalloc(p->n_mounts + 1, sizeof(int));
+	for (size_t i = 0; i < host_fd_count(p); i++)
+		*host_fd_slot(h, p, i) = -1;
+}
+
+static void
+close_host_fds(struct exec_ctx *ctx)
+{
+	struct hostfds *h = &ctx->fd;
+
+	for (size_t i = 0; h->overlays && i < host_fd_count(ctx->p); i++)
+		if (*host_fd_slot(h, ctx->p, i) >= 0)
+			close(steal_fd(host_fd_slot(h, ctx->p, i)));
+	free(h->overlays);
+	free(h->srcs);
+	h->overlays = h->srcs = NULL;
+}
+
+/* At most this many host fds go to the child in one message. */
+#define HOST_FDS_MAX 200
+
+/* What the child will need of the caller's, opened as the caller after the
+ * clone (open_in_child) and sent to the child on the setup channel, with
+ * the slot of each as text. */
+static int
+step_host_fds(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const struct plan *p = ctx->p;
+	struct hostfds *h = &ctx->fd;
+	_cleanup_free_ char *work = p->upper ? xasprintf("%s.work", p->upper) : NULL;
+	const char *paths[] = {ctx->newroot, ctx->lower, ctx->rundir_made ? ctx->rundir : NULL,
+			       p->upper, work};
+	char text[4 * HOST_FDS_MAX + 2] = "F";
+	int fds[HOST_FDS_MAX];
+	size_t n = 0, len = 1;
+
+	if (!ctx->by_fd)
+		return 0;
+	if (host_fd_count(p) > HOST_FDS_MAX)
+		return nsbox_error(err, 0, "more than %d mounts and layers", HOST_FDS_MAX - 5);
+	host_fds_alloc(h, p);
+	for (size_t i = 0; i < host_fd_count(p); i++) {
+		int *fd = host_fd_slot(h, p, i);
+		const struct mount_op *m =
+			i >= 5 + p->n_overlays ? &p->mounts[i - 5 - p->n_overlays] : NULL;
+
+		if (i < ARRAY_SIZE(paths) && paths[i] &&
+		    open_in_child(ctx->pid, paths[i], fd, err) < 0)
+			return -1;
+		if (i >= 5 && !m && open_in_child(ctx->pid, p->overlays[i - 5], fd, err) < 0)
+			return -1;
+		/* a bind's source that is not there: the child says so, by name */
+		if (m && m->kind <= MOUNT_BIND_RO)
+			open_in_child(ctx->pid, m->src, fd, err);
+		if (*fd >= 0) {
+			fds[n++] = *fd;
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%zu,", i);
+		}
+	}
+	{
+		union {
+			struct cmsghdr h;
+			char b[CMSG_SPACE(sizeof(fds))];
+		} u = {0};
+		struct iovec iov = {.iov_base = text, .iov_len = len + 1};
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+		ssize_t r;
+
+		if (n) {
+			msg.msg_control = u.b;
+			msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+			CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+			CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+			CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(n * sizeof(int));
+			memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), fds, n * sizeof(int));
+		}
+		r = sendmsg(ctx->chan[0], &msg, MSG_NOSIGNAL);
+		close_host_fds(ctx); /* the child has them now */
+		if (r < 0)
+			return nsbox_error(err, errno, "send the host fds to the container");
+	}
+	return 0;
+}
+
+/* The child's side: the fds step_host_fds sent, into their slots. */
+static int
+recv_host_fds(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(HOST_FDS_MAX * sizeof(int))];
+	} u;
+	char text[4 * HOST_FDS_MAX + 2] = "";
+	struct iovec iov = {.iov_base = text, .iov_len = sizeof(text) - 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.b,
+			     .msg_controllen = sizeof(u.b)};
+	struct cmsghdr *c = NULL;
+	size_t got = 0, nfds = 0;
+	ssize_t r;
+	char *t, *save = NULL;
+
+	host_fds_alloc(&ctx->fd, ctx->p);
+	do
+		r = recvmsg(ctx->chan[1], &msg, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0 || text[0] != 'F')
+		return nsbox_error(err, r < 0 ? errno : 0, "receive the host fds");
+	text[r] = '\0';
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			break;
+	if (c)
+		nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	for (t = strtok_r(text + 1, ",", &save); t && got < nfds; t = strtok_r(NULL, ",", &save)) {
+		size_t i = strtoul(t, NULL, 10);
+
+		if (i < host_fd_count(ctx->p))
+			memcpy(host_fd_slot(&ctx->fd, ctx->p, i), CMSG_DATA(c) + got * sizeof(int),
+			       sizeof(int));
+		got++;
+	}
 	return 0;
 }
 
@@ -483,6 +672,19 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 			if (own[i] && chown(own[i], ctx->maps.root_uid, ctx->maps.root_gid) < 0)
 				return nsbox_error(err, errno, "chown %s", own[i]);
 	}
+	/* overlayfs writes the upper as the container's root */
+	if (ctx->by_fd && p->upper) {
+		struct stat st;
+
+		if (stat(p->upper, &st) == 0 &&
+		    !idmaps_host_mapped(ctx->maps.uid, ctx->maps.n_uid, st.st_uid))
+			return nsbox_error_at(err, p->scalar[PK_UPPER].origin,
+					      "root.upper: %s belongs to uid %u, which the map "
+					      "leaves out: the container's root (uid %u on the "
+					      "host) cannot write it",
+					      p->upper, (unsigned)st.st_uid,
+					      (unsigned)ctx->maps.root_uid);
+	}
 	return 0;
 }
 
@@ -513,19 +715,16 @@ step_propagation(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 static char *
-overlay_lower(const struct plan *p, const char *bottom)
+overlay_lower(const struct exec_ctx *ctx)
 {
-	char *s = xstrdup("");
+	const struct plan *p = ctx->p;
+	char *s = host_path(ctx, ctx->lower, ctx->fd.lower, NULL);
 
 	/* overlayfs lists the top layer first; the root is the bottom. */
-	for (size_t i = p->n_overlays; i-- > 0;) {
-		char *t = xasprintf("%s%s:", s, p->overlays[i]);
-
-		free(s);
-		s = t;
-	}
-	{
-		char *t = xasprintf("%s%s", s, bottom);
+	for (size_t i = 0; i < p->n_overlays; i++) {
+		_cleanup_free_ char *o = host_path(
+			ctx, p->overlays[i], ctx->fd.overlays ? ctx->fd.overlays[i] : -1, NULL);
+		char *t = xasprintf("%s:%s", o, s);
 
 		free(s);
 		s = t;
@@ -538,22 +737,25 @@ step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 	_cleanup_close_ int target = -1;
-	_cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL;
+	_cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL, *at = NULL;
 
 	if (!ctx->newroot) {
 		ctx->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		return ctx->rootfd < 0 ? nsbox_error(err, errno, "/") : 0;
 	}
-	target = open(ctx->newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	at = host_path(ctx, ctx->newroot, ctx->fd.newroot, NULL);
+	target = open(at, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (target < 0)
 		return nsbox_error(err, errno, "%s", ctx->newroot);
 	/* A tarball's tree is shared: its changes go to an upper, always. */
 	if (p->ephemeral || p->upper || p->n_overlays || p->tarball) {
-		lower = overlay_lower(p, ctx->lower);
+		lower = overlay_lower(ctx);
 		if (p->upper) {
-			upper = xstrdup(p->upper);
+			upper = host_path(ctx, p->upper, ctx->fd.upper, NULL);
 			/* overlayfs wants its work dir on the upper's filesystem. */
-			work = xasprintf("%s.work", p->upper);
+			_cleanup_free_ char *w = xasprintf("%s.work", p->upper);
+
+			work = host_path(ctx, w, ctx->fd.work, NULL);
 		} else if (p->ephemeral || p->tarball) {
 			if (mkdir_in_run(ctx, "upper", &upper, err) < 0 ||
 			    mkdir_in_run(ctx, "work", &work, err) < 0)
@@ -573,13 +775,13 @@ step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err)
 				o[n++] = "";
 			}
 		}
-		if (mount_fs_at("overlay", o, 0, target, err) < 0)
-			return -1;
-	} else if (mount_bind_at(p->rootfs, false, target, err) < 0) {
-		return -1;
+		ctx->rootfd = mount_fs_attach("overlay", o, 0, target, err);
+	} else {
+		_cleanup_free_ char *src = host_path(ctx, p->rootfs, ctx->fd.lower, NULL);
+
+		ctx->rootfd = mount_bind_attach(src, false, target, err);
 	}
-	ctx->rootfd = open(ctx->newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return ctx->rootfd < 0 ? nsbox_error(err, errno, "%s", ctx->newroot) : 0;
+	return ctx->rootfd < 0 ? -1 : 0;
 }
 
 static int
@@ -613,12 +815,15 @@ static int
 step_mounts(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	for (size_t i = 0; i < ctx->p->n_mounts; i++) {
-		const struct mount_op *m = &ctx->p->mounts[i];
+		struct mount_op m = ctx->p->mounts[i];
+		_cleanup_free_ char *src = NULL;
 
-		if (mount_apply(ctx->rootfd, m, err) < 0) {
+		if (ctx->by_fd && ctx->fd.srcs[i] >= 0)
+			m.src = src = host_path(ctx, m.src, ctx->fd.srcs[i], NULL);
+		if (mount_apply(ctx->rootfd, &m, err) < 0) {
 			char where[300];
 
-			snprintf(where, sizeof(where), "%s: mount %s", m->origin, m->dst);
+			snprintf(where, sizeof(where), "%s: mount %s", m.origin, m.dst);
 			nsbox_error_locate(err, where);
 			return -1;
 		}
@@ -631,7 +836,7 @@ step_pivot(struct exec_ctx *ctx, struct nsbox_err *err)
 {
 	if (!ctx->newroot)
 		return 0;
-	return mount_pivot(ctx->newroot, err);
+	return mount_pivot(ctx->rootfd, err);
 }
 
 /* A new pty from the container's own devpts: the caller's terminal is
@@ -748,6 +953,50 @@ step_userns_root(struct exec_ctx *ctx, struct nsbox_err *err)
 	return 0;
 }
 
+/* ICMP echo sockets for the container's groups in its own network
+ * namespace, as podman sets net.ipv4.ping_group_range: ping works without
+ * CAP_NET_RAW. The kernel wants both ends mapped in the writer's user
+ * namespace: the lowest and the highest gid of the map; without one,
+ * systemd's every group. Opened before /proc/sys is read-only, and from
+ * inside the new namespace, which /proc/sys/net shows. A host whose /proc
+ * cannot be written (nsbox in a container) or that has no IPv4 keeps the
+ * kernel's default (no group). */
+static void
+set_ping_range(const struct exec_ctx *ctx)
+{
+	const struct idmaps *m = &ctx->maps;
+	uint64_t lo = 0, hi = 2147483647;
+	char text[32];
+	int fd;
+
+	if (ctx->userns && m->n_gid) {
+		lo = UINT32_MAX;
+		hi = 0;
+		for (size_t i = 0; i < m->n_gid; i++) {
+			lo = m->gid[i].inside < lo ? m->gid[i].inside : lo;
+			if ((uint64_t)m->gid[i].inside + m->gid[i].count - 1 > hi)
+				hi = (uint64_t)m->gid[i].inside + m->gid[i].count - 1;
+		}
+		hi = hi > 2147483647 ? 2147483647 : hi;
+	}
+	snprintf(text, sizeof(text), "%llu %llu", (unsigned long long)lo, (unsigned long long)hi);
+	fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+	if ((fd < 0 || write(fd, text, strlen(text)) < 0) && ctx->verbose)
+		fprintf(stderr, "nsbox: net.ipv4.ping_group_range: %s (left as it was)\n",
+			strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static int
+step_sysctl(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	(void)err;
+	if (ctx->p->ns_flags & CLONE_NEWNET)
+		set_ping_range(ctx);
+	return 0;
+}
+
 static int
 step_cgroupns(struct exec_ctx *ctx, struct nsbox_err *err)
 {
@@ -759,6 +1008,7 @@ step_cgroupns(struct exec_ctx *ctx, struct nsbox_err *err)
 static const struct step child_steps[] = {
 	{"userns-root", step_userns_root},
 	{"cgroupns", step_cgroupns},
+	{"sysctl", step_sysctl},
 	{"propagation", step_propagation},
 	{"rootfs", step_rootfs},
 	{"api-fs", step_api_fs},
@@ -1085,6 +1335,8 @@ child_main(void *arg)
 	 * writes the maps through /proc/PID, which this would make root's. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	close(ctx->sync[0]);
+	if (ctx->by_fd && recv_host_fds(ctx, &err) < 0)
+		child_fail(ctx, "host-fds", &err);
 	for (size_t i = 0; i < ARRAY_SIZE(child_steps); i++) {
 		if (ctx->verbose)
 			fprintf(stderr, "nsbox: step %s\n", child_steps[i].name);
@@ -1286,9 +1538,16 @@ post_exit(const struct plan *p, int status)
 }
 
 static const struct step parent_steps[] = {
-	{"state", step_state}, {"prepare-root", step_prepare_root},   {"cgroup", step_cgroup},
-	{"clone", step_clone}, {"cgroup-attach", step_cgroup_attach}, {"maps", step_maps},
-	{"netif", step_netif}, {"register", step_register},           {"pre-exec", step_pre_exec},
+	{"state", step_state},
+	{"prepare-root", step_prepare_root},
+	{"cgroup", step_cgroup},
+	{"clone", step_clone},
+	{"cgroup-attach", step_cgroup_attach},
+	{"maps", step_maps},
+	{"host-fds", step_host_fds},
+	{"netif", step_netif},
+	{"register", step_register},
+	{"pre-exec", step_pre_exec},
 };
 
 /* Wake the child and wait until its setup is done (the channel's EOF) or
@@ -1445,8 +1704,12 @@ cleanup(struct exec_ctx *ctx)
 	}
 	if (ctx->slave >= 0)
 		close(ctx->slave);
+	close_host_fds(ctx);
+	/* Without the caller in the maps, a namespace with every id of the
+	 * caller's (NULL) reaches what its own maps would not. */
 	if (ctx->rundir_made)
-		remove_run_dir(ctx->rundir, ctx->userns ? &ctx->maps : NULL);
+		remove_run_dir(ctx->rundir,
+			       ctx->userns && ctx->maps.caller_mapped ? &ctx->maps : NULL);
 	if (ctx->rundir)
 		remove_state(ctx->rundir);
 	if (ctx->lockpath && ctx->lockfd >= 0)
@@ -1515,6 +1778,7 @@ decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
 	_cleanup_free_ char *num = NULL;
 	const char *name;
 	struct passwd *pw;
+	struct stat st;
 
 	if (p->userns == TRI_NO) {
 		if (uid != 0)
@@ -1530,7 +1794,25 @@ decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
 	name = pw ? pw->pw_name : (num = xasprintf("%u", (unsigned)uid));
 	su = fopen("/etc/subuid", "re");
 	sg = fopen("/etc/subgid", "re");
-	return idmaps_build(p, uid, getegid(), name, su, sg, &ctx->maps, err);
+	/* No map, and a root of one of the caller's subordinate ids: the
+	 * ownership it was made with. */
+	if (uid != 0 && !p->n_uid_map && !p->n_gid_map && p->rootfs && stat(p->rootfs, &st) == 0 &&
+	    idmaps_from_owner(uid, getegid(), name, st.st_uid, st.st_gid, su, sg, &ctx->maps)) {
+		if (ctx->verbose)
+			fprintf(stderr, "nsbox: %s belongs to %u:%u: --user-map=0:%u:%u\n",
+				p->rootfs, (unsigned)st.st_uid, (unsigned)st.st_gid,
+				ctx->maps.uid[0].outside, ctx->maps.uid[0].count);
+		ctx->by_fd = !ctx->maps.caller_mapped;
+		return 0;
+	}
+	if (su)
+		rewind(su);
+	if (sg)
+		rewind(sg);
+	if (idmaps_build(p, uid, getegid(), name, su, sg, &ctx->maps, err) < 0)
+		return -1;
+	ctx->by_fd = !ctx->maps.caller_mapped;
+	return 0;
 }
 
 /* RUNDIR/ID.json, for nsbox ps, stop and kill: written once the container
@@ -1650,6 +1932,7 @@ exec_run(struct plan *p, bool verbose, bool dryrun, struct nsbox_err *err)
 			       .chan = {-1, -1},
 			       .slave = -1,
 			       .net = NETIF_STATE_INIT,
+			       .fd = {-1, -1, -1, -1, -1, NULL, NULL},
 			       .cache = CACHE_REF_INIT,
 			       .report = -1,
 			       .hub = {.master = -1, .listen = -1, .client = -1},

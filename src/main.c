@@ -61,12 +61,21 @@ load_flags(void)
 	return geteuid() == 0 ? PROFILE_TRUST : 0;
 }
 
-/* defaults < each --profile (its includes first) < the command line; the
+/* defaults < each --profile (its includes first) < the command line;
+ * without a profile, pflask's defaults come before the command line. The
  * command is part of the plan before validation, which decides on init. */
 static struct plan *
 build_plan(struct overrides *o, struct diag *d)
 {
 	struct plan *p = plan_new();
+
+	if (!o->profiles) {
+		struct layer l = {0};
+
+		plan_pflask_layer(&o->layer, &l);
+		plan_merge(p, &l, d);
+		layer_free(&l);
+	}
 
 	for (size_t i = 0; o->profiles && o->profiles[i]; i++) {
 		struct layer l = {0};

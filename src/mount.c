@@ -142,6 +142,17 @@ set_readonly(int treefd, const char *what, struct nsbox_err *err)
 int
 mount_bind_at(const char *src, bool readonly, int targetfd, struct nsbox_err *err)
 {
+	int tree = mount_bind_attach(src, readonly, targetfd, err);
+
+	if (tree < 0)
+		return -1;
+	close(tree);
+	return 0;
+}
+
+int
+mount_bind_attach(const char *src, bool readonly, int targetfd, struct nsbox_err *err)
+{
 	_cleanup_close_ int tree = -1;
 
 	tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
@@ -149,7 +160,7 @@ mount_bind_at(const char *src, bool readonly, int targetfd, struct nsbox_err *er
 		return nsbox_error(err, errno, "%s", src);
 	if (readonly && set_readonly(tree, src, err) < 0)
 		return -1;
-	return attach(tree, targetfd, src, err);
+	return attach(tree, targetfd, src, err) < 0 ? -1 : steal_fd(&tree);
 }
 
 /* A new filesystem as a detached mount: its fd, or -1. */
@@ -179,9 +190,23 @@ int
 mount_fs_at(const char *type, const char *const *opts, unsigned attrs, int targetfd,
 	    struct nsbox_err *err)
 {
+	int mnt = mount_fs_attach(type, opts, attrs, targetfd, err);
+
+	if (mnt < 0)
+		return -1;
+	close(mnt);
+	return 0;
+}
+
+int
+mount_fs_attach(const char *type, const char *const *opts, unsigned attrs, int targetfd,
+		struct nsbox_err *err)
+{
 	_cleanup_close_ int mnt = fs_mount(type, opts, attrs, err);
 
-	return mnt < 0 ? -1 : attach(mnt, targetfd, type, err);
+	if (mnt < 0 || attach(mnt, targetfd, type, err) < 0)
+		return -1;
+	return steal_fd(&mnt);
 }
 
 static bool
@@ -481,12 +506,14 @@ mount_dev(int rootfd, unsigned long long shm_size, struct nsbox_err *err)
 }
 
 int
-mount_pivot(const char *newroot, struct nsbox_err *err)
+mount_pivot(int rootfd, struct nsbox_err *err)
 {
 	/* pivot_root(".", "."): the old root ends up on top of the new one and
-	 * is detached at once, with no directory needed for it. */
-	if (chdir(newroot) < 0)
-		return nsbox_error(err, errno, "%s", newroot);
+	 * is detached at once, with no directory needed for it. Through the
+	 * fd: the way there may be closed to the container's root (a caller
+	 * left out of the map). */
+	if (fchdir(rootfd) < 0)
+		return nsbox_error(err, errno, "chdir to the new root");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return nsbox_error(err, errno, "pivot_root");
 	if (umount2(".", MNT_DETACH) < 0)

@@ -28,6 +28,12 @@ int mount_fs_at(const char *type, const char *const *opts, unsigned attrs, int t
 /* Bind host path src (a directory tree or a file) onto targetfd. */
 int mount_bind_at(const char *src, bool readonly, int targetfd, struct nsbox_err *err);
 
+/* mount_fs_at and mount_bind_at, returning an O_PATH fd of the new
+ * mount's root (as an open of targetfd's path would now give), or -1. */
+int mount_fs_attach(const char *type, const char *const *opts, unsigned attrs, int targetfd,
+		    struct nsbox_err *err);
+int mount_bind_attach(const char *src, bool readonly, int targetfd, struct nsbox_err *err);
+
 /* Where the masks of /proc and /sys come from: the first mask of each
  * kind, which the others clone. Start with MOUNT_MASKS_INIT. */
 struct mount_masks {
@@ -50,8 +56,8 @@ int mount_sys(int rootfd, struct mount_masks *mk, struct nsbox_err *err);
  * host where mknod is refused, in a user namespace), pts, shm */
 int mount_dev(int rootfd, unsigned long long shm_size, struct nsbox_err *err);
 
-/* Make newroot (a mount point) the root and detach the old one. */
-int mount_pivot(const char *newroot, struct nsbox_err *err);
+/* Make rootfd (the root of a mount) the root and detach the old one. */
+int mount_pivot(int rootfd, struct nsbox_err *err);
 
 int mount_cgroup2(int rootfd, struct nsbox_err *err);
 

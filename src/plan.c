@@ -1177,3 +1177,19 @@ plan_print_keys(FILE *f)
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		fprintf(f, "%s.%s\n", keys[i].section, keys[i].key);
 }
+
+void
+plan_pflask_layer(const struct layer *cmdline, struct layer *out)
+{
+	bool net = false, root = false;
+
+	for (size_t i = 0; i < cmdline->n; i++) {
+		const struct entry *e = &cmdline->v[i];
+
+		net |= streq(e->section, "network");
+		root |= streq(e->section, "root") &&
+			(streq(e->key, "directory") || streq(e->key, "tarball")) && *e->value;
+	}
+	layer_add(out, "namespaces", "net", net ? "yes" : "no", PLAN_PFLASK_ORIGIN);
+	layer_add(out, "env", "clear", root ? "yes" : "no", PLAN_PFLASK_ORIGIN);
+}

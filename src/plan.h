@@ -174,6 +174,13 @@ void plan_freep(struct plan **p);
  * Returns the number of messages added. */
 size_t plan_merge(struct plan *p, const struct layer *l, struct diag *d);
 
+/* What pflask decides by its flags, for a run without a profile: a network
+ * namespace only with network settings (--netif), the environment cleared
+ * only with a root (--chroot; --keepenv keeps it). Added to out, to be
+ * merged before cmdline; named profiles keep the hardened defaults. */
+#define PLAN_PFLASK_ORIGIN "no profile: pflask's default"
+void plan_pflask_layer(const struct layer *cmdline, struct layer *out);
+
 /* Check the merged plan as a whole (contradictions, overlaps, what the
  * command needs) and fill the typed fields: with none added, exec_run has
  * nothing of the plan's own to refuse. An init as argv[0] is booted with

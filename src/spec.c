@@ -308,7 +308,12 @@ spec_mount(const char *key, const char *s, struct mount_op *op)
 	}
 	for (int i = 0; i < n && !e; i++)
 		e = spec_abspath(f[i]);
-	if (!e && streq(f[want == 1 ? 0 : 1], "/"))
+	/* pflask's overlay:DIR:/:WORK: the root's own upper, which nsbox keeps
+	 * in [root], with its work directory beside it. */
+	if (!e && want == 3 && streq(f[1], "/"))
+		e = "an overlay on / is the root's upper: use --set root.upper=DIR (overlayfs's "
+		    "work directory is then DIR.work), or --ephemeral to discard the changes";
+	else if (!e && streq(f[want == 1 ? 0 : 1], "/"))
 		e = "the destination must not be / (the root is not a mount target)";
 	if (e) {
 		spec_fields_free(f, n);

@@ -85,19 +85,13 @@ check_delegated(const struct idmap *m, size_t n, unsigned long self, const char 
 	return 0;
 }
 
-/* An unprivileged caller's own id must be the container's root: the setup
- * runs as that root and works in the caller's own run directory. */
-static int
-check_caller_root(const struct idmap *m, size_t n, unsigned long self, const char *what,
-		  struct nsbox_err *err)
+bool
+idmaps_host_mapped(const struct idmap *m, size_t n, unsigned long self)
 {
 	for (size_t i = 0; i < n; i++)
-		if (m[i].inside == 0 && m[i].outside == self)
-			return 0;
-	return nsbox_error_at(err, m[0].origin,
-			      "user.map: without root, the map must make your %s %lu the "
-			      "container's root (0:%lu:1), with other ranges from 1",
-			      what, self, self);
+		if (self >= m[i].outside && self - m[i].outside < m[i].count)
+			return true;
+	return false;
 }
 
 /* Only the caller's own id, once: the kernel takes it without a helper. */
@@ -147,9 +141,7 @@ idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, FILE 
 		memcpy(m->gid, p->gid_map, p->n_gid_map * sizeof(*m->gid));
 		m->n_uid = p->n_uid_map;
 		m->n_gid = p->n_gid_map;
-		if (!root && (check_caller_root(m->uid, m->n_uid, uid, "uid", err) < 0 ||
-			      check_caller_root(m->gid, m->n_gid, gid, "gid", err) < 0 ||
-			      check_delegated(m->uid, m->n_uid, uid, name, subuid, "/etc/subuid",
+		if (!root && (check_delegated(m->uid, m->n_uid, uid, name, subuid, "/etc/subuid",
 					      "uid", err) < 0 ||
 			      check_delegated(m->gid, m->n_gid, gid, name, subgid, "/etc/subgid",
 					      "gid", err) < 0)) {
@@ -164,6 +156,8 @@ idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, FILE 
 		if (m->n_uid != m->n_gid) /* both ranges, or neither */
 			m->n_uid = m->n_gid = 1;
 	}
+	m->caller_mapped = root || (idmaps_host_mapped(m->uid, m->n_uid, uid) &&
+				    idmaps_host_mapped(m->gid, m->n_gid, gid));
 	if (!root) {
 		m->helper = !self_only(m->uid, m->n_uid, uid) || !self_only(m->gid, m->n_gid, gid);
 		m->deny_setgroups = !m->helper;
@@ -176,6 +170,41 @@ idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, FILE 
 		if (m->gid[i].inside == 0)
 			m->root_gid = m->gid[i].outside;
 	return 0;
+}
+
+/* The rest of the delegated range from id on, as 0 inside; 0 if none has id. */
+static uint32_t
+rest_of_range(FILE *sub, const char *name, unsigned long self, unsigned long id)
+{
+	struct idmap r[64];
+	size_t n = subid_read(sub, name, self, r, ARRAY_SIZE(r));
+
+	for (size_t i = 0; i < n; i++)
+		if (id >= r[i].outside && id - r[i].outside < r[i].count)
+			return (uint32_t)(r[i].count - (id - r[i].outside));
+	return 0;
+}
+
+bool
+idmaps_from_owner(uid_t uid, gid_t gid, const char *name, uid_t ouid, gid_t ogid, FILE *subuid,
+		  FILE *subgid, struct idmaps *m)
+{
+	uint32_t nu = uid != 0 && ouid != uid ? rest_of_range(subuid, name, uid, ouid) : 0;
+	uint32_t ng = nu ? rest_of_range(subgid, name, gid, ogid) : 0;
+
+	if (!nu || !ng || access(NEWUIDMAP, X_OK) < 0 || access(NEWGIDMAP, X_OK) < 0)
+		return false;
+	*m = (struct idmaps){0};
+	m->uid = xcalloc(1, sizeof(*m->uid));
+	m->gid = xcalloc(1, sizeof(*m->gid));
+	m->uid[0] = (struct idmap){0, (uint32_t)ouid, nu, "the owner of the root"};
+	m->gid[0] = (struct idmap){0, (uint32_t)ogid, ng, "the owner of the root"};
+	m->n_uid = m->n_gid = 1;
+	m->helper = true;
+	m->caller_mapped = idmaps_host_mapped(m->uid, 1, uid) && idmaps_host_mapped(m->gid, 1, gid);
+	m->root_uid = ouid;
+	m->root_gid = ogid;
+	return true;
 }
 
 void
@@ -394,18 +423,48 @@ rm_fn(void *arg, struct nsbox_err *err)
 	return 0;
 }
 
-/* The maps a user's runs get by default: its own id as root, and its
- * delegated ranges. */
-static int
-user_maps(struct idmaps *m, struct nsbox_err *err)
+/* Every id of the caller's: its own as 0, then each range delegated to it,
+ * whole. Whatever map a run had, its files belong to one of them. */
+static size_t
+all_ids(struct idmap *out, size_t max, unsigned long self, FILE *sub, const char *name)
 {
-	struct plan none = {0};
+	struct idmap r[64];
+	size_t nr = subid_read(sub, name, self, r, ARRAY_SIZE(r)), n = 0;
+	uint64_t next = 1;
+
+	out[n++] = (struct idmap){0, (uint32_t)self, 1, "default"};
+	for (size_t i = 0; i < nr && n < max; i++) {
+		bool has_self = self >= r[i].outside && self - r[i].outside < r[i].count;
+
+		if (has_self || next + r[i].count > (uint64_t)UINT32_MAX + 1)
+			continue;
+		out[n++] = (struct idmap){(uint32_t)next, r[i].outside, r[i].count, "default"};
+		next += r[i].count;
+	}
+	return n;
+}
+
+/* The maps that remove what a user's runs left: every id it has. */
+static void
+user_maps(struct idmaps *m)
+{
 	struct passwd *pw = getpwuid(geteuid());
 	_cleanup_fclose_ FILE *su = fopen("/etc/subuid", "re");
 	_cleanup_fclose_ FILE *sg = fopen("/etc/subgid", "re");
 	_cleanup_free_ char *num = xasprintf("%u", (unsigned)geteuid());
+	const char *name = pw ? pw->pw_name : num;
+	bool helpers = access(NEWUIDMAP, X_OK) == 0 && access(NEWGIDMAP, X_OK) == 0;
 
-	return idmaps_build(&none, geteuid(), getegid(), pw ? pw->pw_name : num, su, sg, m, err);
+	*m = (struct idmaps){0};
+	m->uid = xcalloc(65, sizeof(*m->uid));
+	m->gid = xcalloc(65, sizeof(*m->gid));
+	m->n_uid = all_ids(m->uid, helpers ? 65 : 1, geteuid(), su, name);
+	m->n_gid = all_ids(m->gid, helpers ? 65 : 1, getegid(), sg, name);
+	m->helper = m->n_uid > 1 || m->n_gid > 1;
+	m->deny_setgroups = !m->helper;
+	m->caller_mapped = true;
+	m->root_uid = geteuid();
+	m->root_gid = getegid();
 }
 
 int
@@ -422,8 +481,8 @@ userns_remove_tree(int dir, const char *name, const struct idmaps *m, struct nsb
 		struct idmaps own = {0};
 		int sig, rc;
 
-		if (!m && user_maps(&own, err) < 0)
-			return -1;
+		if (!m)
+			user_maps(&own);
 		rc = userns_call(m ? m : &own, rm_fn, &a, &sig, err);
 		idmaps_clear(&own);
 		if (rc < 0)

@@ -15,7 +15,8 @@ struct idmaps {
 	size_t n_uid, n_gid;
 	bool helper; /* through newuidmap/newgidmap (an unprivileged caller) */
 	bool deny_setgroups;
-	uid_t root_uid; /* the host ids of the container's root */
+	bool caller_mapped; /* the caller's own uid and gid are in the maps (or it is root) */
+	uid_t root_uid;     /* the host ids of the container's root */
 	gid_t root_gid;
 };
 
@@ -25,12 +26,23 @@ size_t subid_read(FILE *f, const char *name, unsigned long id, struct idmap *out
 
 /* Work out the maps: the plan's (both or neither, as plan_validate makes
  * sure), checked against what the caller may map
- * (its own id, and the ranges /etc/subuid and /etc/subgid delegate to it);
+ * (its own id, and the ranges /etc/subuid and /etc/subgid delegate to it;
+ * the caller's own id need not be mapped at all);
  * without maps, root gets a private range and another user its own id as
  * root plus its delegated range. subuid and subgid may be NULL (no file). */
 int idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, FILE *subuid,
 		 FILE *subgid, struct idmaps *m, struct nsbox_err *err);
 void idmaps_clear(struct idmaps *m);
+
+/* The maps for a root whose / belongs to ouid:ogid, one of the ids that
+ * /etc/subuid and /etc/subgid delegate to the caller (uid, gid, name):
+ * 0 -> that id, for the rest of its range, as mmdebstrap --mode=unshare
+ * made it. False, and m untouched, when they are not delegated ids. */
+bool idmaps_from_owner(uid_t uid, gid_t gid, const char *name, uid_t ouid, gid_t ogid, FILE *subuid,
+		       FILE *subgid, struct idmaps *m);
+
+/* Whether host id id is in the map m (as any id inside). */
+bool idmaps_host_mapped(const struct idmap *m, size_t n, unsigned long id);
 
 /* Write the maps of pid's user namespace. */
 int idmaps_write(pid_t pid, const struct idmaps *m, struct nsbox_err *err);

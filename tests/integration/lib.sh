@@ -90,6 +90,23 @@ man_examples() {
 	sed -n '/^\.Sh EXAMPLES/,/^\.Sh /s/^\.Dl //p' "$1"
 }
 
+# start_xvfb: an X server on a display of the test's own (-nolisten tcp):
+# $d is its number; stop_xvfb ends it.
+start_xvfb() {
+	if ! command -v Xvfb >/dev/null || ! command -v xdpyinfo >/dev/null; then
+		echo "Bail out! Xvfb or xdpyinfo is missing (make deps: xvfb x11-utils)"; exit 1
+	fi
+	d=77
+	while [ -e "/tmp/.X$d-lock" ] || [ -e "/tmp/.X11-unix/X$d" ]; do d=$((d + 1)); done
+	Xvfb ":$d" -nolisten tcp >"$W/xvfb.log" 2>&1 &
+	xvfb=$!
+	_i=0
+	while [ ! -S "/tmp/.X11-unix/X$d" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+}
+stop_xvfb() {
+	kill "$xvfb"; wait "$xvfb" 2>/dev/null
+}
+
 finish() {
 	rm -rf "$W"
 	echo "1..$n"

@@ -19,6 +19,10 @@ TAR="$W/cache/sid.tar.zst"
 test_user nsbox-examples 510000
 mkdir -p "$W/home/roots"
 cp -a "$ROOT" "$W/home/roots/sid"; chown -R "$TU:" "$W/home/roots"
+# as mmdebstrap --mode=unshare makes it: the first subordinate id's
+cp -a "$ROOT" "$W/home/roots/bookworm"; chown -R 510000:510000 "$W/home/roots/bookworm"
+# an X server for the X client example
+start_xvfb
 mkdir "$W/bin" "$W/profiles"
 cp "$NSBOX_BIN" "$W/bin/nsbox"; cp "$TOP/helpers/nsbox-mkroot" "$W/bin/"; chmod 755 "$W/bin"/*
 # The shipped profiles, with the sid tarball at the test's path.
@@ -35,11 +39,12 @@ check "nsbox.conf(5): the example profile checks" "0|mine: ok" "$rc|$out"
 
 run() { # WHO CMD: prints the output, returns the status
 	cmd=$(printf '%s' "$2" | sed -e "s|/srv/roots/sid|$ROOT|g" \
-		-e "s|/var/cache/nsbox/sid.tar.zst|$TAR|g" -e "s|/home/me/src|$W/home|g")
+		-e "s|/var/cache/nsbox/sid.tar.zst|$TAR|g" -e "s|/home/me/src|$W/home|g" \
+		-e "s|0:100000:|0:510000:|g")
 	case $1 in
 	'#') (cd "$W" && PATH="$W/bin:$PATH" sh -c "$cmd" </dev/null 2>&1) ;;
 	'$') (cd "$W/home" && runuser -u "$TU" -- env -i PATH="$W/bin:/usr/bin:/bin" \
-		HOME="$W/home" USER="$TU" NSBOX_PROFILE_PATH="$W/profiles" \
+		HOME="$W/home" USER="$TU" NSBOX_PROFILE_PATH="$W/profiles" DISPLAY=":$d" \
 		NSBOX_MIRROR="$MIRROR" sh -c "$cmd" </dev/null 2>&1) ;;
 	esac
 }
@@ -63,6 +68,12 @@ for page in nsbox-mkroot.1 nsbox.1 nsbox.conf.5; do
 			check "$t: every profile is ok" "0 0" "$rc $(echo "$out" | grep -vc ': ok$')" ;;
 		'nsbox run --chroot=$HOME/roots/sid --ephemeral --user=builder -- id')
 			check "$t" "0 uid=1000(builder)" "$rc $(echo "$out" | cut -d' ' -f1)" ;;
+		'nsbox run --user=$USER --mount=tmp:$HOME -- xdpyinfo')
+			check "$t: reaches the display" "0 yes" "$rc $(echo "$out" | grep -q "^name of display: *:$d\$" && echo yes)" ;;
+		'nsbox run --user-map=0:100000:65536 --chroot=$HOME/roots/bookworm -- id')
+			check "$t" "0 uid=0(root)" "$rc $(echo "$out" | cut -d' ' -f1)" ;;
+		'nsbox run --chroot=$HOME/roots/bookworm --ephemeral -- ls -ln /etc/passwd')
+			check "$t: root's inside" "0 0 0" "$rc $(echo "$out" | awk '{print $3, $4}')" ;;
 		"nsbox gc --dry-run")
 			check "$t" "0" "$rc" ;;
 		"nsbox run --set root.tarball=/var/cache/nsbox/sid.tar.zst -- apt-get --version" | \
@@ -87,6 +98,7 @@ for page in nsbox-mkroot.1 nsbox.1 nsbox.conf.5; do
 	done <"$W/lines"
 done
 "$NSBOX" cache prune --all >/dev/null
+stop_xvfb
 
 restore
 audit_check "examples"

@@ -30,6 +30,31 @@ out=$(run --caps=+net_raw --netif=veth:vout:eth0 \
 check "veth with addresses on both ends: IPv4, IPv6, gateway, up" "v4 v6 gw up" "$(printf %s "$out" | tr "\n" " ")"
 check "veth: the host end is gone after a clean exit" "$before" "$(links)"
 
+# ping as root inside with the default capabilities (no net_raw): ICMP
+# echo sockets for the container's groups, net.ipv4.ping_group_range set
+# in its own network namespace, as podman does. busybox's ping opens raw
+# sockets only (+net_raw above); Debian's iputils-ping falls back to an
+# echo socket. It is copied without its file capability (cap_net_raw=ep):
+# the kernel refuses to exec such a file without net_raw in the bounding set.
+command -v ping >/dev/null || { echo "Bail out! no ping (make deps: iputils-ping)"; exit 1; }
+PROOT="$W/proot"
+cp -a "$ROOT" "$PROOT"
+for f in "$(command -v ping)" $(ldd "$(command -v ping)" | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
+	mkdir -p "$PROOT$(dirname "$f")"; cp "$f" "$PROOT$f"
+done
+own "$PROOT"
+range="0 2147483647"; [ "$MODE" != userns ] || range="0 65535"
+check "ping_group_range covers the container's groups, in its own netns only" "$range|1 0" \
+	"$(run --netif -- cat /proc/sys/net/ipv4/ping_group_range | tr '\t' ' ')|$(tr '\t' ' ' </proc/sys/net/ipv4/ping_group_range)"
+check "iputils ping over a veth with the default capabilities: IPv4, IPv6" "v4 v6" \
+	"$("$NSBOX" run --chroot="$PROOT" --netif=veth:vout:eth0 \
+	--set network.address=eth0:169.254.1.2/16 --set network.address=eth0:fd00::2/64 \
+	--set network.address-outside=vout:169.254.1.1/16 --set network.address-outside=vout:fd00::1/64 -- sh -c '
+	/usr/bin/ping -c1 -W2 169.254.1.1 >/dev/null && echo v4
+	/usr/bin/ping -c1 -W2 fd00::1 >/dev/null && echo v6' 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+eff=$("$NSBOX" run --chroot="$PROOT" --netif -- awk '/^CapEff/ {print $2}' /proc/self/status)
+check "ping: the container's root had no net_raw" "0" "$((0x$eff & 0x2000))"
+
 check "veth:auto: the host end gets a name" "yes" \
 	"$(run --netif=veth:auto:eth0 -- sh -c 'ip -o link show eth0 >/dev/null && echo yes')"
 check "veth:auto: and is gone after" "$before" "$(links)"

@@ -67,6 +67,12 @@ mkdir -p "$W/ovl/up" "$W/ovl/work"; own "$W/ovl"
 run --chroot="$ROOT" -m "overlay:$W/ovl/up:/etc:$W/ovl/work" -- sh -c 'echo o >/etc/new'
 check "pflask overlay: writes go to DIR" "o" "$(cat "$W/ovl/up/new" 2>&1)"
 check "pflask overlay: lower kept" "no" "$([ -e "$ROOT/etc/new" ] && echo yes || echo no)"
+err=$(run --chroot="$ROOT" -m "overlay:$W/ovl/up:/:$W/ovl/work" -- true 2>&1); rc=$?
+check "pflask overlay on /: refused, saying what to use" \
+	"125|nsbox: command line: mount.overlay: '$W/ovl/up:/:$W/ovl/work': an overlay on / is the root's upper: use --set root.upper=DIR (overlayfs's work directory is then DIR.work), or --ephemeral to discard the changes" "$rc|$err"
+run --chroot="$ROOT" --set root.upper="$W/ovl/up" -- sh -c 'echo r >/etc/rootnew'
+check "pflask overlay on /: root.upper instead" "r no" \
+	"$(cat "$W/ovl/up/etc/rootnew" 2>&1) $([ -e "$ROOT/etc/rootnew" ] && echo yes || echo no)"
 check "mount tmp over \$HOME on the host root" "0" "$(run -m tmp:/root -- sh -c 'ls -A /root | wc -l')"
 
 # /proc and /dev from inside
@@ -77,7 +83,7 @@ run --chroot="$ROOT" -- sh -c 'echo 1 >/proc/sys/kernel/sysrq' 2>/dev/null
 check "I4: /proc/sys read-only" "1" "$?"
 fwd=$(cat /proc/sys/net/ipv4/ip_forward)
 check "/proc/sys/net writable with a private network" "$((1 - fwd))" \
-	"$(run --chroot="$ROOT" --caps=+net_admin -- sh -c "echo $((1 - fwd)) >/proc/sys/net/ipv4/ip_forward; cat /proc/sys/net/ipv4/ip_forward")"
+	"$(run --chroot="$ROOT" --netif --caps=+net_admin -- sh -c "echo $((1 - fwd)) >/proc/sys/net/ipv4/ip_forward; cat /proc/sys/net/ipv4/ip_forward")"
 check "... and the host's is unchanged" "$fwd" "$(cat /proc/sys/net/ipv4/ip_forward)"
 run --chroot="$ROOT" --no-netns --caps=+net_admin -- sh -c "echo $fwd >/proc/sys/net/ipv4/ip_forward" 2>/dev/null
 check "/proc/sys/net read-only with the host's network" 1 $?
@@ -117,7 +123,10 @@ check "I3: no_new_privs" "1" "$(run --chroot="$ROOT" -- sh -c "awk '/NoNewPrivs/
 check "nofile soft limit 1024" "1024" "$(run --chroot="$ROOT" -- sh -c 'ulimit -n')"
 
 # namespaces on and off
-check "net: only lo, up" "lo UP" "$(run --chroot="$ROOT" -- sh -c "ip -o link | awk '{print \$2, \$3}' | tr -d ':' | sed 's/<.*UP.*>/UP/'")"
+check "net: --netif, only lo, up" "lo UP" "$(run --chroot="$ROOT" --netif -- sh -c "ip -o link | awk '{print \$2, \$3}' | tr -d ':' | sed 's/<.*UP.*>/UP/'")"
+check "no profile: the host's network, as pflask" "$(readlink /proc/self/ns/net)" "$(run --chroot="$ROOT" -- readlink /proc/self/ns/net)"
+check "a profile: a network of its own" "no" \
+	"$(printf '[root]\n' >"$W/empty.conf"; [ "$(run --profile="$W/empty.conf" --chroot="$ROOT" -- readlink /proc/self/ns/net)" = "$(readlink /proc/self/ns/net)" ] && echo yes || echo no)"
 check "--no-netns sees the host's interfaces" "$(grep -c : /proc/net/dev)" "$(run --no-netns -- grep -c : /proc/net/dev)"
 check "--no-pidns sees host pids" "yes" "$(run --no-pidns -- sh -c '[ $$ -gt 2 ] && echo yes')"
 check "--no-utsns keeps the host name" "$(hostname)" "$(run --no-utsns -- hostname)"

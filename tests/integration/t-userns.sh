@@ -82,9 +82,29 @@ check "unprivileged: /dev" "fd full null ptmx pts random shm stderr stdin stdout
 	"$(as_user "$NSBOX" run --chroot="$UROOT" -- ls /dev | tr '\n' ' ' | sed 's/ $//')"
 check "unprivileged: a map with a delegated range" "0 $tuid 1|1 300000 1000" \
 	"$(as_user "$NSBOX" run --chroot="$UROOT" -e 0:"$tuid":1 -e 1:300000:1000 -- cat /proc/self/uid_map 2>&1 | tr -s ' ' | sed 's/^ //' | paste -sd'|')"
-err=$(as_user "$NSBOX" run --chroot="$UROOT" -e 0:300000:65536 -- true 2>&1)
-check "unprivileged: the caller must be the container's root" \
-	"nsbox: command line: user.map: without root, the map must make your uid $tuid the container's root (0:$tuid:1), with other ranges from 1" "$err"
+# pflask's --user-map=0:100000:65536: root inside is the first subordinate
+# id and the caller is not mapped; the state directory (mode 700), a home
+# of mode 700 and the run directory are still reached, through fds.
+SROOT="$W/uhome/sroot"
+mkdir -m 700 "$W/uhome"; cp -a "$ROOT" "$SROOT"; chown -R 300000:300000 "$SROOT"
+chown 301000:301000 "$SROOT/home/builder"; echo src >"$W/uhome/f"; chown "$TU:" "$W/uhome" "$W/uhome/f"
+check "unprivileged, caller unmapped: the map as given, root owns /etc/passwd" "0 300000 65536|0:0" \
+	"$(as_user "$NSBOX" run --chroot="$SROOT" -e 0:300000:65536 -- sh -c 'cat /proc/self/uid_map; stat -c %u:%g /etc/passwd' 2>&1 | tr -s ' ' | sed 's/^ //' | paste -sd'|')"
+check "unprivileged, caller unmapped: ephemeral, a bind from a mode 700 home" "made src no" \
+	"$(as_user "$NSBOX" run --chroot="$SROOT" -e 0:300000:65536 -w -m bind-ro:"$W/uhome/f":/f -- sh -c 'touch /new && echo made; cat /f' 2>&1 | paste -sd' ') $([ -e "$SROOT/new" ] && echo yes || echo no)"
+check "unprivileged, caller unmapped: --user inside" "1000 1000" \
+	"$(as_user "$NSBOX" run --chroot="$SROOT" -e 0:300000:65536 --user=builder -- sh -c 'echo $(id -u) $(id -g)' 2>&1)"
+check "unprivileged, caller unmapped: a detached run, its pty and socket" "0 bg" \
+	"$(as_user "$NSBOX" run --chroot="$SROOT" -e 0:300000:65536 --detach --name=bg -- sleep 30 >/dev/null; as_user "$NSBOX" stop bg; echo "$? bg")"
+# A root made by mmdebstrap --mode=unshare: / belongs to the first
+# subordinate id, and no map is given.
+check "unprivileged: a root of a subordinate id runs with its own ownership" "0 300000 65536|0:0|1000:1000" \
+	"$(as_user "$NSBOX" run --chroot="$SROOT" -- sh -c 'cat /proc/self/uid_map; stat -c %u:%g /etc/passwd /home/builder' 2>&1 | tr -s ' ' | sed 's/^ //' | paste -sd'|')"
+check "unprivileged: -v says which map it picked" "nsbox: $SROOT belongs to 300000:300000: --user-map=0:300000:65536" \
+	"$(as_user "$NSBOX" run -v --chroot="$SROOT" -- true 2>&1 | grep -v '^nsbox: step')"
+err=$(as_user mkdir "$W/uhome/up" && as_user "$NSBOX" run --chroot="$SROOT" -e 0:300000:65536 --set root.upper="$W/uhome/up" -- true 2>&1)
+check "unprivileged, caller unmapped: a caller's upper is refused" \
+	"nsbox: command line: root.upper: $W/uhome/up belongs to uid $tuid, which the map leaves out: the container's root (uid 300000 on the host) cannot write it" "$err"
 err=$(as_user "$NSBOX" run --chroot="$UROOT" -e 0:"$tuid":1 -e 1:200000:65536 -- true 2>&1); rc=$?
 check "U1: a range not delegated: 125" 125 "$rc"
 check "U1: the message" "nsbox: command line: user.map: host uids 200000-265535 are not delegated to $TU (/etc/subuid)" "$err"

@@ -43,6 +43,48 @@ test_defaults(void **state)
 	assert_int_equal(__builtin_popcountll(p->caps), 11);
 }
 
+/* Without a profile, pflask's defaults: the command line decides. */
+static bool
+pflask(const char *const *q, size_t n, bool *clear)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct layer cl = {0}, l = {0};
+	struct diag d = {0};
+
+	for (size_t i = 0; i + 3 < n; i += 4)
+		layer_add(&cl, q[i], q[i + 1], q[i + 2], q[i + 3]);
+	plan_pflask_layer(&cl, &l);
+	plan_merge(p, &l, &d);
+	plan_merge(p, &cl, &d);
+	assert_int_equal(plan_validate(p, &d), 0);
+	*clear = p->env_clear;
+	layer_free(&l);
+	layer_free(&cl);
+	return p->ns_flags & CLONE_NEWNET;
+}
+
+static void
+test_pflask_defaults(void **state)
+{
+	const char *none[] = {"root", "hostname", "x", "cl"};
+	const char *chroot[] = {"root", "directory", "/srv", "cl"};
+	const char *keep[] = {"root", "directory", "/srv", "cl", "env", "clear", "no", "cl"};
+	const char *netif[] = {"namespaces", "net",   "yes",         "cl",
+			       "network",    "netif", "veth:a:eth0", "cl"};
+	const char *addr[] = {"network", "private", "yes", "cl"};
+	bool clear;
+
+	(void)state;
+	assert_false(pflask(none, 4, &clear));
+	assert_false(clear);
+	assert_false(pflask(chroot, 4, &clear));
+	assert_true(clear);
+	pflask(keep, 8, &clear);
+	assert_false(clear);
+	assert_true(pflask(netif, 8, &clear));
+	assert_true(pflask(addr, 4, &clear));
+}
+
 static void
 test_precedence(void **state)
 {
@@ -148,6 +190,9 @@ test_bad_values(void **state)
 		{"network", "netif", "veth:a:lo", "f:7: network.netif: 'veth:a:lo': lo cannot be"},
 		{"mount", "bind", "/a", "f:7: mount.bind: '/a': expected SRC:DEST"},
 		{"mount", "tmp", "/", "f:7: mount.tmp: '/': the destination must not be /"},
+		{"mount", "overlay", "/up:/:/work",
+		 "f:7: mount.overlay: '/up:/:/work': an overlay on / is the root's upper: use "
+		 "--set root.upper=DIR"},
 		{"security", "capabilities", "CAP_FOO",
 		 "f:7: security.capabilities: 'CAP_FOO': unknown"},
 		{"process", "grace", "1e3",
@@ -400,6 +445,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_pflask_defaults),
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_env),
