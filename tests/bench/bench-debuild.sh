@@ -6,7 +6,7 @@
 # and overhead = total - dpkg-buildpackage's own time where the tool's log
 # says it. Reports; never fails on a number. Needs root and the mirror.
 #
-# NSBOX_BENCH_SID       the base tarball (default /var/tmp/nsbox-test-sid.tar.zst,
+# NSBOX_BENCH_SID       the base tarball (default /var/cache/nsbox-test/bench-sid.tar.zst,
 #                       made with nsbox-mkroot when missing)
 # NSBOX_BENCH_ROUNDS    rounds (default 3)
 # shellcheck disable=SC2016 # the container's script expands its own variables
@@ -18,7 +18,7 @@ NSBOX="$TOP/nsbox"
 DEBUILD="$TOP/debuild/nsbox-debuild"
 ROUNDS=${NSBOX_BENCH_ROUNDS:-3}
 OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
-TAR=${NSBOX_BENCH_SID:-/var/tmp/nsbox-test-sid.tar.zst}
+TAR=${NSBOX_BENCH_SID:-/var/cache/nsbox-test/bench-sid.tar.zst}
 MIRROR=${NSBOX_MIRROR:-http://deb.debian.org/debian}
 BU=nsbox-bench # sbuild's unshare mode runs as a user with subordinate ids
 [ "$(id -u)" -eq 0 ] || { echo "bench-debuild: needs root" >&2; exit 1; }

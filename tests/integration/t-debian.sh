@@ -11,9 +11,11 @@
 . "$(dirname "$0")/lib.sh"
 
 MIRROR=${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}
-TAR=/var/tmp/nsbox-test-bookworm.tar.zst
+# where only root can write: nsbox-mkroot refuses anywhere else as root
+mkdir -p /var/cache/nsbox-test && chmod 755 /var/cache/nsbox-test
+TAR=/var/cache/nsbox-test/bookworm.tar.zst
 command -v mmdebstrap >/dev/null || { echo "Bail out! mmdebstrap is missing (make deps)"; exit 1; }
-LOG=/var/tmp/nsbox-test-bookworm.mkroot.log # kept with the tarball
+LOG=/var/cache/nsbox-test/bookworm.mkroot.log # kept with the tarball
 if [ ! -s "$TAR" ] || [ ! -s "$LOG" ]; then
 	if ! "$TOP/helpers/nsbox-mkroot" --variant=apt --include=build-essential,fakeroot \
 		--mirror="$MIRROR" bookworm "$TAR" >"$LOG" 2>&1; then
