@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # A real Debian root: a bookworm tarball made by helpers/nsbox-mkroot
-# (cached in /var/tmp between local runs), run with the shipped
+# (cached in /var/cache/nsbox-test between runs), run with the shipped
 # bookworm-build profile. Debian's package tools under nsbox's default
 # capabilities: apt-get update and install, build-dep, useradd, su,
 # dpkg-buildpackage with fakeroot as an unprivileged user, and dpkg -i.
