@@ -24,7 +24,7 @@ cp -a "$ROOT" "$W/home/roots/bookworm"; chown -R 510000:510000 "$W/home/roots/bo
 # an X server for the X client example
 start_xvfb
 mkdir "$W/bin" "$W/profiles"
-cp "$NSBOX_BIN" "$W/bin/nsbox"; cp "$TOP/helpers/nsbox-mkroot" "$W/bin/"; chmod 755 "$W/bin"/*
+cp "$NSBOX_BIN" "$W/bin/nsbox"; cp "$TOP/helpers/nsbox-mkroot" "$TOP/helpers/lib.sh" "$W/bin/"; chmod 755 "$W/bin"/*
 # The shipped profiles, with the sid tarball at the test's path.
 cp "$TOP"/profiles/*.conf "$W/profiles/"
 sed -i "s|^tarball = .*|tarball = $TAR|" "$W/profiles/sid-build.conf"
