@@ -71,10 +71,18 @@ audit_check() {
 }
 
 # test_user NAME FIRST: the user NAME, its home $W/home, subordinate ids
-# FIRST..FIRST+65535; restore undoes it (and runs on exit).
+# FIRST..FIRST+65535; restore undoes it (and runs on exit). A user, group
+# or subordinate ids of that name left by a run that was killed (SIGKILL
+# runs no trap) are removed first: the name is the test's own.
 test_user() {
 	TU=$1
 	chmod 755 "$W"
+	if id "$TU" >/dev/null 2>&1; then
+		pkill -KILL -u "$TU" 2>/dev/null
+		userdel -f "$TU" 2>/dev/null
+	fi
+	! getent group "$TU" >/dev/null || groupdel "$TU" 2>/dev/null
+	sed -i "/^$TU:/d" /etc/subuid /etc/subgid
 	useradd -m -d "$W/home" -s /bin/sh "$TU" || { echo "Bail out! useradd $TU"; exit 1; }
 	cp /etc/subuid "$W/subuid.saved"; cp /etc/subgid "$W/subgid.saved"
 	echo "$TU:$2:65536" >>/etc/subuid; echo "$TU:$2:65536" >>/etc/subgid
