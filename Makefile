@@ -8,13 +8,13 @@ include config.mk
 ALL_CPPFLAGS = $(NSBOX_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(NSBOX_CFLAGS) $(CFLAGS)
 
-LIB_SRC = src/util.c src/err.c src/machined.c src/sha256.c src/tarball.c src/cache.c src/cgroup.c src/hook.c src/hub.c src/runs.c src/spec.c src/idmap.c src/plan.c src/profile.c src/mount.c \
+LIB_SRC = src/util.c src/err.c src/state.c src/machined.c src/sha256.c src/tarball.c src/cache.c src/cgroup.c src/hook.c src/hub.c src/runs.c src/spec.c src/idmap.c src/plan.c src/profile.c src/mount.c \
 	src/nl.c src/env.c src/tty.c src/seccomp.c src/userns.c src/netif.c \
 	src/options.c src/exec.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 HDR     = src/*.h
 UNIT    = tests/unit/test_spec tests/unit/test_profile tests/unit/test_plan \
-	tests/unit/test_options tests/unit/test_tarball
+	tests/unit/test_options tests/unit/test_tarball tests/unit/test_state
 SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 all: nsbox
@@ -113,7 +113,7 @@ asan:
 # libFuzzer targets (clang): each runs FUZZ_TIME seconds on its corpus
 # (tests/fuzz/corpus/TARGET, new inputs kept there), seeded from the
 # shipped profiles, the golden command lines and tests/fuzz/seeds.
-FUZZ      = fuzz_profile fuzz_cmdline fuzz_specs fuzz_subuid fuzz_passwd
+FUZZ      = fuzz_profile fuzz_cmdline fuzz_specs fuzz_subuid fuzz_passwd fuzz_state
 FUZZ_TIME = 60
 FUZZ_CC   = clang
 FUZZ_SAN  = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -37,6 +37,7 @@
 #include "netif.h"
 #include "nl.h"
 #include "seccomp.h"
+#include "state.h"
 #include "tty.h"
 #include "userns.h"
 #include "util.h"
@@ -1815,47 +1816,35 @@ decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
 	return 0;
 }
 
-/* RUNDIR/ID.json, for nsbox ps, stop and kill: written once the container
- * runs, renamed into place whole. */
+/* RUNDIR/ID.json, for nsbox ps, exec, stop and kill: written once the
+ * container runs, renamed into place whole (src/state.c reads it). */
 static void
 write_state(const struct exec_ctx *ctx)
 {
 	const struct plan *p = ctx->p;
 	_cleanup_free_ char *tmp = xasprintf("%s.json.new", ctx->rundir);
 	_cleanup_free_ char *path = xasprintf("%s.json", ctx->rundir);
+	_cleanup_strv_ char **cgroups = NULL;
+	struct run_state s = {
+		.id = (char *)ctx->id,
+		.name = ctx->name,
+		.profile = (char *)p->profile,
+		.nsbox_pid = getpid(),
+		.pid = ctx->pid,
+		.started = (long long)time(NULL),
+		.root = (char *)(p->rootfs ? p->rootfs : p->tarball),
+		.command = p->argv,
+		.seccomp = p->seccomp,
+		.no_new_privs = p->no_new_privs,
+	};
 	FILE *f = fopen(tmp, "we");
 
 	if (!f)
 		return;
-	fprintf(f, "{\"id\": ");
-	json_string(f, ctx->id);
-	fprintf(f, ", \"name\": ");
-	json_string(f, ctx->name);
-	fprintf(f, ", \"profile\": ");
-	if (p->profile)
-		json_string(f, p->profile);
-	else
-		fputs("null", f);
-	fprintf(f, ", \"nsbox_pid\": %d, \"pid\": %d, \"started\": %lld, \"status\": \"running\"",
-		(int)getpid(), (int)ctx->pid, (long long)time(NULL));
-	fprintf(f, ", \"root\": ");
-	if (p->rootfs || p->tarball)
-		json_string(f, p->rootfs ? p->rootfs : p->tarball);
-	else
-		fputs("null", f);
-	fprintf(f, ", \"cgroups\": [");
-	for (size_t i = 0; i < ctx->cg.n; i++) {
-		fputs(i ? ", " : "", f);
-		json_string(f, ctx->cg.dir[i]);
-	}
-	fprintf(f, "], \"command\": [");
-	for (size_t i = 0; p->argv && p->argv[i]; i++) {
-		fputs(i ? ", " : "", f);
-		json_string(f, p->argv[i]);
-	}
-	fprintf(f, "], \"plan\": ");
-	plan_print(p, f, true);
-	fprintf(f, "}\n");
+	for (size_t i = 0; i < ctx->cg.n; i++)
+		strv_push(&cgroups, ctx->cg.dir[i]);
+	s.cgroups = cgroups;
+	state_write(f, &s, p);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		unlink(tmp);
 }

@@ -22,32 +22,16 @@
 #include "exec.h"
 #include "hub.h"
 #include "runs.h"
+#include "state.h"
 #include "util.h"
 
 /* One live run: its lock held by the nsbox that runs it. */
 struct run {
-	char *id, *state; /* state.json's text */
+	char *id;
+	char *text; /* ID.json as it is, for ps --json */
+	struct run_state st;
 	int lockfd;
 };
-
-/* The string or number after "key": in state.json (top-level keys come
- * before the plan, so the first match is theirs). */
-static char *
-field(const char *json, const char *key)
-{
-	_cleanup_free_ char *pat = xasprintf("\"%s\": ", key);
-	const char *p = strstr(json, pat), *e;
-
-	if (!p)
-		return NULL;
-	p += strlen(pat);
-	if (*p != '"')
-		return xstrndup(p, strcspn(p, ",}]"));
-	for (e = ++p; *e && *e != '"'; e++)
-		if (*e == '\\' && e[1])
-			e++;
-	return xstrndup(p, (size_t)(e - p));
-}
 
 /* Each live run of the caller's, in turn; fn returns nonzero to stop. */
 static int
@@ -81,17 +65,25 @@ each_run(int (*fn)(struct run *r, void *arg), void *arg, struct nsbox_err *err)
 		}
 		state = xasprintf("%s/%.*s.json", dir, (int)(n - 5), de->d_name);
 		fd = open(state, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0 || read_regular_file(fd, 1 << 20, &r.state, &len, &why) < 0) {
+		if (fd < 0 || read_regular_file(fd, 1 << 20, &r.text, &len, &why) < 0) {
 			if (fd >= 0)
 				close(fd);
 			close(r.lockfd);
 			continue; /* still starting */
 		}
 		close(fd);
+		if (state_parse(r.text, len, &r.st, &why) < 0) {
+			/* written whole by the run, so not one of nsbox's */
+			fprintf(stderr, "nsbox: %s: %s; skipped\n", state, why);
+			free(r.text);
+			close(r.lockfd);
+			continue;
+		}
 		r.id = xstrndup(de->d_name, n - 5);
 		rc = fn(&r, arg);
 		free(r.id);
-		free(r.state);
+		free(r.text);
+		state_clear(&r.st);
 		close(r.lockfd);
 	}
 	closedir(d);
@@ -108,25 +100,21 @@ static int
 ps_one(struct run *r, void *arg)
 {
 	struct ps *ps = arg;
-	_cleanup_free_ char *name = field(r->state, "name"), *prof = field(r->state, "profile");
-	_cleanup_free_ char *pid = field(r->state, "pid"), *start = field(r->state, "started");
-	_cleanup_free_ char *root = field(r->state, "root");
-	const char *cg = strstr(r->state, "\"cgroups\": [\"");
-	long up = start ? (long)(time(NULL) - strtoll(start, NULL, 10)) : 0;
-	char upt[32], cgroup[512] = "-";
+	const struct run_state *st = &r->st;
+	long up = (long)(time(NULL) - st->started);
+	char upt[32], pid[16];
 
 	if (ps->json) {
-		fprintf(ps->out, "%s%s", ps->n ? ",\n" : "", r->state);
+		fprintf(ps->out, "%s%s", ps->n ? ",\n" : "", r->text);
 		/* state.json ends with a newline */
 		ps->n++;
 		return 0;
 	}
 	snprintf(upt, sizeof(upt), "%ld:%02ld:%02ld", up / 3600, up / 60 % 60, up % 60);
-	if (cg)
-		snprintf(cgroup, sizeof(cgroup), "%.*s", (int)strcspn(cg + 13, "\""), cg + 13);
-	fprintf(ps->out, "%-24s %-16s %8s %9s  %-24s %s\n", name ? name : "?",
-		prof && !streq(prof, "null") ? prof : "-", pid ? pid : "?", upt,
-		root && !streq(root, "null") ? root : "/", cgroup);
+	snprintf(pid, sizeof(pid), "%d", (int)st->pid);
+	fprintf(ps->out, "%-24s %-16s %8s %9s  %-24s %s\n", st->name,
+		st->profile ? st->profile : "-", pid, upt, st->root ? st->root : "/",
+		st->cgroups && st->cgroups[0] ? st->cgroups[0] : "-");
 	ps->n++;
 	return 0;
 }
@@ -150,76 +138,57 @@ runs_ps(FILE *out, bool json, struct nsbox_err *err)
 
 struct state_of {
 	const char *what;
-	char *state;
+	struct run_state *st;
+	bool found;
 };
 
 static int
 state_one(struct run *r, void *arg)
 {
 	struct state_of *s = arg;
-	_cleanup_free_ char *name = field(r->state, "name"), *pid = field(r->state, "pid");
-	_cleanup_free_ char *np = field(r->state, "nsbox_pid");
+	char pid[16], np[16];
 
+	snprintf(pid, sizeof(pid), "%d", (int)r->st.pid);
+	snprintf(np, sizeof(np), "%d", (int)r->st.nsbox_pid);
 	/* a name, a run id, the container's pid, or (pflask's --attach) nsbox's */
-	if (!name || !pid ||
-	    !(streq(s->what, name) || streq(s->what, r->id) || streq(s->what, pid) ||
-	      (np && streq(s->what, np))))
+	if (!(streq(s->what, r->st.name) || streq(s->what, r->id) || streq(s->what, pid) ||
+	      streq(s->what, np)))
 		return 0;
-	s->state = steal_ptr(&r->state);
+	*s->st = r->st;
+	r->st = (struct run_state){0};
+	s->found = true;
 	return 1;
 }
 
-static char *
-state_named(const char *what, const char *cmd, struct nsbox_err *err)
+/* The state of the caller's live run named what, into *st. */
+static int
+state_named(const char *what, const char *cmd, struct run_state *st, struct nsbox_err *err)
 {
-	struct state_of so = {.what = what};
+	struct state_of so = {.what = what, .st = st};
 
+	*st = (struct run_state){0};
 	if (each_run(state_one, &so, err) < 0)
-		return NULL;
-	if (!so.state)
-		nsbox_error(err, 0,
-			    "command line: nsbox %s: no running container named '%.64s' (see nsbox "
-			    "ps)",
-			    cmd, what);
-	return so.state;
-}
-
-static char **
-cgroup_dirs(const char *state)
-{
-	const char *p = strstr(state, "\"cgroups\": [");
-	char **v = NULL;
-
-	for (p = p ? p + 12 : NULL; p && *p == '"';) {
-		size_t n = strcspn(p + 1, "\"");
-		_cleanup_free_ char *d = xstrndup(p + 1, n);
-
-		strv_push(&v, d);
-		p += n + 2;
-		p += strspn(p, ", ");
-	}
-	return v;
-}
-
-/* The pid of a state field, or 0. */
-static pid_t
-pid_field(const char *state, const char *key)
-{
-	_cleanup_free_ char *v = field(state, key);
-
-	return v ? (pid_t)atoi(v) : 0;
+		return -1;
+	if (!so.found)
+		return nsbox_error(err, 0,
+				   "command line: nsbox %s: no running container named '%.64s' "
+				   "(see nsbox ps)",
+				   cmd, what);
+	return 0;
 }
 
 int
 runs_stop(const char *what, struct nsbox_err *err)
 {
-	_cleanup_free_ char *state = state_named(what, "stop", err);
+	struct run_state st;
 	struct timespec tick = {0, 50 * 1000 * 1000};
-	pid_t nsbox = state ? pid_field(state, "nsbox_pid") : 0;
+	pid_t nsbox;
 
-	if (!state)
+	if (state_named(what, "stop", &st, err) < 0)
 		return -1;
-	if (nsbox <= 0 || kill(nsbox, SIGTERM) < 0)
+	nsbox = st.nsbox_pid;
+	state_clear(&st);
+	if (kill(nsbox, SIGTERM) < 0)
 		return nsbox_error(err, errno, "nsbox stop: %s", what);
 	/* gone when its process is; the grace period bounds the wait */
 	while (kill(nsbox, 0) == 0)
@@ -230,7 +199,7 @@ runs_stop(const char *what, struct nsbox_err *err)
 int
 runs_kill(const char *what, const char *sig, struct nsbox_err *err)
 {
-	_cleanup_free_ char *state = NULL;
+	struct run_state st;
 	const char *s = startswith(sig, "SIG") ? sig + 3 : sig;
 	pid_t pid;
 	unsigned long long num;
@@ -245,10 +214,11 @@ runs_kill(const char *what, const char *sig, struct nsbox_err *err)
 	}
 	if (!signo)
 		return nsbox_error(err, 0, "command line: nsbox kill: unknown signal '%.32s'", sig);
-	if (!(state = state_named(what, "kill", err)))
+	if (state_named(what, "kill", &st, err) < 0)
 		return -1;
-	pid = pid_field(state, "pid");
-	if (pid <= 0 || kill(pid, signo) < 0)
+	pid = st.pid;
+	state_clear(&st);
+	if (kill(pid, signo) < 0)
 		return nsbox_error(err, errno, "nsbox kill: %s", what);
 	return 0;
 }
@@ -395,6 +365,16 @@ static void __attribute__((noreturn)) enter_child(const struct ident *id, char *
 	struct nsbox_err err = {0};
 	cap_t caps = cap_init();
 
+	/* The caller's terminal may be on 0-2: the TIOCSTI filter always,
+	 * within the denylist when the run has one. Installed while this
+	 * process still has CAP_SYS_ADMIN, as the run's payload does: the
+	 * kernel takes a filter without it only under no-new-privileges,
+	 * which a run may have turned off. */
+	if (id->seccomp ? seccomp_default_filter(id->bnd >> CAP_SYS_ADMIN & 1, &err) < 0
+			: seccomp_block_tty_inject(&err) < 0) {
+		fprintf(stderr, "nsbox: exec: %s\n", err.msg);
+		_exit(125);
+	}
 	/* never a wider bounding set than the container's */
 	if (bounding_set_keep(id->bnd) < 0)
 		goto fail;
@@ -417,13 +397,6 @@ static void __attribute__((noreturn)) enter_child(const struct ident *id, char *
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the id change */
 	if (id->nnp)
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	/* The caller's terminal may be on 0-2: the TIOCSTI filter always,
-	 * within the denylist when the run has one. */
-	if (id->seccomp ? seccomp_default_filter(id->bnd >> CAP_SYS_ADMIN & 1, &err) < 0
-			: seccomp_block_tty_inject(&err) < 0) {
-		fprintf(stderr, "nsbox: exec: %s\n", err.msg);
-		_exit(125);
-	}
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
@@ -443,9 +416,8 @@ fail:
 }
 
 static int
-cgroups_join(const char *state)
+cgroups_join(char *const *dirs)
 {
-	_cleanup_strv_ char **dirs = cgroup_dirs(state);
 	char pid[24];
 
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
@@ -486,7 +458,7 @@ exit_code(int status)
 int
 runs_exec(const char *what, char **argv, struct nsbox_err *err)
 {
-	char *state;
+	struct run_state st;
 	struct ident id = {0};
 	_cleanup_close_ int rootfd = -1, cwdfd = -1, proc = -1;
 	int ns[ARRAY_SIZE(nstypes)];
@@ -494,11 +466,11 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 	int status;
 	sigset_t set, old;
 
-	if (!(state = state_named(what, "exec", err)))
+	if (state_named(what, "exec", &st, err) < 0)
 		return -1;
 	/* the filter of the run's command applies to what joins it too */
-	id.seccomp = strstr(state, "\"seccomp\": {\"value\": \"yes\"") != NULL;
-	init = pid_field(state, "pid");
+	id.seccomp = st.seccomp;
+	init = st.pid;
 	payload = payload_of(init);
 	{
 		_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)init);
@@ -518,14 +490,14 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 		cwdfd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		proc = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
-	if (init <= 0 || rootfd == -1 || proc < 0) {
-		free(state);
+	if (rootfd == -1 || proc < 0) {
+		state_clear(&st);
 		return nsbox_error(err, errno, "nsbox exec: %s", what);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
 		ns[i] = -1;
 	if (ns_open(rootfd == AT_FDCWD ? payload : init, ns, err) < 0) {
-		free(state);
+		state_clear(&st);
 		for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
 			if (ns[i] >= 0)
 				close(ns[i]);
@@ -541,9 +513,15 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 		struct nsbox_err e = {0};
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* nothing outlives nsbox exec */
+		/* Not dumpable, and so its child in the container's PID
+		 * namespace, until the command's execve: what runs in the
+		 * container may not ptrace it or open its /proc/PID/exe, which
+		 * is the host's nsbox (CVE-2019-5736). The kernel then wants
+		 * CAP_SYS_PTRACE in the host's user namespace for that. */
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		/* its cgroups first, while their paths are the host's; its
 		 * user namespace before what it owns */
-		if (cgroups_join(state) < 0 || ns_enter(ns, CLONE_NEWUSER, &e) < 0 ||
+		if (cgroups_join(st.cgroups) < 0 || ns_enter(ns, CLONE_NEWUSER, &e) < 0 ||
 		    read_ident(proc, payload, &id, &e) < 0 ||
 		    ns_enter(ns, ~CLONE_NEWUSER, &e) < 0 ||
 		    (rootfd != AT_FDCWD && (fchdir(rootfd) < 0 || chroot(".") < 0)) ||
@@ -557,7 +535,7 @@ runs_exec(const char *what, char **argv, struct nsbox_err *err)
 			enter_child(&id, argv);
 		_exit(cmd < 0 ? 125 : exit_code(wait_forward(cmd, &set)));
 	}
-	free(state);
+	state_clear(&st);
 	for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
 		if (ns[i] >= 0)
 			close(ns[i]);
@@ -596,13 +574,13 @@ keyed(const char *text, const char *key)
 int
 runs_stats(FILE *out, const char *what, struct nsbox_err *err)
 {
-	_cleanup_free_ char *state = state_named(what, "stats", err);
-	_cleanup_strv_ char **dirs = NULL;
+	struct run_state st;
+	char **dirs;
 	bool any = false;
 
-	if (!state)
+	if (state_named(what, "stats", &st, err) < 0)
 		return -1;
-	dirs = cgroup_dirs(state);
+	dirs = st.cgroups;
 	for (size_t i = 0; dirs && dirs[i]; i++) {
 		const char *d = dirs[i];
 		_cleanup_free_ char *mem = cg_read(d, "memory.current");
@@ -633,6 +611,7 @@ runs_stats(FILE *out, const char *what, struct nsbox_err *err)
 			any = true;
 		}
 	}
+	state_clear(&st);
 	if (!any)
 		return nsbox_error(err, 0,
 				   "command line: nsbox stats: %s has no cgroup to read (give it "
@@ -646,56 +625,55 @@ int
 runs_freeze(const char *what, bool freeze, struct nsbox_err *err)
 {
 	const char *cmd = freeze ? "pause" : "resume";
-	_cleanup_free_ char *state = state_named(what, cmd, err);
-	_cleanup_strv_ char **dirs = NULL;
+	struct run_state st;
+	int rc = 1;
 
-	if (!state)
+	if (state_named(what, cmd, &st, err) < 0)
 		return -1;
-	dirs = cgroup_dirs(state);
-	for (size_t i = 0; dirs && dirs[i]; i++) {
-		_cleanup_free_ char *v2 = xasprintf("%s/cgroup.freeze", dirs[i]);
-		_cleanup_free_ char *v1 = xasprintf("%s/freezer.state", dirs[i]);
+	for (size_t i = 0; rc > 0 && st.cgroups && st.cgroups[i]; i++) {
+		_cleanup_free_ char *v2 = xasprintf("%s/cgroup.freeze", st.cgroups[i]);
+		_cleanup_free_ char *v1 = xasprintf("%s/freezer.state", st.cgroups[i]);
 		const char *file = access(v2, W_OK) == 0 ? v2 : access(v1, W_OK) == 0 ? v1 : NULL;
 		const char *val =
 			file == v2 ? (freeze ? "1" : "0") : (freeze ? "FROZEN" : "THAWED");
-		int fd;
+		_cleanup_close_ int fd = -1;
 
 		if (!file)
 			continue;
 		fd = open(file, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, val, strlen(val)) < 0) {
-			nsbox_error(err, errno, "nsbox %s: %s", cmd, file);
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-		close(fd);
-		return 0;
+		if (fd < 0 || write(fd, val, strlen(val)) < 0)
+			rc = nsbox_error(err, errno, "nsbox %s: %s", cmd, file);
+		else
+			rc = 0;
 	}
-	return nsbox_error(err, 0,
-			   "command line: nsbox %s: %s has no freezer (run it with "
-			   "--cgroup=freezer, or on "
-			   "cgroup v2 with any [limits])",
-			   cmd, what);
+	state_clear(&st);
+	if (rc > 0)
+		return nsbox_error(err, 0,
+				   "command line: nsbox %s: %s has no freezer (run it with "
+				   "--cgroup=freezer, or on cgroup v2 with any [limits])",
+				   cmd, what);
+	return rc;
 }
 
 int
 runs_attach(const char *what, struct nsbox_err *err)
 {
-	_cleanup_free_ char *state = state_named(what, "attach", err);
-	_cleanup_free_ char *id = NULL, *np = NULL, *dir = NULL, *sock = NULL;
+	struct run_state st;
+	_cleanup_free_ char *dir = NULL, *sock = NULL;
+	pid_t np;
 
-	if (!state)
+	if (state_named(what, "attach", &st, err) < 0)
 		return -1;
-	id = field(state, "id");
-	np = field(state, "nsbox_pid");
+	np = st.nsbox_pid;
 	dir = exec_statedir(err);
-	if (!id || !np || !dir)
-		return err->msg[0] ? -1 : nsbox_error(err, 0, "nsbox attach: %s: bad state", what);
-	sock = xasprintf("%s/%s/attach.sock", dir, id);
+	if (dir)
+		sock = xasprintf("%s/%s/attach.sock", dir, st.id);
+	state_clear(&st);
+	if (!dir)
+		return -1;
 	if (access(sock, F_OK) < 0)
 		return nsbox_error(err, 0,
 				   "command line: nsbox attach: %s was not started with --detach",
 				   what);
-	return hub_attach(sock, atoi(np), (unsigned)geteuid(), err);
+	return hub_attach(sock, np, (unsigned)geteuid(), err);
 }

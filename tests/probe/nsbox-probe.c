@@ -20,8 +20,18 @@
  *                    "NAME: ok" or its error (keyctl, bpf, perf_event_open,
  *                    add_key, init_module, userfaultfd, clone3, mount,
  *                    unshare-user, audit-socket)
+ *   watch-exe DEV:INO N  watch /proc until N other processes have come and
+ *                    gone (or 60 s): try to open each one's exe (O_PATH),
+ *                    as an attacker racing nsbox exec would; print
+ *                    "seen S opened O nsbox K": the processes seen, the exes
+ *                    opened, and those that were the file DEV:INO (the
+ *                    host's nsbox, from stat -c %d:%i)
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdbool.h>
@@ -233,6 +243,74 @@ call(const char *name)
 	return 0;
 }
 
+/* A pid seen, to count each process once (pids are not reused within a
+ * watch: the namespace's counter only grows). */
+static bool
+seen_add(long *seen, size_t *n, size_t cap, long pid)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (seen[i] == pid)
+			return false;
+	if (*n < cap)
+		seen[(*n)++] = pid;
+	return true;
+}
+
+static int
+watch_exe(const char *devino, int want)
+{
+	unsigned long long dev, ino;
+	static long seen[4096];
+	size_t n_seen = 0;
+	int opened = 0, nsbox = 0, gone = 0;
+	long self = (long)getpid();
+	time_t until = time(NULL) + 60;
+
+	if (sscanf(devino, "%llu:%llu", &dev, &ino) != 2)
+		return 2;
+	while (gone < want && time(NULL) < until) {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		size_t live = 0;
+		static long now[4096];
+
+		if (!d)
+			return 2;
+		while ((de = readdir(d))) {
+			char path[64];
+			long pid = strtol(de->d_name, NULL, 10);
+			struct stat st;
+			int fd;
+
+			if (pid <= 0 || pid == self)
+				continue;
+			if (live < 4096)
+				now[live++] = pid;
+			seen_add(seen, &n_seen, 4096, pid);
+			snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+			fd = open(path, O_PATH | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			opened++;
+			if (fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+				nsbox++;
+			close(fd);
+		}
+		closedir(d);
+		/* gone: seen once and no longer there (pid 1 stays) */
+		gone = 0;
+		for (size_t i = 0; i < n_seen; i++) {
+			bool there = false;
+
+			for (size_t k = 0; k < live && !there; k++)
+				there = now[k] == seen[i];
+			gone += !there;
+		}
+	}
+	printf("seen %zu opened %d nsbox %d\n", n_seen, opened, nsbox);
+	return gone >= want ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -264,6 +342,8 @@ main(int argc, char **argv)
 		return forks(atoi(argv[2]));
 	if (argc >= 3 && !strcmp(argv[1], "syscall"))
 		return call(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "watch-exe"))
+		return watch_exe(argv[2], atoi(argv[3]));
 	if (argc >= 2 && !strcmp(argv[1], "userns")) {
 		if (unshare(CLONE_NEWUSER) < 0) {
 			printf("userns: %s\n", strerror(errno));
@@ -274,6 +354,7 @@ main(int argc, char **argv)
 	}
 	fprintf(stderr, "usage: nsbox-probe tiocsti[-hi] FD TEXT | tioclinux FD | filters | "
 			"winsize | zombies N | sig-wait | "
-			"userns | no-openat2 CMD... | alloc MB | forks N\n");
+			"userns | no-openat2 CMD... | alloc MB | forks N | syscall NAME | "
+			"watch-exe DEV:INO N\n");
 	return 2;
 }
