@@ -656,6 +656,22 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 	_cleanup_free_ char *work = p->upper ? xasprintf("%s.work", p->upper) : NULL;
 	bool made_upper = false, made_work = false;
 
+	/* Root makes and chowns them by name, and overlayfs takes them by
+	 * name in the child: only where no one else can swap what a name is. */
+	if (p->upper && geteuid() == 0) {
+		_cleanup_free_ char *parent = xstrdup(p->upper), *bad = NULL;
+		char *slash = strrchr(parent, '/');
+
+		if (slash)
+			slash[slash == parent] = '\0';
+		if (path_root_only(slash ? parent : ".", &bad) < 0)
+			return nsbox_error_at(err, p->origin.upper,
+					      "root.upper: %s: %s is missing, not root's or "
+					      "writable by others; as root, nsbox makes and "
+					      "uses an upper only where only root can change "
+					      "the path",
+					      p->upper, bad);
+	}
 	if (p->upper) {
 		made_upper = mkdir(p->upper, 0755) == 0;
 		if (!made_upper && errno != EEXIST)
@@ -679,7 +695,7 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 
 		if (stat(p->upper, &st) == 0 &&
 		    !idmaps_host_mapped(ctx->maps.uid, ctx->maps.n_uid, st.st_uid))
-			return nsbox_error_at(err, p->scalar[PK_UPPER].origin,
+			return nsbox_error_at(err, p->origin.upper,
 					      "root.upper: %s belongs to uid %u, which the map "
 					      "leaves out: the container's root (uid %u on the "
 					      "host) cannot write it",

@@ -635,6 +635,7 @@ derive_scalars(struct plan *p)
 	spec_tristate(sval(p, PK_REGISTER), &p->reg);
 	p->use_init = want_init(p);
 	p->origin.tarball = sorigin(p, PK_TARBALL);
+	p->origin.upper = sorigin(p, PK_UPPER);
 	p->origin.userns = sorigin(p, PK_USERNS);
 	p->origin.gateway = sorigin(p, PK_GATEWAY);
 	p->origin.memory = sorigin(p, PK_MEMORY);

@@ -153,8 +153,8 @@ struct plan {
 	const char *name; /* NULL: PROFILE-PID, or nsbox-PID */
 	/* Where the values above that the executor names in messages came from. */
 	struct {
-		const char *tarball, *userns, *gateway, *memory, *pids, *cpu, *io_weight, *name,
-			*reg, *pre_exec, *post_exit;
+		const char *tarball, *upper, *userns, *gateway, *memory, *pids, *cpu, *io_weight,
+			*name, *reg, *pre_exec, *post_exit;
 	} origin;
 
 	const char *profile; /* the last profile named, for the default name */

@@ -462,3 +462,58 @@ bounding_set_keep(uint64_t keep)
 			return errno == EINVAL ? 0 : -1;
 	return 0;
 }
+
+/* path and each directory above it, as written: lstat, so a link is
+ * looked at and not followed (its own mode means nothing). */
+static int
+root_chain(const char *path, char **bad)
+{
+	_cleanup_free_ char *d = xstrdup(path);
+	bool top = true;
+
+	for (;;) {
+		struct stat st;
+		char *slash;
+		size_t n = strlen(d);
+
+		while (n > 1 && d[n - 1] == '/')
+			d[--n] = '\0';
+		if (lstat(d, &st) < 0 || st.st_uid != 0 ||
+		    (!S_ISLNK(st.st_mode) && st.st_mode & 022 &&
+		     (top || !(st.st_mode & S_ISVTX)))) {
+			*bad = xstrdup(d);
+			return -1;
+		}
+		if (streq(d, "/"))
+			return 0;
+		slash = strrchr(d, '/');
+		if (slash == d)
+			d[1] = '\0';
+		else
+			*slash = '\0';
+		top = false;
+	}
+}
+
+int
+path_root_only(const char *dir, char **bad)
+{
+	_cleanup_free_ char *abs = NULL, *real = NULL;
+
+	*bad = NULL;
+	if (*dir != '/') {
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd))) {
+			*bad = xstrdup(dir);
+			return -1;
+		}
+		abs = xasprintf("%s/%s", cwd, dir);
+	}
+	real = realpath(dir, NULL);
+	if (!real) {
+		*bad = xstrdup(dir);
+		return -1;
+	}
+	return root_chain(abs ? abs : dir, bad) < 0 || root_chain(real, bad) < 0 ? -1 : 0;
+}

@@ -52,6 +52,15 @@ steal_fd(int *fd)
 	return v;
 }
 
+/* Whether dir, for root, is a directory only root can change, as
+ * helpers/lib.sh's root_dir_ok has it: dir, every directory above it and
+ * every symbolic link on the way, as written and as resolved, belong to
+ * root, and none is writable by others but a sticky one above dir. Root
+ * may then make, chown and use names in dir: nobody else can put a link
+ * there or swap a directory on the way. Returns 0, or -1 with *bad the
+ * first path that is not so (or is missing), to free. */
+int path_root_only(const char *dir, char **bad);
+
 /* NULL-terminated string vectors. */
 size_t strv_len(char *const *v);
 void strv_push(char ***v, const char *s);

@@ -46,6 +46,28 @@ check "upper: write kept in the upper" "kept" "$(cat "$W/upper/kept" 2>&1)"
 check "upper: base untouched" "no" "$([ -e "$ROOT/kept" ] && echo yes || echo no)"
 check "upper: next run sees it" "kept" "$(run --chroot="$ROOT" --set root.upper="$W/upper" -- cat /kept)"
 
+# Root makes, chowns and mounts the upper by name: only where no one else
+# can change what the name is. A user who owns the upper's directory
+# makes the upper a link to root's directory (or swaps one in while
+# nsbox starts): the container would write there.
+if only "$PRIV" 4 "run by a user, nsbox writes with the user's own rights"; then
+	mkdir -p "$W/victim" "$W/mal"; echo root >"$W/victim/f"; chmod 755 "$W/victim"
+	chown nobody "$W/mal"; ln -s "$W/victim" "$W/mal/up"
+	err=$(run --chroot="$ROOT" --set root.upper="$W/mal/up" -- sh -c 'echo x >/pwned' 2>&1); rc=$?
+	check "upper in a user's directory, a link to root's: refused, one line" \
+		"125|nsbox: command line: root.upper: $W/mal/up: $W/mal is missing, not root's or writable by others; as root, nsbox makes and uses an upper only where only root can change the path" \
+		"$rc|$err"
+	check "upper in a user's directory: root's directory untouched" "f root 0 755" \
+		"$(ls "$W/victim" | tr '\n' ' ')$(cat "$W/victim/f") $(stat -c '%u %a' "$W/victim")"
+	rm "$W/mal/up"; chmod 1777 "$W/mal"; chown root "$W/mal"
+	err=$(run --chroot="$ROOT" --set root.upper="$W/mal/up" -- true 2>&1); rc=$?
+	check "upper in a sticky directory (anyone may put a link there first): refused" \
+		"125 no" "$rc $([ -e "$W/mal/up" ] && echo yes || echo no)"
+	ln -s "$W" "$W/rootlink"
+	check "upper through root's own link: taken" "kept" \
+		"$(run --chroot="$ROOT" --set root.upper="$W/rootlink/upper" -- cat /kept 2>&1)"
+fi
+
 # read-only overlay layers
 mkdir -p "$W/layer/opt"; echo layered >"$W/layer/opt/f"
 check "overlay layer visible" "layered" "$(run --chroot="$ROOT" -w --set root.overlay="$W/layer" -- cat /opt/f)"
@@ -70,9 +92,9 @@ check "pflask overlay: lower kept" "no" "$([ -e "$ROOT/etc/new" ] && echo yes ||
 err=$(run --chroot="$ROOT" -m "overlay:$W/ovl/up:/:$W/ovl/work" -- true 2>&1); rc=$?
 check "pflask overlay on /: refused, saying what to use" \
 	"125|nsbox: command line: mount.overlay: '$W/ovl/up:/:$W/ovl/work': an overlay on / is the root's upper: use --set root.upper=DIR (overlayfs's work directory is then DIR.work), or --ephemeral to discard the changes" "$rc|$err"
-run --chroot="$ROOT" --set root.upper="$W/ovl/up" -- sh -c 'echo r >/etc/rootnew'
+run --chroot="$ROOT" --set root.upper="$W/ovl-root" -- sh -c 'echo r >/etc/rootnew'
 check "pflask overlay on /: root.upper instead" "r no" \
-	"$(cat "$W/ovl/up/etc/rootnew" 2>&1) $([ -e "$ROOT/etc/rootnew" ] && echo yes || echo no)"
+	"$(cat "$W/ovl-root/etc/rootnew" 2>&1) $([ -e "$ROOT/etc/rootnew" ] && echo yes || echo no)"
 check "mount tmp over \$HOME on the host root" "0" "$(run -m tmp:/root -- sh -c 'ls -A /root | wc -l')"
 
 # /proc and /dev from inside
