@@ -10,7 +10,7 @@ ALL_CFLAGS   = $(NSBOX_CFLAGS) $(CFLAGS)
 
 LIB_SRC = src/util.c src/err.c src/state.c src/machined.c src/sha256.c src/tarball.c src/cache.c src/cgroup.c src/hook.c src/hub.c src/runs.c src/spec.c src/idmap.c src/plan.c src/profile.c src/mount.c \
 	src/nl.c src/env.c src/tty.c src/seccomp.c src/userns.c src/netif.c \
-	src/options.c src/exec.c
+	src/options.c src/exec.c src/rootfs.c src/payload.c src/monitor.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 HDR     = src/*.h
 UNIT    = tests/unit/test_spec tests/unit/test_profile tests/unit/test_plan \

@@ -213,7 +213,7 @@ limit(const struct cgroups *cg, int i, const char *file, const char *value, cons
 static int
 io_weight(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox_err *err)
 {
-	const char *o = p->scalar[PK_IO_WEIGHT].origin;
+	const char *o = p->origin.io_weight;
 	struct where w = {0};
 	char v[32], cfq[32];
 	int i;
@@ -254,7 +254,7 @@ cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct ns
 	int i;
 
 	if (p->memory) {
-		const char *o = p->scalar[PK_MEMORY].origin;
+		const char *o = p->origin.memory;
 
 		if ((i = controller(cg, "memory", id, o, "limits.memory", err)) < 0)
 			return -1;
@@ -274,7 +274,7 @@ cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct ns
 				    cg->v2[i] ? "memory.events" : "memory.oom_control");
 	}
 	if (p->pids) {
-		const char *o = p->scalar[PK_PIDS].origin;
+		const char *o = p->origin.pids;
 
 		if ((i = controller(cg, "pids", id, o, "limits.pids", err)) < 0)
 			return -1;
@@ -286,7 +286,7 @@ cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct ns
 			return -1;
 	}
 	if (p->cpu_milli) {
-		const char *o = p->scalar[PK_CPU].origin;
+		const char *o = p->origin.cpu;
 		char q[32];
 
 		/* milli-CPUs: so much run time per 100 ms period */

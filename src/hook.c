@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hook.h"
+#include "payload.h"
 #include "util.h"
 
 const char *
@@ -54,20 +55,14 @@ hook_run(const char *path, const char *arg, char *const env[], int pidfd, int *s
 	sigprocmask(SIG_BLOCK, &set, &old);
 	pid = fork();
 	if (pid == 0) {
-		sigset_t none;
-
 		if (pidfd >= 0 && pidfd != 3 && dup2(pidfd, 3) < 0)
 			_exit(127);
 		if (pidfd >= 0)
 			fcntl(3, F_SETFD, 0);
 		syscall(SYS_close_range, pidfd >= 0 ? 4 : 3, ~0U, 0);
-		for (int s = 1; s < NSIG; s++)
-			if (s != SIGKILL && s != SIGSTOP)
-				signal(s, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		payload_reset_signals();
 		execve(path, argv, env);
-		_exit(errno == ENOENT ? 127 : 126);
+		payload_exec_failed(path);
 	}
 	if (pid < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);

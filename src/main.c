@@ -96,6 +96,7 @@ run_show(struct overrides *o, bool show)
 	_cleanup_plan_ struct plan *p = NULL;
 	struct diag d = {0};
 	struct nsbox_err err = {0};
+	bool detached = false;
 	int rc;
 
 	if (show && o->keys) {
@@ -107,6 +108,17 @@ run_show(struct overrides *o, bool show)
 		print_diag(&d);
 		diag_free(&d);
 		return EXIT_NSBOX;
+	}
+	if (show && o->get) {
+		const char *why, *v = plan_get(p, o->get, &why);
+
+		if (why) {
+			fprintf(stderr, "nsbox: command line: --get=%s: %s\n", o->get, why);
+			return EXIT_NSBOX;
+		}
+		if (v)
+			printf("%s\n", v);
+		return fflush(stdout) == 0 ? 0 : EXIT_NSBOX;
 	}
 	if (show) {
 		plan_print(p, stdout, o->json);
@@ -127,11 +139,11 @@ run_show(struct overrides *o, bool show)
 	p->status_fd = o->status_fd;
 	if (p->status_fd >= 0)
 		fcntl(p->status_fd, F_SETFD, FD_CLOEXEC); /* not the container's */
-	rc = exec_run(p, o->verbose, o->dry_run, &err);
+	rc = exec_run(p, o->verbose, o->dry_run, &detached, &err);
 	if (rc < 0)
 		fprintf(stderr, "nsbox: %s\n", err.msg);
 	/* the end, as bubblewrap's --json-status-fd, telling who failed */
-	if (p->status_fd >= 0 && !(p->detached && rc >= 0)) {
+	if (p->status_fd >= 0 && !(detached && rc >= 0)) {
 		FILE *f = fdopen(dup(p->status_fd), "w");
 
 		if (f) {
@@ -324,6 +336,11 @@ cmd_cache(struct overrides *o)
 		rc = cache_list(stdout, &err);
 	else if (streq(o->args[0], "id"))
 		rc = cache_id(o->args[1], id, &err) < 0 ? -1 : printf("%s\n", id);
+	else if (streq(o->args[0], "dir")) {
+		_cleanup_free_ char *dir = cache_dir();
+
+		rc = dir ? printf("%s\n", dir) : nsbox_error(&err, 0, "no cache directory: no home");
+	}
 	else
 		rc = cache_prune(o->days, o->all, o->dry_run, &err);
 	if (rc < 0) {

@@ -20,7 +20,8 @@ enum {
 	OPT_NAME,
 	OPT_STATUS_FD,
 	OPT_KEYS,
-	OPT_REGISTER
+	OPT_REGISTER,
+	OPT_GET
 };
 
 static const struct option run_opts[] = {
@@ -35,6 +36,7 @@ static const struct option run_opts[] = {
 	{"name", required_argument, NULL, OPT_NAME},
 	{"json-status-fd", required_argument, NULL, OPT_STATUS_FD},
 	{"keys", no_argument, NULL, OPT_KEYS},
+	{"get", required_argument, NULL, OPT_GET},
 	{"register", required_argument, NULL, OPT_REGISTER},
 	/* pflask's options, with pflask's short forms */
 	{"caps", required_argument, NULL, 'b'},
@@ -88,7 +90,7 @@ static const struct {
 
 static const char run_usage[] =
 	"usage: nsbox run [OPTIONS] [--] [COMMAND [ARG...]]\n"
-	"       nsbox show [--json] [OPTIONS]\n"
+	"       nsbox show [--json | --get=SECTION.KEY] [OPTIONS]\n"
 	"\n"
 	"  -p, --profile=NAME|PATH   load a profile (repeatable; later ones win)\n"
 	"      --set=SECTION.KEY=VALUE  override any profile key\n"
@@ -120,7 +122,8 @@ static const char run_usage[] =
 	"      --dry-run             print the plan and the steps, run nothing\n"
 	"  -v, --verbose             trace each step\n"
 	"      --json                (show) print the plan as JSON\n"
-	"      --keys                (show) list every SECTION.KEY of the profile format\n";
+	"      --keys                (show) list every SECTION.KEY of the profile format\n"
+	"      --get=SECTION.KEY     (show) print that key's value in the plan alone\n";
 
 static void
 add(struct overrides *o, const char *section, const char *key, const char *value)
@@ -251,6 +254,9 @@ handle(struct overrides *o, int c, const char *arg, struct nsbox_err *err)
 	case OPT_KEYS:
 		o->keys = true;
 		return 0;
+	case OPT_GET:
+		o->get = arg;
+		return 0;
 	case OPT_STATUS_FD: {
 		uint64_t fd;
 
@@ -325,14 +331,16 @@ bad_option(char **argv, int c, const struct option *opts, struct nsbox_err *err)
 	return nsbox_error(err, 0, CL ": unknown option '%.64s' (see --help)", what);
 }
 
-/* cache's words: list, prune, or id TARBALL */
+/* cache's words: list, prune, dir, or id TARBALL */
 static int
 cache_args(int *argc, char **argv, struct nsbox_err *err)
 {
 	if (!(optind + 1 == *argc &&
-	      (streq(argv[optind], "list") || streq(argv[optind], "prune"))) &&
+	      (streq(argv[optind], "list") || streq(argv[optind], "prune") ||
+	       streq(argv[optind], "dir"))) &&
 	    !(optind + 2 == *argc && streq(argv[optind], "id")))
-		return nsbox_error(err, 0, CL ": nsbox cache: expected list, prune or id TARBALL");
+		return nsbox_error(err, 0,
+				   CL ": nsbox cache: expected list, prune, dir or id TARBALL");
 	return 0;
 }
 
@@ -355,7 +363,7 @@ struct syntax {
 	const char *shortopts; /* '+': stop at the command; ':': report missing values */
 	const struct option *opts;
 	int min_args, max_args; /* -1: any; 0: "unexpected argument", else the usage */
-	int refused[2];         /* of opts, those for another command (run and show share) */
+	int refused[3];         /* of opts, those for another command (run and show share) */
 	int (*args)(int *argc, char **argv, struct nsbox_err *err); /* before the count */
 };
 
@@ -374,8 +382,8 @@ static const struct option cache_opts[] = {{"help", no_argument, NULL, 'h'},
 					   {"all", no_argument, NULL, OPT_ALL},
 					   {NULL, 0, NULL, 0}};
 
-const struct syntax syntax_run = {run_usage, RUN_SHORT, run_opts, 0, -1, {OPT_JSON, OPT_KEYS},
-				  NULL};
+const struct syntax syntax_run = {
+	run_usage, RUN_SHORT, run_opts, 0, -1, {OPT_JSON, OPT_KEYS, OPT_GET}, NULL};
 const struct syntax syntax_show = {run_usage, RUN_SHORT, run_opts, 0, 0, {OPT_DRY_RUN}, NULL};
 const struct syntax syntax_check = {
 	"usage: nsbox check [NAME|PATH...]\n", "+:h", none_opts, 0, -1, {0}, NULL};
@@ -385,6 +393,7 @@ const struct syntax syntax_cache = {
 	"usage: nsbox cache list\n"
 	"       nsbox cache prune [--days=N] [--all] [--dry-run]\n"
 	"       nsbox cache id TARBALL\n"
+	"       nsbox cache dir\n"
 	"\n"
 	"  list    the cached trees of tarball roots: size, last use, state\n"
 	"  prune   remove those not in use whose tarball changed or is gone,\n"
@@ -392,7 +401,8 @@ const struct syntax syntax_cache = {
 	"      --days=N              the age limit of prune\n"
 	"      --all                 remove every entry not in use\n"
 	"      --dry-run             only say what would go\n"
-	"  id      the SHA-256 of a tarball (from the cache when it knows it)\n",
+	"  id      the SHA-256 of a tarball (from the cache when it knows it)\n"
+	"  dir     the caller's cache directory\n",
 	":h",
 	cache_opts,
 	0,
@@ -498,7 +508,10 @@ refused(const struct syntax *s, int c, const char *what, struct nsbox_err *err)
 		int opt;
 		const char *cmds;
 	} only[] = {
-		{OPT_JSON, "show and ps"}, {OPT_KEYS, "show"}, {OPT_DRY_RUN, "run, gc and cache"}};
+		{OPT_JSON, "show and ps"},
+		{OPT_KEYS, "show"},
+		{OPT_GET, "show"},
+		{OPT_DRY_RUN, "run, gc and cache"}};
 
 	for (size_t i = 0; c && i < ARRAY_SIZE(s->refused); i++)
 		for (size_t j = 0; s->refused[i] == c && j < ARRAY_SIZE(only); j++)

@@ -21,6 +21,7 @@ struct overrides {
 	struct layer layer;
 	char **args; /* the command for run; profile names for check; cache's action */
 	bool json, verbose, dry_run, help, keys;
+	const char *get; /* show --get=SECTION.KEY */
 	bool all;      /* cache prune --all */
 	unsigned days; /* cache prune --days */
 	long attach;   /* pflask's --attach=PID; 0 when absent */

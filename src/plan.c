@@ -1172,6 +1172,25 @@ plan_print(const struct plan *p, FILE *f, bool json)
 	fputs(json ? "\n  }\n}\n" : "", f);
 }
 
+const char *
+plan_get(const struct plan *p, const char *name, const char **why)
+{
+	const char *dot = strchr(name, '.');
+	_cleanup_free_ char *section = dot ? xstrndup(name, (size_t)(dot - name)) : NULL;
+	const struct keydef *k = dot ? key_find(section, dot + 1) : NULL;
+
+	*why = NULL;
+	if (!k) {
+		*why = "no such key (see nsbox show --keys)";
+		return NULL;
+	}
+	if (k->idx < 0 || k->type >= L_PATH) {
+		*why = "a list, or not a value of the plan: see nsbox show";
+		return NULL;
+	}
+	return sval(p, (enum plan_scalar)k->idx);
+}
+
 void
 plan_print_keys(FILE *f)
 {

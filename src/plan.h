@@ -159,7 +159,6 @@ struct plan {
 
 	const char *profile; /* the last profile named, for the default name */
 	int status_fd;       /* --json-status-fd, or -1 */
-	bool detached;       /* set by exec_run in the caller of a --detach run */
 	char **argv;         /* the command, set before plan_validate; NULL: the user's shell */
 };
 
@@ -191,6 +190,10 @@ size_t plan_validate(struct plan *p, struct diag *d);
 /* Print the plan as INI with "# origin" comments, or as JSON. The output is
  * stable: golden tests compare it byte for byte. */
 void plan_print(const struct plan *p, FILE *f, bool json);
+/* The merged value of the scalar SECTION.KEY (what show prints for it,
+ * defaults included), NULL when it has none. *why is NULL, or says why
+ * the name is not that of a scalar key. */
+const char *plan_get(const struct plan *p, const char *name, const char **why);
 /* Every SECTION.KEY a profile may set, one per line (shell completion). */
 void plan_print_keys(FILE *f);
 

@@ -21,6 +21,7 @@
 #include "cgroup.h"
 #include "exec.h"
 #include "hub.h"
+#include "payload.h"
 #include "runs.h"
 #include "state.h"
 #include "util.h"
@@ -360,59 +361,36 @@ ns_enter(const int fds[], int mask, struct nsbox_err *err)
 	return 0;
 }
 
+/* The command, as the run's own: its ids, groups, capabilities,
+ * no-new-privileges and environment, the run's filter, and always the
+ * TIOCSTI one, since the caller's terminal may be on 0-2. */
 static void __attribute__((noreturn)) enter_child(const struct ident *id, char **argv)
 {
-	struct nsbox_err err = {0};
-	cap_t caps = cap_init();
+	struct payload pl = {
+		.argv = argv,
+		.envp = id->env,
+		.who = "the command's user",
+		.uid = id->uid,
+		.gid = id->gid,
+		.groups = id->groups,
+		.n_groups = id->n_groups,
+		.set_groups = !setgroups_denied(),
+		.bounding = id->bnd, /* never a wider set than the container's */
+		.caps = cap_init(),
+		.no_new_privs = id->nnp,
+		.filter = id->seccomp ? PAYLOAD_FILTER_DENYLIST : PAYLOAD_FILTER_TTY,
+		.may_mount = id->bnd >> CAP_SYS_ADMIN & 1,
+	};
 
-	/* The caller's terminal may be on 0-2: the TIOCSTI filter always,
-	 * within the denylist when the run has one. Installed while this
-	 * process still has CAP_SYS_ADMIN, as the run's payload does: the
-	 * kernel takes a filter without it only under no-new-privileges,
-	 * which a run may have turned off. */
-	if (id->seccomp ? seccomp_default_filter(id->bnd >> CAP_SYS_ADMIN & 1, &err) < 0
-			: seccomp_block_tty_inject(&err) < 0) {
-		fprintf(stderr, "nsbox: exec: %s\n", err.msg);
-		_exit(125);
-	}
-	/* never a wider bounding set than the container's */
-	if (bounding_set_keep(id->bnd) < 0)
-		goto fail;
-	if (setgroups(id->n_groups, id->groups) < 0 && errno != EPERM)
-		goto fail;
-	if (setresgid(id->gid, id->gid, id->gid) < 0 || setresuid(id->uid, id->uid, id->uid) < 0)
-		goto fail;
-	for (int c = 0; caps && c <= CAP_LAST_CAP; c++) {
+	for (int c = 0; pl.caps && c <= CAP_LAST_CAP; c++) {
 		cap_value_t v = c;
 
 		if (id->prm >> c & 1)
-			cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_SET);
+			cap_set_flag(pl.caps, CAP_PERMITTED, 1, &v, CAP_SET);
 		if (id->eff >> c & 1)
-			cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_SET);
+			cap_set_flag(pl.caps, CAP_EFFECTIVE, 1, &v, CAP_SET);
 	}
-	if (!caps || cap_set_proc(caps) < 0)
-		goto fail;
-	cap_free(caps);
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the id change */
-	if (id->nnp)
-		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			signal(s, SIG_DFL);
-	{
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-	}
-	syscall(SYS_close_range, 3, ~0U, 0);
-	exec_path(argv[0], argv, id->env);
-	fprintf(stderr, "nsbox: exec %s: %s\n", argv[0], strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
-fail:
-	fprintf(stderr, "nsbox: exec: take the container's identity: %s\n", strerror(errno));
-	_exit(125);
+	payload_exec(&pl);
 }
 
 static int

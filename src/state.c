@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 
-#include "plan.h"
+#include "exec.h"
+#include "exec-ctx.h"
 #include "state.h"
-#include "util.h"
-
 static void
 strv_json(FILE *f, char *const *v)
 {
@@ -481,4 +484,310 @@ fail:
 	state_clear(s);
 	*why = j.why;
 	return -1;
+}
+
+/* --- host state: RUNDIR/ID, locked for as long as the run lives --- */
+
+/* A killed run's cgroups, named in its state. */
+static void
+gc_cgroups(const char *rundir)
+{
+	_cleanup_free_ char *path = xasprintf("%s/cgroups", rundir);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char line[4096];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		/* only what nsbox names so: a state file is not to be trusted blindly */
+		if (*line == '/' && strstr(line, "/nsbox-") && cgroup_remove(line) < 0)
+			fprintf(stderr, "nsbox: cannot remove the cgroup %s: %s\n", line,
+				strerror(errno));
+	}
+}
+
+/* Remove a run's directory; what an unprivileged run's container wrote
+ * there is removed in a user namespace with its maps m (NULL: the
+ * caller's default maps). */
+void
+remove_run_dir(const char *dir, const struct idmaps *m)
+{
+	_cleanup_free_ char *parent = xstrdup(dir);
+	char *slash = strrchr(parent, '/');
+	_cleanup_close_ int pfd = -1;
+	struct nsbox_err ignore = {0};
+
+	if (!slash)
+		return;
+	*slash = '\0';
+	pfd = open(*parent ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd >= 0)
+		userns_remove_tree(pfd, slash + 1, m, &ignore);
+}
+
+/* DIR.json, and the DIR.json.new of a write cut short. */
+void
+remove_state(const char *dir)
+{
+	_cleanup_free_ char *state = xasprintf("%s.json", dir);
+	_cleanup_free_ char *tmp = xasprintf("%s.json.new", dir);
+
+	unlink(tmp);
+	unlink(state);
+}
+
+/* Runs killed with SIGKILL leave a free ID.lock behind, ID.json and maybe
+ * the directory ID. */
+int
+gc_stale(const char *statedir, bool dry_run)
+{
+	DIR *d = opendir(statedir);
+	struct dirent *de;
+	int found = 0;
+
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		_cleanup_free_ char *lock = NULL, *dir = NULL;
+		_cleanup_close_ int fd = -1;
+
+		if (n <= 5 || !streq(de->d_name + n - 5, ".lock"))
+			continue;
+		lock = xasprintf("%s/%s", statedir, de->d_name);
+		fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue;
+		dir = xasprintf("%s/%.*s", statedir, (int)(n - 5), de->d_name);
+		found++;
+		if (dry_run) {
+			printf("%.*s\t%s\n", (int)(n - 5), de->d_name, lock);
+			continue;
+		}
+		gc_cgroups(dir);
+		remove_run_dir(dir, NULL);
+		remove_state(dir);
+		unlink(lock);
+		fprintf(stderr, "nsbox: removed leftovers of run %.*s\n", (int)(n - 5), de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Where runs keep their state: RUNDIR for root; for another user
+ * $XDG_RUNTIME_DIR/nsbox, else /tmp/nsbox-UID. Either must be a directory
+ * of the caller's that nobody else can write. */
+int
+state_dir(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	uid_t uid = geteuid();
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+
+	if (uid == 0)
+		ctx->statedir = xstrdup(RUNDIR);
+	else if (xdg && *xdg == '/')
+		ctx->statedir = xasprintf("%s/nsbox", xdg);
+	else
+		ctx->statedir = xasprintf("/tmp/nsbox-%u", (unsigned)uid);
+	/* 0711: a user namespace's root, which may not be the owner, still
+	 * reaches its own run directory. */
+	if (mkdir(ctx->statedir, uid == 0 ? 0711 : 0700) < 0 && errno != EEXIST)
+		return nsbox_error(err, errno, "%s", ctx->statedir);
+	if (lstat(ctx->statedir, &st) < 0)
+		return nsbox_error(err, errno, "%s", ctx->statedir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != uid || st.st_mode & 022)
+		return nsbox_error(err, 0,
+				   "%s: not a directory of uid %u that only it can write; "
+				   "remove it",
+				   ctx->statedir, (unsigned)uid);
+	if (uid == 0 && (st.st_mode & 0777) != 0711 && chmod(ctx->statedir, 0711) < 0)
+		return nsbox_error(err, errno, "%s", ctx->statedir);
+	return 0;
+}
+
+/* The name of a live run other than ours, or NULL: its lock holds it. */
+static char *
+live_name(const char *statedir, const char *lockname, const char *ours)
+{
+	_cleanup_free_ char *lock = xasprintf("%s/%s", statedir, lockname);
+	_cleanup_close_ int fd = -1;
+	char buf[256];
+	ssize_t k;
+
+	if (ours && streq(lock, ours))
+		return NULL;
+	fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) == 0)
+		return NULL; /* free: not live */
+	k = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (k <= 0)
+		return NULL;
+	buf[k] = '\0';
+	return xstrdup(buf);
+}
+
+/* process.name, or PROFILE-PID: unique among the caller's live runs.
+ * Written into the run's lock. */
+static int
+name_run(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	const struct plan *p = ctx->p;
+	DIR *d;
+	struct dirent *de;
+
+	if (p->name) {
+		ctx->name = xstrdup(p->name);
+	} else {
+		const char *b = p->profile ? strrchr(p->profile, '/') : NULL;
+		_cleanup_free_ char *prof = xstrdup(b ? b + 1 : p->profile ? p->profile : "nsbox");
+		char *dot = strstr(prof, ".conf");
+
+		if (dot && !dot[5])
+			*dot = '\0';
+		ctx->name = xasprintf("%s-%d", prof, (int)getpid());
+	}
+	if ((d = opendir(ctx->statedir))) {
+		while ((de = readdir(d))) {
+			size_t n = strlen(de->d_name);
+			_cleanup_free_ char *other = NULL;
+
+			if (n > 5 && streq(de->d_name + n - 5, ".lock") &&
+			    (other = live_name(ctx->statedir, de->d_name, ctx->lockpath)) &&
+			    streq(other, ctx->name)) {
+				closedir(d);
+				return nsbox_error_at(err,
+						      p->name ? p->origin.name : "command line",
+						      "process.name: a running container is "
+						      "already named %s",
+						      ctx->name);
+			}
+		}
+		closedir(d);
+	}
+	if (pwrite(ctx->lockfd, ctx->name, strlen(ctx->name), 0) < 0)
+		return nsbox_error(err, errno, "%s", ctx->lockpath);
+	return 0;
+}
+
+int
+step_state(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	unsigned char rnd[6];
+	char id[13];
+
+	if (state_dir(ctx, err) < 0)
+		return -1;
+	gc_stale(ctx->statedir, false);
+	if (getentropy(rnd, sizeof(rnd)) < 0)
+		return nsbox_error(err, errno, "getentropy");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	memcpy(ctx->id, id, sizeof(id));
+	/* The lock exists before anything else of the run's, so gc never takes
+	 * a live run; and it is locked before it has a name, so gc never sees
+	 * it free. */
+	ctx->lockpath = xasprintf("%s/%s.lock", ctx->statedir, id);
+	ctx->lockfd = open(ctx->statedir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (ctx->lockfd >= 0) {
+		char proc[40];
+
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", ctx->lockfd);
+		if (flock(ctx->lockfd, LOCK_EX) < 0 ||
+		    linkat(AT_FDCWD, proc, AT_FDCWD, ctx->lockpath, AT_SYMLINK_FOLLOW) < 0) {
+			nsbox_error(err, errno, "%s", ctx->lockpath);
+			/* Not ours to unlink: it may be another run's lock. */
+			close(steal_fd(&ctx->lockfd));
+			return -1;
+		}
+	} else { /* a filesystem without O_TMPFILE */
+		ctx->lockfd = open(ctx->lockpath,
+				   O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (ctx->lockfd < 0 || flock(ctx->lockfd, LOCK_EX) < 0)
+			return nsbox_error(err, errno, "%s", ctx->lockpath);
+	}
+	ctx->rundir = xasprintf("%s/%s", ctx->statedir, id);
+	return name_run(ctx, err);
+}
+
+/* The run's directory, for what only some runs have: an ephemeral upper,
+ * cgroups to remove after a kill -9, the attach socket of a detached run.
+ * A plain run makes none (a directory costs an inode, and its rmdir is
+ * the dearest call of a run's cleanup on an ext4 /run). With a user
+ * namespace it is the container root's, which makes the upper in it. */
+int
+run_dir(struct exec_ctx *ctx, struct nsbox_err *err)
+{
+	if (ctx->rundir_made)
+		return 0;
+	if (mkdir(ctx->rundir, 0700) < 0)
+		return nsbox_error(err, errno, "%s", ctx->rundir);
+	ctx->rundir_made = true;
+	/* The container's root makes the upper here; without the caller's
+	 * id it is "others". Nobody else gets this far: the state directory
+	 * is the caller's alone. */
+	if (ctx->by_fd && chmod(ctx->rundir, 0733) < 0)
+		return nsbox_error(err, errno, "%s", ctx->rundir);
+	if (ctx->userns && geteuid() == 0 &&
+	    chown(ctx->rundir, ctx->maps.root_uid, ctx->maps.root_gid) < 0)
+		return nsbox_error(err, errno, "chown %s", ctx->rundir);
+	return 0;
+}
+
+char *
+exec_statedir(struct nsbox_err *err)
+{
+	struct exec_ctx ctx = {0};
+
+	if (state_dir(&ctx, err) < 0) {
+		free(ctx.statedir);
+		return NULL;
+	}
+	return ctx.statedir;
+}
+
+int
+exec_gc(bool dry_run, struct nsbox_err *err)
+{
+	struct exec_ctx ctx = {0};
+	int n;
+
+	if (state_dir(&ctx, err) < 0) {
+		free(ctx.statedir);
+		return -1;
+	}
+	n = gc_stale(ctx.statedir, dry_run);
+	free(ctx.statedir);
+	return n;
+}
+
+/* RUNDIR/ID.json, for nsbox ps, exec, stop and kill: written once the
+ * container runs, renamed into place whole (src/state.c reads it). */
+void
+write_state(const struct exec_ctx *ctx)
+{
+	const struct plan *p = ctx->p;
+	_cleanup_free_ char *tmp = xasprintf("%s.json.new", ctx->rundir);
+	_cleanup_free_ char *path = xasprintf("%s.json", ctx->rundir);
+	_cleanup_strv_ char **cgroups = NULL;
+	struct run_state s = {
+		.id = (char *)ctx->id,
+		.name = ctx->name,
+		.profile = (char *)p->profile,
+		.nsbox_pid = getpid(),
+		.pid = ctx->pid,
+		.started = (long long)time(NULL),
+		.root = (char *)(p->rootfs ? p->rootfs : p->tarball),
+		.command = p->argv,
+		.seccomp = p->seccomp,
+		.no_new_privs = p->no_new_privs,
+	};
+	FILE *f = fopen(tmp, "we");
+
+	if (!f)
+		return;
+	for (size_t i = 0; i < ctx->cg.n; i++)
+		strv_push(&cgroups, ctx->cg.dir[i]);
+	s.cgroups = cgroups;
+	state_write(f, &s, p);
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
+		unlink(tmp);
 }

@@ -86,18 +86,6 @@ int read_regular_file(int fd, size_t max, char **buf, size_t *len, const char **
 /* s as a JSON string, quoted and escaped. */
 void json_string(FILE *f, const char *s);
 
-/* execvpe(3), but FILE is looked up in envp's PATH, the one the command
- * gets, not in nsbox's own as glibc's does. As execvpe: an empty entry is
- * the current directory, EACCES is kept while the search goes on, and a
- * file of no known format is run by /bin/sh. It allocates nothing (it runs
- * in a child sharing its parent's memory). Returns only on failure. */
-void exec_path(const char *file, char *const argv[], char *const envp[]);
-
-/* Drop from the bounding set every capability the kernel knows (which
- * may be more than this build's headers name) that keep does not have.
- * System calls only: safe in a vfork child. -1 with errno on failure. */
-int bounding_set_keep(uint64_t keep);
-
 /* SIGCHLD and the signals that stop nsbox (INT, TERM, HUP, QUIT). */
 void stop_signals(sigset_t *set);
 /* Wait for the child pid with the signals of stop_signals() blocked; one

@@ -7,6 +7,7 @@
 #include "unit.h"
 #include "env.h"
 #include "idmap.h"
+#include "payload.h"
 #include "spec.h"
 
 static void
