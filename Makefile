@@ -14,7 +14,7 @@ LIB_SRC = src/util.c src/err.c src/state.c src/machined.c src/sha256.c src/tarba
 LIB_OBJ = $(LIB_SRC:.c=.o)
 HDR     = src/*.h
 UNIT    = tests/unit/test_spec tests/unit/test_profile tests/unit/test_plan \
-	tests/unit/test_options tests/unit/test_tarball tests/unit/test_state
+	tests/unit/test_options tests/unit/test_tarball tests/unit/test_state tests/unit/test_userns
 SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 all: nsbox

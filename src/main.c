@@ -339,9 +339,8 @@ cmd_cache(struct overrides *o)
 	else if (streq(o->args[0], "dir")) {
 		_cleanup_free_ char *dir = cache_dir();
 
-		rc = dir ? printf("%s\n", dir) : nsbox_error(&err, 0, "no cache directory: no home");
-	}
-	else
+		rc = printf("%s\n", dir);
+	} else
 		rc = cache_prune(o->days, o->all, o->dry_run, &err);
 	if (rc < 0) {
 		fprintf(stderr, "nsbox: %s\n", err.msg);

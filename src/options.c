@@ -335,9 +335,8 @@ bad_option(char **argv, int c, const struct option *opts, struct nsbox_err *err)
 static int
 cache_args(int *argc, char **argv, struct nsbox_err *err)
 {
-	if (!(optind + 1 == *argc &&
-	      (streq(argv[optind], "list") || streq(argv[optind], "prune") ||
-	       streq(argv[optind], "dir"))) &&
+	if (!(optind + 1 == *argc && (streq(argv[optind], "list") || streq(argv[optind], "prune") ||
+				      streq(argv[optind], "dir"))) &&
 	    !(optind + 2 == *argc && streq(argv[optind], "id")))
 		return nsbox_error(err, 0,
 				   CL ": nsbox cache: expected list, prune, dir or id TARBALL");
@@ -507,11 +506,10 @@ refused(const struct syntax *s, int c, const char *what, struct nsbox_err *err)
 	static const struct {
 		int opt;
 		const char *cmds;
-	} only[] = {
-		{OPT_JSON, "show and ps"},
-		{OPT_KEYS, "show"},
-		{OPT_GET, "show"},
-		{OPT_DRY_RUN, "run, gc and cache"}};
+	} only[] = {{OPT_JSON, "show and ps"},
+		    {OPT_KEYS, "show"},
+		    {OPT_GET, "show"},
+		    {OPT_DRY_RUN, "run, gc and cache"}};
 
 	for (size_t i = 0; c && i < ARRAY_SIZE(s->refused); i++)
 		for (size_t j = 0; s->refused[i] == c && j < ARRAY_SIZE(only); j++)

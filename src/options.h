@@ -22,10 +22,10 @@ struct overrides {
 	char **args; /* the command for run; profile names for check; cache's action */
 	bool json, verbose, dry_run, help, keys;
 	const char *get; /* show --get=SECTION.KEY */
-	bool all;      /* cache prune --all */
-	unsigned days; /* cache prune --days */
-	long attach;   /* pflask's --attach=PID; 0 when absent */
-	int status_fd; /* --json-status-fd; -1 when absent */
+	bool all;        /* cache prune --all */
+	unsigned days;   /* cache prune --days */
+	long attach;     /* pflask's --attach=PID; 0 when absent */
+	int status_fd;   /* --json-status-fd; -1 when absent */
 };
 
 /* Parse the options of one subcommand (argv[0] is the subcommand's name).
