@@ -8,12 +8,12 @@ include config.mk
 ALL_CPPFLAGS = $(NSBOX_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(NSBOX_CFLAGS) $(CFLAGS)
 
-LIB_SRC = src/util.c src/err.c src/state.c src/machined.c src/sha256.c src/tarball.c src/cache.c src/cgroup.c src/hook.c src/hub.c src/runs.c src/spec.c src/idmap.c src/plan.c src/profile.c src/mount.c \
-	src/nl.c src/env.c src/tty.c src/seccomp.c src/userns.c src/netif.c \
-	src/options.c src/exec.c src/rootfs.c src/payload.c src/monitor.c
+LIB_SRC = src/util.c src/err.c src/state.c src/machined.c src/sha256.c src/tarball.c src/cache.c src/cgroup.c src/hook.c src/attach.c src/ctl.c src/value.c src/idmap.c src/plan.c src/profile.c src/mount.c \
+	src/nl.c src/env.c src/relay.c src/seccomp.c src/userns.c src/netif.c \
+	src/options.c src/run.c src/rootfs.c src/payload.c src/monitor.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 HDR     = src/*.h
-UNIT    = tests/unit/test_spec tests/unit/test_profile tests/unit/test_plan \
+UNIT    = tests/unit/test_value tests/unit/test_profile tests/unit/test_plan \
 	tests/unit/test_options tests/unit/test_tarball tests/unit/test_state tests/unit/test_userns
 SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 

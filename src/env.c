@@ -28,7 +28,7 @@ static int
 find_passwd(const char *user, FILE *passwd, struct user_info *u)
 {
 	uint64_t want = 0;
-	bool numeric = !spec_uint(user, 0, UINT32_MAX - 1, &want);
+	bool numeric = !value_uint(user, 0, UINT32_MAX - 1, &want);
 	char *line = NULL, *f[7];
 	size_t cap = 0;
 	int found = -1;
@@ -37,8 +37,8 @@ find_passwd(const char *user, FILE *passwd, struct user_info *u)
 	while (passwd && found < 0 && getline(&line, &cap, passwd) > 0) {
 		uint64_t uid, gid;
 
-		if (fields(line, f, 7) != 7 || spec_uint(f[2], 0, UINT32_MAX - 1, &uid) ||
-		    spec_uint(f[3], 0, UINT32_MAX - 1, &gid))
+		if (fields(line, f, 7) != 7 || value_uint(f[2], 0, UINT32_MAX - 1, &uid) ||
+		    value_uint(f[3], 0, UINT32_MAX - 1, &gid))
 			continue;
 		if (numeric ? uid != want : !streq(f[0], user))
 			continue;
@@ -69,7 +69,7 @@ find_groups(FILE *group, struct user_info *u)
 	while (group && u->name && getline(&line, &cap, group) > 0) {
 		uint64_t gid;
 
-		if (fields(line, f, 4) != 4 || spec_uint(f[2], 0, UINT32_MAX - 1, &gid))
+		if (fields(line, f, 4) != 4 || value_uint(f[2], 0, UINT32_MAX - 1, &gid))
 			continue;
 		for (char *m = strtok_r(f[3], ",", &save); m; m = strtok_r(NULL, ",", &save)) {
 			if (streq(m, u->name) && (gid_t)gid != u->gid) {

@@ -9,19 +9,19 @@ const char *
 idmap_parse(const char *s, struct idmap *out)
 {
 	char *f[3] = {NULL, NULL, NULL};
-	int n = spec_split(s, f, 3);
+	int n = value_split(s, f, 3);
 	uint64_t v[3];
 	const char *e = NULL;
 
 	if (n != 3) {
-		spec_fields_free(f, n < 0 ? 0 : n);
+		value_fields_free(f, n < 0 ? 0 : n);
 		return "expected INSIDE:OUTSIDE:COUNT";
 	}
 	for (int i = 0; i < 3 && !e; i++)
-		if (spec_uint(f[i], i == 2 ? 1 : 0, UINT32_MAX, &v[i]))
+		if (value_uint(f[i], i == 2 ? 1 : 0, UINT32_MAX, &v[i]))
 			e = i == 2 ? "COUNT must be a number from 1 to 4294967295"
 				   : "ids are numbers from 0 to 4294967295";
-	spec_fields_free(f, 3);
+	value_fields_free(f, 3);
 	if (e)
 		return e;
 	/* The last id of each range must still be a valid 32-bit id. */

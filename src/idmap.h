@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "spec.h"
+#include "value.h"
 
 /* The kernel refuses map files over one page and, since 4.15, more than
  * 340 extents. */

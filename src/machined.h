@@ -5,7 +5,7 @@
 #include <sys/types.h>
 
 #include "err.h"
-#include "spec.h"
+#include "value.h"
 
 /* Register the container with systemd-machined (mode auto: when there, as
  * root; yes: or fail). Returns 1 when registered, 0 when not, -1 with err. */

@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include "cache.h"
-#include "exec.h"
+#include "run.h"
 #include "have.h"
 #include "options.h"
 #include "profile.h"
-#include "runs.h"
+#include "ctl.h"
 #include "util.h"
 
 #ifndef VERSION
@@ -128,7 +128,7 @@ run_show(struct overrides *o, bool show)
 		char pid[24];
 
 		snprintf(pid, sizeof(pid), "%ld", o->attach);
-		if (runs_attach(pid, &err) < 0) {
+		if (ctl_attach(pid, &err) < 0) {
 			fprintf(stderr, "nsbox: %s\n", err.msg);
 			return EXIT_NSBOX;
 		}
@@ -139,7 +139,7 @@ run_show(struct overrides *o, bool show)
 	p->status_fd = o->status_fd;
 	if (p->status_fd >= 0)
 		fcntl(p->status_fd, F_SETFD, FD_CLOEXEC); /* not the container's */
-	rc = exec_run(p, o->verbose, o->dry_run, &detached, &err);
+	rc = run_plan(p, o->verbose, o->dry_run, &detached, &err);
 	if (rc < 0)
 		fprintf(stderr, "nsbox: %s\n", err.msg);
 	/* the end, as bubblewrap's --json-status-fd, telling who failed */
@@ -366,7 +366,7 @@ cmd_gc(struct overrides *o)
 {
 	struct nsbox_err err = {0};
 
-	if (exec_gc(o->dry_run, &err) < 0) {
+	if (state_gc(o->dry_run, &err) < 0) {
 		fprintf(stderr, "nsbox: %s\n", err.msg);
 		return EXIT_NSBOX;
 	}
@@ -378,7 +378,7 @@ cmd_ps(struct overrides *o)
 {
 	struct nsbox_err err = {0};
 
-	return done(runs_ps(stdout, o->json, &err), &err);
+	return done(ctl_ps(stdout, o->json, &err), &err);
 }
 
 static int
@@ -386,7 +386,7 @@ cmd_stop(struct overrides *o)
 {
 	struct nsbox_err err = {0};
 
-	return done(runs_stop(o->args[0], &err), &err);
+	return done(ctl_stop(o->args[0], &err), &err);
 }
 
 static int
@@ -394,7 +394,7 @@ cmd_kill(struct overrides *o)
 {
 	struct nsbox_err err = {0};
 
-	return done(runs_kill(o->args[0], o->args[1], &err), &err);
+	return done(ctl_kill(o->args[0], o->args[1], &err), &err);
 }
 
 /* The exit code is the command's. */
@@ -402,7 +402,7 @@ static int
 cmd_exec(struct overrides *o)
 {
 	struct nsbox_err err = {0};
-	int rc = runs_exec(o->args[0], o->args + 1, &err);
+	int rc = ctl_exec(o->args[0], o->args + 1, &err);
 
 	if (rc < 0) {
 		fprintf(stderr, "nsbox: %s\n", err.msg);
@@ -416,7 +416,7 @@ cmd_stats(struct overrides *o)
 {
 	struct nsbox_err err = {0};
 
-	return done(runs_stats(stdout, o->args[0], &err), &err);
+	return done(ctl_stats(stdout, o->args[0], &err), &err);
 }
 
 static int
@@ -424,7 +424,7 @@ cmd_pause(struct overrides *o)
 {
 	struct nsbox_err err = {0};
 
-	return done(runs_freeze(o->args[0], true, &err), &err);
+	return done(ctl_freeze(o->args[0], true, &err), &err);
 }
 
 static int
@@ -432,7 +432,7 @@ cmd_resume(struct overrides *o)
 {
 	struct nsbox_err err = {0};
 
-	return done(runs_freeze(o->args[0], false, &err), &err);
+	return done(ctl_freeze(o->args[0], false, &err), &err);
 }
 
 static int
@@ -440,7 +440,7 @@ cmd_attach(struct overrides *o)
 {
 	struct nsbox_err err = {0};
 
-	return done(runs_attach(o->args[0], &err), &err);
+	return done(ctl_attach(o->args[0], &err), &err);
 }
 
 /* Every subcommand: its name, how its command line is read (options.c) and

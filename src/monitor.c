@@ -5,11 +5,11 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "exec-ctx.h"
+#include "run-ctx.h"
 /* Wake the child and wait until its setup is done (the channel's EOF) or
  * failed; take the pty master when it sends one. */
 int
-wait_setup(struct exec_ctx *ctx, struct nsbox_err *err)
+wait_setup(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	char buf[600];
 	ssize_t n;
@@ -20,10 +20,11 @@ wait_setup(struct exec_ctx *ctx, struct nsbox_err *err)
 	close(ctx->sync[1]);
 	ctx->sync[1] = -1;
 	while ((n = chan_recv(ctx->chan[0], buf, sizeof(buf), &fd)) > 0) {
-		if (buf[0] == 'P' && fd >= 0 && ctx->report >= 0 && ctx->hub.master < 0) {
+		if (buf[0] == 'P' && fd >= 0 && ctx->report >= 0 && ctx->attach.master < 0) {
 			_cleanup_free_ char *sock = xasprintf("%s/attach.sock", ctx->rundir);
 
-			if (run_dir(ctx, err) < 0 || hub_init(&ctx->hub, fd, sock, err) < 0)
+			if (run_dir(ctx, err) < 0 ||
+			    attach_server_init(&ctx->attach, fd, sock, err) < 0)
 				return -1;
 			continue;
 		}
@@ -57,7 +58,7 @@ ms_until(const struct timespec *t)
 /* The monitor: forward signals, relay the pty, SIGKILL the container a
  * grace period after the first SIGTERM, and return the payload's status. */
 int
-monitor(struct exec_ctx *ctx, struct nsbox_err *err)
+monitor(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	struct relay *r = &ctx->relay;
 	_cleanup_close_ int sfd = -1;
@@ -78,8 +79,8 @@ monitor(struct exec_ctx *ctx, struct nsbox_err *err)
 
 		if (r->master >= 0 && !hup)
 			n += relay_pollfds(r, pfd + 1);
-		else if (ctx->hub.master >= 0 && !hup)
-			n += hub_pollfds(&ctx->hub, pfd + 1);
+		else if (ctx->attach.master >= 0 && !hup)
+			n += attach_server_pollfds(&ctx->attach, pfd + 1);
 		rc = poll(pfd, n, deadline.tv_sec ? (int)ms_until(&deadline) : -1);
 		if (rc < 0 && errno != EINTR)
 			return nsbox_error(err, errno, "poll");
@@ -124,8 +125,8 @@ monitor(struct exec_ctx *ctx, struct nsbox_err *err)
 		}
 		if (rc > 0 && n > 1 && r->master >= 0 && relay_handle(r, pfd + 1, n - 1) < 0)
 			hup = true;
-		else if (rc > 0 && n > 1 && ctx->hub.master >= 0 &&
-			 hub_handle(&ctx->hub, pfd + 1, n - 1) < 0)
+		else if (rc > 0 && n > 1 && ctx->attach.master >= 0 &&
+			 attach_server_handle(&ctx->attach, pfd + 1, n - 1) < 0)
 			hup = true;
 	}
 }
@@ -135,7 +136,7 @@ monitor(struct exec_ctx *ctx, struct nsbox_err *err)
  * standard streams. Returns 0 in that child; in the caller 1 once the
  * container runs, -1 with err when it did not start. */
 int
-detach(struct exec_ctx *ctx, struct nsbox_err *err)
+detach(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	int p[2], null;
 	pid_t pid;

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 
 #include "err.h"
-#include "spec.h"
+#include "value.h"
 
 /* Open path (absolute or relative) inside the tree of rootfd, never leaving
  * it: openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS). Where openat2 is

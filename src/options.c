@@ -208,7 +208,7 @@ opt_attach(struct overrides *o, const char *arg, struct nsbox_err *err)
 {
 	uint64_t pid;
 
-	if (spec_uint(arg, 1, 4194304, &pid))
+	if (value_uint(arg, 1, 4194304, &pid))
 		return nsbox_error(err, 0, CL ": --attach: expected a process id");
 	o->attach = (long)pid;
 	return 0;
@@ -260,7 +260,7 @@ handle(struct overrides *o, int c, const char *arg, struct nsbox_err *err)
 	case OPT_STATUS_FD: {
 		uint64_t fd;
 
-		if (spec_uint(arg, 0, 1 << 20, &fd) || fcntl((int)fd, F_GETFD) < 0)
+		if (value_uint(arg, 0, 1 << 20, &fd) || fcntl((int)fd, F_GETFD) < 0)
 			return nsbox_error(
 				err, 0,
 				CL ": --json-status-fd: %.32s is not an open file descriptor", arg);
@@ -270,7 +270,7 @@ handle(struct overrides *o, int c, const char *arg, struct nsbox_err *err)
 	case OPT_DAYS: {
 		uint64_t d;
 
-		if (spec_uint(arg, 0, 36500, &d))
+		if (value_uint(arg, 0, 36500, &d))
 			return nsbox_error(err, 0, CL ": --days: expected a number of days");
 		o->days = (unsigned)d;
 		return 0;

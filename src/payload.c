@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "exec-ctx.h"
+#include "run-ctx.h"
 #include "seccomp.h"
 bool
 setgroups_denied(void)
@@ -26,7 +26,7 @@ setgroups_denied(void)
 /* Whether groups cannot change: nsbox's own user namespace was made
  * without newgidmap, or nsbox runs in one that denies setgroups. */
 bool
-groups_fixed(const struct exec_ctx *ctx)
+groups_fixed(const struct run_ctx *ctx)
 {
 	return ctx->maps.deny_setgroups || setgroups_denied();
 }
@@ -198,7 +198,7 @@ void __attribute__((noreturn)) payload_exec(const struct payload *pl)
  * may reach by a path (the host's /dev, another process's fds), and
  * CAP_SYS_ADMIN, which the bounding set keeps past any exec. */
 static bool
-tty_reachable(const struct exec_ctx *ctx)
+tty_reachable(const struct run_ctx *ctx)
 {
 	const unsigned long own = CLONE_NEWNS | CLONE_NEWPID;
 
@@ -215,7 +215,7 @@ tty_reachable(const struct exec_ctx *ctx)
 /* What the payload needs that takes memory is made before it starts: it
  * may run in the init's memory (spawn_payload). */
 void
-payload_prepare(struct exec_ctx *ctx)
+payload_prepare(struct run_ctx *ctx)
 {
 	const struct plan *p = ctx->p;
 	struct payload *pl = &ctx->pl;
@@ -253,7 +253,7 @@ payload_prepare(struct exec_ctx *ctx)
 	pl->may_mount = p->caps >> CAP_SYS_ADMIN & 1;
 }
 
-void __attribute__((noreturn)) payload_run(struct exec_ctx *ctx)
+void __attribute__((noreturn)) payload_run(struct run_ctx *ctx)
 {
 	if (setsid() < 0) {
 		fprintf(stderr, "nsbox: setsid: %s\n", strerror(errno));
@@ -367,7 +367,7 @@ payload_main(void *arg)
  * tear down again at the exec: 0.15 ms per run on the bench VM. Until the
  * exec it only makes system calls, on what payload_prepare made. */
 pid_t
-spawn_payload(struct exec_ctx *ctx)
+spawn_payload(struct run_ctx *ctx)
 {
 #ifdef NSBOX_ASAN
 	/* ASan cannot follow a switch to another stack: a plain fork. */

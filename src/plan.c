@@ -245,7 +245,7 @@ check_caps(const char *v)
 
 		if (*t == '+' || *t == '-')
 			t++;
-		if (!streq(t, "all") && spec_cap(t, &cap))
+		if (!streq(t, "all") && value_cap(t, &cap))
 			return "unknown capability (expected names such as CAP_CHOWN, or all)";
 	}
 	return NULL;
@@ -268,58 +268,59 @@ check_value(const struct keydef *kd, const char *v)
 		return NULL;
 	case T_PATH:
 	case L_PATH:
-		return spec_abspath(v);
+		return value_abspath(v);
 	case T_BOOL:
-		return spec_bool(v, &b);
+		return value_bool(v, &b);
 	case T_TRI:
-		return spec_tristate(v, &t);
+		return value_tristate(v, &t);
 	case T_HOSTNAME:
-		return spec_hostname(v);
+		return value_hostname(v);
 	case T_USER:
 		return strpbrk(v, ":/ \t\n") ? "expected a user name or a numeric uid" : NULL;
 	case T_IP:
-		return spec_ipaddr(v, &fam, addr);
+		return value_ipaddr(v, &fam, addr);
 	case T_SIZE:
-		return spec_size(v, false, &u);
+		return value_size(v, false, &u);
 	case T_SIZE_MAX:
-		return spec_size(v, true, &u);
+		return value_size(v, true, &u);
 	case T_PIDS:
 		if (streq(v, "max"))
 			return NULL;
-		return spec_uint(v, 1, 4194304, &u) ? "expected a number from 1 to 4194304, or max"
-						    : NULL;
+		return value_uint(v, 1, 4194304, &u) ? "expected a number from 1 to 4194304, or max"
+						     : NULL;
 	case T_CPU:
-		return spec_cpu(v, &m);
+		return value_cpu(v, &m);
 	case T_WEIGHT:
-		return spec_uint(v, 1, 10000, &u) ? "expected a weight from 1 to 10000 (100 is the "
-						    "default)"
-						  : NULL;
+		return value_uint(v, 1, 10000, &u)
+			       ? "expected a weight from 1 to 10000 (100 is the "
+				 "default)"
+			       : NULL;
 	case T_RLIM:
 	case T_RLIM_SIZE:
-		return spec_rlimit(v, kd->type == T_RLIM_SIZE, &u, &u2);
+		return value_rlimit(v, kd->type == T_RLIM_SIZE, &u, &u2);
 	case T_SECONDS:
-		return spec_uint(v, 0, 3600, &u) ? "expected a number of seconds from 0 to 3600"
-						 : NULL;
+		return value_uint(v, 0, 3600, &u) ? "expected a number of seconds from 0 to 3600"
+						  : NULL;
 	case T_INCLUDE:
 		return "include is only valid in a profile (use --profile)";
 	case L_MOUNT: {
 		struct mount_op op;
 
-		e = spec_mount(kd->key, v, &op);
+		e = value_mount(kd->key, v, &op);
 		mount_op_clear(&op);
 		return e;
 	}
 	case L_NETIF: {
 		struct netif_op op;
 
-		e = spec_netif(v, &op);
+		e = value_netif(v, &op);
 		netif_op_clear(&op);
 		return e;
 	}
 	case L_ADDR: {
 		struct addr_op op;
 
-		e = spec_addr(v, &op);
+		e = value_addr(v, &op);
 		free(op.ifname);
 		return e;
 	}
@@ -399,7 +400,7 @@ merge_env(struct plan *p, const struct entry *e, struct diag *d)
 		p->list[PL_ENV].cleared = xstrdup(e->origin);
 		return;
 	}
-	if ((why = spec_envkey(e->key))) {
+	if ((why = value_envkey(e->key))) {
 		_cleanup_free_ char *k = str_escape(e->key);
 
 		diag_add(d, "%s: env.%s: %s", e->origin, k, why);
@@ -553,7 +554,7 @@ sbool(const struct plan *p, enum plan_scalar k)
 	bool b = false;
 
 	if (sval(p, k))
-		spec_bool(sval(p, k), &b);
+		value_bool(sval(p, k), &b);
 	return b;
 }
 
@@ -629,10 +630,10 @@ derive_scalars(struct plan *p)
 	p->no_new_privs = sbool(p, PK_NNP);
 	p->seccomp = sbool(p, PK_SECCOMP);
 	p->detach = sbool(p, PK_DETACH);
-	spec_tristate(sval(p, PK_USERNS), &p->userns);
-	spec_tristate(sval(p, PK_INIT), &p->init);
-	spec_tristate(sval(p, PK_TTY), &p->tty);
-	spec_tristate(sval(p, PK_REGISTER), &p->reg);
+	value_tristate(sval(p, PK_USERNS), &p->userns);
+	value_tristate(sval(p, PK_INIT), &p->init);
+	value_tristate(sval(p, PK_TTY), &p->tty);
+	value_tristate(sval(p, PK_REGISTER), &p->reg);
 	p->use_init = want_init(p);
 	p->origin.tarball = sorigin(p, PK_TARBALL);
 	p->origin.upper = sorigin(p, PK_UPPER);
@@ -649,21 +650,21 @@ derive_scalars(struct plan *p)
 	p->boot = p->init == TRI_AUTO && !p->use_init;
 	p->memory = p->pids = 0;
 	if (sval(p, PK_MEMORY))
-		spec_size(sval(p, PK_MEMORY), true, &p->memory);
-	if (sval(p, PK_PIDS) && spec_uint(sval(p, PK_PIDS), 1, 4194304, &p->pids))
+		value_size(sval(p, PK_MEMORY), true, &p->memory);
+	if (sval(p, PK_PIDS) && value_uint(sval(p, PK_PIDS), 1, 4194304, &p->pids))
 		p->pids = UINT64_MAX; /* "max" */
-	spec_size(sval(p, PK_SHM_SIZE), false, &p->shm_size);
+	value_size(sval(p, PK_SHM_SIZE), false, &p->shm_size);
 	p->io_weight = 0;
 	if (sval(p, PK_IO_WEIGHT))
-		spec_uint(sval(p, PK_IO_WEIGHT), 1, 10000, &p->io_weight);
+		value_uint(sval(p, PK_IO_WEIGHT), 1, 10000, &p->io_weight);
 	p->cpu_milli = 0;
 	if (sval(p, PK_CPU))
-		spec_cpu(sval(p, PK_CPU), &p->cpu_milli);
-	spec_uint(sval(p, PK_GRACE), 0, 3600, &u);
+		value_cpu(sval(p, PK_CPU), &p->cpu_milli);
+	value_uint(sval(p, PK_GRACE), 0, 3600, &u);
 	p->grace = (unsigned)u;
 	p->gw_family = 0;
 	if (sval(p, PK_GATEWAY))
-		spec_ipaddr(sval(p, PK_GATEWAY), &p->gw_family, p->gateway);
+		value_ipaddr(sval(p, PK_GATEWAY), &p->gw_family, p->gateway);
 	for (size_t i = 0; i < ARRAY_SIZE(rl); i++) {
 		struct rlimit_op *r = &p->rlimits[p->n_rlimits];
 
@@ -671,7 +672,7 @@ derive_scalars(struct plan *p)
 			continue;
 		r->resource = rl[i].res;
 		r->origin = sorigin(p, rl[i].k);
-		spec_rlimit(sval(p, rl[i].k), rl[i].size, &r->soft, &r->hard);
+		value_rlimit(sval(p, rl[i].k), rl[i].size, &r->soft, &r->hard);
 		p->n_rlimits++;
 	}
 }
@@ -720,7 +721,7 @@ derive_caps(struct plan *p)
 		int cap = 0;
 
 		/* one nsbox itself cannot have is left out, as nspawn does */
-		if (!spec_cap(boot_caps[i], &cap) && cap < 64 && prctl(PR_CAPBSET_READ, cap) == 1)
+		if (!value_cap(boot_caps[i], &cap) && cap < 64 && prctl(PR_CAPBSET_READ, cap) == 1)
 			p->caps |= 1ULL << cap;
 	}
 	for (size_t i = 0; i < l->n; i++) {
@@ -739,7 +740,7 @@ derive_caps(struct plan *p)
 				t++;
 			if (streq(t, "all"))
 				bits = ~0ULL;
-			else if (!spec_cap(t, &cap) && cap < 64)
+			else if (!value_cap(t, &cap) && cap < 64)
 				bits = 1ULL << cap;
 			else
 				continue;
@@ -785,22 +786,22 @@ derive_lists(struct plan *p)
 	l = &p->list[PL_MOUNT];
 	p->mounts = xcalloc(l->n, sizeof(*p->mounts));
 	for (size_t i = 0; i < l->n; i++)
-		if (!spec_mount(l->v[i].key, l->v[i].text, &p->mounts[p->n_mounts]))
+		if (!value_mount(l->v[i].key, l->v[i].text, &p->mounts[p->n_mounts]))
 			p->mounts[p->n_mounts++].origin = l->v[i].origin;
 	l = &p->list[PL_NETIF];
 	p->netifs = xcalloc(l->n, sizeof(*p->netifs));
 	for (size_t i = 0; i < l->n; i++)
-		if (!spec_netif(l->v[i].text, &p->netifs[p->n_netifs]))
+		if (!value_netif(l->v[i].text, &p->netifs[p->n_netifs]))
 			p->netifs[p->n_netifs++].origin = l->v[i].origin;
 	l = &p->list[PL_ADDRESS];
 	p->addrs = xcalloc(l->n, sizeof(*p->addrs));
 	for (size_t i = 0; i < l->n; i++)
-		if (!spec_addr(l->v[i].text, &p->addrs[p->n_addrs]))
+		if (!value_addr(l->v[i].text, &p->addrs[p->n_addrs]))
 			p->addrs[p->n_addrs++].origin = l->v[i].origin;
 	l = &p->list[PL_ADDRESS_OUT];
 	p->addrs_out = xcalloc(l->n, sizeof(*p->addrs_out));
 	for (size_t i = 0; i < l->n; i++)
-		if (!spec_addr(l->v[i].text, &p->addrs_out[p->n_addrs_out]))
+		if (!value_addr(l->v[i].text, &p->addrs_out[p->n_addrs_out]))
 			p->addrs_out[p->n_addrs_out++].origin = l->v[i].origin;
 	l = &p->list[PL_IDMAP];
 	p->uid_map = xcalloc(l->n, sizeof(*p->uid_map));

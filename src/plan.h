@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "err.h"
-#include "spec.h"
+#include "value.h"
 
 /* One setting from one source: a profile line, the command line or the
  * built-in defaults. origin is "FILE:LINE", "command line" or "default". */
@@ -181,7 +181,7 @@ size_t plan_merge(struct plan *p, const struct layer *l, struct diag *d);
 void plan_pflask_layer(const struct layer *cmdline, struct layer *out);
 
 /* Check the merged plan as a whole (contradictions, overlaps, what the
- * command needs) and fill the typed fields: with none added, exec_run has
+ * command needs) and fill the typed fields: with none added, run_plan has
  * nothing of the plan's own to refuse. An init as argv[0] is booted with
  * systemd-nspawn's capabilities in place of the default ones (the profile's
  * +CAP and -CAP still apply). Returns the number of messages added to d. */

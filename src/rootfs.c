@@ -7,12 +7,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "exec-ctx.h"
+#include "run-ctx.h"
 #include "mount.h"
 /* A host path as the child reaches it: the path itself, or /proc/self/fd/N
  * of what nsbox opened for it (sub, if not NULL, below it). */
 char *
-host_path(const struct exec_ctx *ctx, const char *path, int fd, const char *sub)
+host_path(const struct run_ctx *ctx, const char *path, int fd, const char *sub)
 {
 	if (!ctx->by_fd || fd < 0)
 		return sub ? xasprintf("%s/%s", path, sub) : xstrdup(path);
@@ -20,7 +20,7 @@ host_path(const struct exec_ctx *ctx, const char *path, int fd, const char *sub)
 }
 
 int
-mkdir_in_run(struct exec_ctx *ctx, const char *name, char **out, struct nsbox_err *err)
+mkdir_in_run(struct run_ctx *ctx, const char *name, char **out, struct nsbox_err *err)
 {
 	*out = host_path(ctx, ctx->rundir, ctx->fd.run, name);
 	if (mkdir(*out, 0755) < 0)
@@ -72,7 +72,7 @@ host_fds_alloc(struct hostfds *h, const struct plan *p)
 }
 
 void
-close_host_fds(struct exec_ctx *ctx)
+close_host_fds(struct run_ctx *ctx)
 {
 	struct hostfds *h = &ctx->fd;
 
@@ -91,7 +91,7 @@ close_host_fds(struct exec_ctx *ctx)
  * clone (open_in_child) and sent to the child on the setup channel, with
  * the slot of each as text. */
 int
-step_host_fds(struct exec_ctx *ctx, struct nsbox_err *err)
+step_host_fds(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 	struct hostfds *h = &ctx->fd;
@@ -152,7 +152,7 @@ step_host_fds(struct exec_ctx *ctx, struct nsbox_err *err)
 
 /* The child's side: the fds step_host_fds sent, into their slots. */
 int
-recv_host_fds(struct exec_ctx *ctx, struct nsbox_err *err)
+recv_host_fds(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	union {
 		struct cmsghdr h;
@@ -193,7 +193,7 @@ recv_host_fds(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 int
-step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
+step_prepare_root(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 
@@ -274,7 +274,7 @@ step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 int
-step_propagation(struct exec_ctx *ctx, struct nsbox_err *err)
+step_propagation(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	(void)ctx;
 	/* Before anything is mounted: nothing may propagate back to the host. */
@@ -284,7 +284,7 @@ step_propagation(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 static char *
-overlay_lower(const struct exec_ctx *ctx)
+overlay_lower(const struct run_ctx *ctx)
 {
 	const struct plan *p = ctx->p;
 	char *s = host_path(ctx, ctx->lower, ctx->fd.lower, NULL);
@@ -302,7 +302,7 @@ overlay_lower(const struct exec_ctx *ctx)
 }
 
 int
-step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err)
+step_rootfs(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 	_cleanup_close_ int target = -1;
@@ -354,7 +354,7 @@ step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 int
-step_api_fs(struct exec_ctx *ctx, struct nsbox_err *err)
+step_api_fs(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	bool net_rw = ctx->p->ns_flags & CLONE_NEWNET;
 	struct mount_masks mk = MOUNT_MASKS_INIT;
@@ -381,7 +381,7 @@ out:
 }
 
 int
-step_mounts(struct exec_ctx *ctx, struct nsbox_err *err)
+step_mounts(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	for (size_t i = 0; i < ctx->p->n_mounts; i++) {
 		struct mount_op m = ctx->p->mounts[i];
@@ -401,7 +401,7 @@ step_mounts(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 int
-step_pivot(struct exec_ctx *ctx, struct nsbox_err *err)
+step_pivot(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	if (!ctx->newroot)
 		return 0;

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "exec.h"
-#include "exec-ctx.h"
+#include "run.h"
+#include "run-ctx.h"
 #include "state.h"
 static void
 strv_json(FILE *f, char *const *v)
@@ -576,7 +576,7 @@ gc_stale(const char *statedir, bool dry_run)
  * $XDG_RUNTIME_DIR/nsbox, else /tmp/nsbox-UID. Either must be a directory
  * of the caller's that nobody else can write. */
 int
-state_dir(struct exec_ctx *ctx, struct nsbox_err *err)
+state_dir(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	uid_t uid = geteuid();
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -628,7 +628,7 @@ live_name(const char *statedir, const char *lockname, const char *ours)
 /* process.name, or PROFILE-PID: unique among the caller's live runs.
  * Written into the run's lock. */
 static int
-name_run(struct exec_ctx *ctx, struct nsbox_err *err)
+name_run(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 	DIR *d;
@@ -669,7 +669,7 @@ name_run(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 int
-step_state(struct exec_ctx *ctx, struct nsbox_err *err)
+step_state(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	unsigned char rnd[6];
 	char id[13];
@@ -714,7 +714,7 @@ step_state(struct exec_ctx *ctx, struct nsbox_err *err)
  * the dearest call of a run's cleanup on an ext4 /run). With a user
  * namespace it is the container root's, which makes the upper in it. */
 int
-run_dir(struct exec_ctx *ctx, struct nsbox_err *err)
+run_dir(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	if (ctx->rundir_made)
 		return 0;
@@ -733,9 +733,9 @@ run_dir(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 char *
-exec_statedir(struct nsbox_err *err)
+state_directory(struct nsbox_err *err)
 {
-	struct exec_ctx ctx = {0};
+	struct run_ctx ctx = {0};
 
 	if (state_dir(&ctx, err) < 0) {
 		free(ctx.statedir);
@@ -745,9 +745,9 @@ exec_statedir(struct nsbox_err *err)
 }
 
 int
-exec_gc(bool dry_run, struct nsbox_err *err)
+state_gc(bool dry_run, struct nsbox_err *err)
 {
-	struct exec_ctx ctx = {0};
+	struct run_ctx ctx = {0};
 	int n;
 
 	if (state_dir(&ctx, err) < 0) {
@@ -762,7 +762,7 @@ exec_gc(bool dry_run, struct nsbox_err *err)
 /* RUNDIR/ID.json, for nsbox ps, exec, stop and kill: written once the
  * container runs, renamed into place whole (src/state.c reads it). */
 void
-write_state(const struct exec_ctx *ctx)
+write_state(const struct run_ctx *ctx)
 {
 	const struct plan *p = ctx->p;
 	_cleanup_free_ char *tmp = xasprintf("%s.json.new", ctx->rundir);

@@ -3,7 +3,7 @@
  * size, cpu, rlimit, capability, address, hostname, tarball paths. */
 #include "fuzz.h"
 #include "idmap.h"
-#include "spec.h"
+#include "value.h"
 #include "tarball.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,28 +26,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (size_t i = 0; i < ARRAY_SIZE(mounts); i++) {
 		memset(&m, 0, sizeof(m));
-		if (!spec_mount(mounts[i], s, &m))
+		if (!value_mount(mounts[i], s, &m))
 			mount_op_clear(&m);
 	}
 	memset(&n, 0, sizeof(n));
-	if (!spec_netif(s, &n))
+	if (!value_netif(s, &n))
 		netif_op_clear(&n);
 	memset(&a, 0, sizeof(a));
-	if (!spec_addr(s, &a))
+	if (!value_addr(s, &a))
 		free(a.ifname);
 	idmap_parse(s, &map);
-	spec_size(s, true, &u);
-	spec_uint(s, 1, 4194304, &u);
-	spec_cpu(s, &milli);
-	spec_rlimit(s, true, &soft, &hard);
-	spec_cap(s, &cap);
-	spec_ipaddr(s, &fam, addr);
-	spec_hostname(s);
-	spec_ifname(s);
-	spec_envkey(s);
-	spec_abspath(s);
-	spec_bool(s, &b);
-	spec_tristate(s, &t);
+	value_size(s, true, &u);
+	value_uint(s, 1, 4194304, &u);
+	value_cpu(s, &milli);
+	value_rlimit(s, true, &soft, &hard);
+	value_cap(s, &cap);
+	value_ipaddr(s, &fam, addr);
+	value_hostname(s);
+	value_ifname(s);
+	value_envkey(s);
+	value_abspath(s);
+	value_bool(s, &b);
+	value_tristate(s, &t);
 	tarball_check_path(s);
 	tarball_compression(data, size);
 	free(s);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#ifndef NSBOX_SPEC_H
-#define NSBOX_SPEC_H
+#ifndef NSBOX_VALUE_H
+#define NSBOX_VALUE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,41 +43,41 @@ struct addr_op {
 
 enum tristate { TRI_AUTO, TRI_YES, TRI_NO };
 
-const char *spec_bool(const char *s, bool *out);
-const char *spec_tristate(const char *s, enum tristate *out);
+const char *value_bool(const char *s, bool *out);
+const char *value_tristate(const char *s, enum tristate *out);
 /* Sizes: digits with an optional K, M, G or T (powers of 1024); "max" when
  * allow_max, stored as UINT64_MAX. */
-const char *spec_size(const char *s, bool allow_max, uint64_t *out);
-const char *spec_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+const char *value_size(const char *s, bool allow_max, uint64_t *out);
+const char *value_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* An absolute path without "." or ".." components. */
-const char *spec_abspath(const char *s);
-const char *spec_hostname(const char *s);
+const char *value_abspath(const char *s);
+const char *value_hostname(const char *s);
 /* A Linux interface name, by the kernel's dev_valid_name() rules. */
-const char *spec_ifname(const char *s);
-const char *spec_envkey(const char *s);
+const char *value_ifname(const char *s);
+const char *value_envkey(const char *s);
 /* Fractional CPUs ("1.5") or a percentage of one CPU ("50%"), in milli-CPUs. */
-const char *spec_cpu(const char *s, unsigned *milli);
+const char *value_cpu(const char *s, unsigned *milli);
 /* A resource limit: N, SOFT:HARD, or "unlimited"; sizes when is_size. */
-const char *spec_rlimit(const char *s, bool is_size, uint64_t *soft, uint64_t *hard);
+const char *value_rlimit(const char *s, bool is_size, uint64_t *soft, uint64_t *hard);
 /* A capability name, CAP_ prefix optional, any case. */
-const char *spec_cap(const char *s, int *cap);
-const char *spec_ipaddr(const char *s, int *family, unsigned char addr[16]);
+const char *value_cap(const char *s, int *cap);
+const char *value_ipaddr(const char *s, int *family, unsigned char addr[16]);
 
 /* Split s on unescaped ':' into at most max fields ("\:" is a literal colon,
  * "\\" a backslash). Returns the number of fields, or -1 if there are more. */
-int spec_split(const char *s, char **fields, int max);
-void spec_fields_free(char **fields, int n);
+int value_split(const char *s, char **fields, int max);
+void value_fields_free(char **fields, int n);
 
 /* Mount specs, by the [mount] key: bind and bind-ro SRC:DEST, tmp DEST,
  * overlay DIR:DEST:WORK. On success fills op (caller frees with
  * mount_op_clear()). */
-const char *spec_mount(const char *key, const char *s, struct mount_op *op);
+const char *value_mount(const char *key, const char *s, struct mount_op *op);
 void mount_op_clear(struct mount_op *op);
 /* DEV:NAME, veth:OUTSIDE:INSIDE (OUTSIDE may be auto), macvlan:MASTER:NAME,
  * ipvlan:MASTER:NAME. */
-const char *spec_netif(const char *s, struct netif_op *op);
+const char *value_netif(const char *s, struct netif_op *op);
 void netif_op_clear(struct netif_op *op);
 /* IF:ADDRESS/PREFIX, IPv4 or IPv6. */
-const char *spec_addr(const char *s, struct addr_op *op);
+const char *value_addr(const char *s, struct addr_op *op);
 
 #endif

@@ -11,11 +11,11 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "hub.h"
+#include "attach.h"
 #include "util.h"
 
 int
-hub_init(struct hub *h, int master, const char *path, struct nsbox_err *err)
+attach_server_init(struct attach_server *h, int master, const char *path, struct nsbox_err *err)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 
@@ -23,7 +23,7 @@ hub_init(struct hub *h, int master, const char *path, struct nsbox_err *err)
 	h->client = -1;
 	h->used = h->head = 0;
 	if (!h->ring)
-		h->ring = xmalloc(HUB_RING);
+		h->ring = xmalloc(ATTACH_RING);
 	if (strlen(path) >= sizeof(a.sun_path))
 		return nsbox_error(err, 0, "%s: path too long for a socket", path);
 	strcpy(a.sun_path, path);
@@ -37,7 +37,7 @@ hub_init(struct hub *h, int master, const char *path, struct nsbox_err *err)
 }
 
 size_t
-hub_pollfds(struct hub *h, struct pollfd *pfd)
+attach_server_pollfds(struct attach_server *h, struct pollfd *pfd)
 {
 	size_t n = 0;
 
@@ -49,7 +49,7 @@ hub_pollfds(struct hub *h, struct pollfd *pfd)
 }
 
 static void
-drop_client(struct hub *h)
+drop_client(struct attach_server *h)
 {
 	if (h->client >= 0)
 		close(steal_fd(&h->client));
@@ -58,7 +58,7 @@ drop_client(struct hub *h)
 /* To the client, never waiting for it: a slow one loses output (the ring
  * keeps the last of it for the next attach). */
 static void
-to_client(struct hub *h, const char *p, size_t n)
+to_client(struct attach_server *h, const char *p, size_t n)
 {
 	while (h->client >= 0 && n) {
 		ssize_t w = send(h->client, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -75,17 +75,17 @@ to_client(struct hub *h, const char *p, size_t n)
 }
 
 static void
-to_ring(struct hub *h, const char *p, size_t n)
+to_ring(struct attach_server *h, const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		h->ring[h->head] = p[i];
-		h->head = (h->head + 1) % HUB_RING;
+		h->head = (h->head + 1) % ATTACH_RING;
 	}
-	h->used = h->used + n > HUB_RING ? HUB_RING : h->used + n;
+	h->used = h->used + n > ATTACH_RING ? ATTACH_RING : h->used + n;
 }
 
 static void
-accept_client(struct hub *h)
+accept_client(struct attach_server *h)
 {
 	int fd = accept4(h->listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	struct ucred cr;
@@ -110,17 +110,17 @@ accept_client(struct hub *h)
 	}
 	h->client = fd;
 	/* what it missed, oldest first */
-	start = (h->head + HUB_RING - h->used) % HUB_RING;
-	if (start + h->used <= HUB_RING) {
+	start = (h->head + ATTACH_RING - h->used) % ATTACH_RING;
+	if (start + h->used <= ATTACH_RING) {
 		to_client(h, h->ring + start, h->used);
 	} else {
-		to_client(h, h->ring + start, HUB_RING - start);
-		to_client(h, h->ring, h->used - (HUB_RING - start));
+		to_client(h, h->ring + start, ATTACH_RING - start);
+		to_client(h, h->ring, h->used - (ATTACH_RING - start));
 	}
 }
 
 int
-hub_handle(struct hub *h, const struct pollfd *pfd, size_t n)
+attach_server_handle(struct attach_server *h, const struct pollfd *pfd, size_t n)
 {
 	char buf[4096];
 	ssize_t r;
@@ -161,7 +161,7 @@ hub_handle(struct hub *h, const struct pollfd *pfd, size_t n)
 }
 
 void
-hub_done(struct hub *h)
+attach_server_done(struct attach_server *h)
 {
 	drop_client(h);
 	if (h->listen >= 0)
@@ -171,7 +171,7 @@ hub_done(struct hub *h)
 }
 
 int
-hub_attach(const char *path, int server, unsigned server_uid, struct nsbox_err *err)
+attach_client(const char *path, int server, unsigned server_uid, struct nsbox_err *err)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

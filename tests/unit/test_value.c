@@ -8,7 +8,7 @@
 #include "env.h"
 #include "idmap.h"
 #include "payload.h"
-#include "spec.h"
+#include "value.h"
 
 static void
 test_bool(void **state)
@@ -17,14 +17,15 @@ test_bool(void **state)
 	bool b;
 
 	(void)state;
-	assert_null(spec_bool("yes", &b));
+	assert_null(value_bool("yes", &b));
 	assert_true(b);
-	assert_null(spec_bool("0", &b));
+	assert_null(value_bool("0", &b));
 	assert_false(b);
-	assert_null(spec_bool("false", &b));
+	assert_null(value_bool("false", &b));
 	assert_false(b);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		assert_string_equal(spec_bool(bad[i], &b), "expected yes, no, true, false, 1 or 0");
+		assert_string_equal(value_bool(bad[i], &b),
+				    "expected yes, no, true, false, 1 or 0");
 }
 
 static void
@@ -38,16 +39,16 @@ test_size(void **state)
 	uint64_t v;
 
 	(void)state;
-	assert_null(spec_size("4G", false, &v));
+	assert_null(value_size("4G", false, &v));
 	assert_int_equal(v, 4ULL << 30);
-	assert_null(spec_size("512m", false, &v));
+	assert_null(value_size("512m", false, &v));
 	assert_int_equal(v, 512ULL << 20);
-	assert_null(spec_size("0", false, &v));
+	assert_null(value_size("0", false, &v));
 	assert_int_equal(v, 0);
-	assert_null(spec_size("max", true, &v));
+	assert_null(value_size("max", true, &v));
 	assert_int_equal(v, UINT64_MAX);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		assert_non_null(spec_size(bad[i], false, &v));
+		assert_non_null(value_size(bad[i], false, &v));
 }
 
 static void
@@ -57,25 +58,25 @@ test_uint(void **state)
 	uint64_t v;
 
 	(void)state;
-	assert_null(spec_uint("4294967295", 0, UINT32_MAX, &v));
+	assert_null(value_uint("4294967295", 0, UINT32_MAX, &v));
 	assert_int_equal(v, 4294967295U);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		assert_non_null(spec_uint(bad[i], 0, UINT32_MAX, &v));
+		assert_non_null(value_uint(bad[i], 0, UINT32_MAX, &v));
 }
 
 static void
 test_paths(void **state)
 {
 	(void)state;
-	assert_null(spec_abspath("/srv/a"));
-	assert_null(spec_abspath("//x"));
-	assert_null(spec_abspath("/a/"));
-	assert_string_equal(spec_abspath("foo"), "expected an absolute path");
-	assert_string_equal(spec_abspath(""), "expected an absolute path");
-	assert_non_null(spec_abspath("/a/../.."));
-	assert_non_null(spec_abspath("/dev/../etc"));
-	assert_non_null(spec_abspath("/a/./b"));
-	assert_null(spec_abspath("/a/..b/.c"));
+	assert_null(value_abspath("/srv/a"));
+	assert_null(value_abspath("//x"));
+	assert_null(value_abspath("/a/"));
+	assert_string_equal(value_abspath("foo"), "expected an absolute path");
+	assert_string_equal(value_abspath(""), "expected an absolute path");
+	assert_non_null(value_abspath("/a/../.."));
+	assert_non_null(value_abspath("/dev/../etc"));
+	assert_non_null(value_abspath("/a/./b"));
+	assert_null(value_abspath("/a/..b/.c"));
 }
 
 static void
@@ -86,19 +87,19 @@ test_hostname_ifname(void **state)
 	(void)state;
 	memset(long65, 'a', 65);
 	long65[65] = '\0';
-	assert_null(spec_hostname("sid-build"));
-	assert_non_null(spec_hostname(long65));
-	assert_non_null(spec_hostname("-x"));
-	assert_non_null(spec_hostname("a_b"));
-	assert_non_null(spec_hostname(""));
-	assert_null(spec_ifname("eth0"));
-	assert_null(spec_ifname("fifteen-bytes-x"));
-	assert_non_null(spec_ifname("sixteen-bytes-xx"));
-	assert_non_null(spec_ifname("a/b"));
-	assert_non_null(spec_ifname("."));
-	assert_non_null(spec_ifname(".."));
-	assert_non_null(spec_ifname("eth 0"));
-	assert_non_null(spec_ifname(""));
+	assert_null(value_hostname("sid-build"));
+	assert_non_null(value_hostname(long65));
+	assert_non_null(value_hostname("-x"));
+	assert_non_null(value_hostname("a_b"));
+	assert_non_null(value_hostname(""));
+	assert_null(value_ifname("eth0"));
+	assert_null(value_ifname("fifteen-bytes-x"));
+	assert_non_null(value_ifname("sixteen-bytes-xx"));
+	assert_non_null(value_ifname("a/b"));
+	assert_non_null(value_ifname("."));
+	assert_non_null(value_ifname(".."));
+	assert_non_null(value_ifname("eth 0"));
+	assert_non_null(value_ifname(""));
 }
 
 static void
@@ -107,33 +108,33 @@ test_mount(void **state)
 	struct mount_op op;
 
 	(void)state;
-	assert_null(spec_mount("bind", "/srv/a:/mnt", &op));
+	assert_null(value_mount("bind", "/srv/a:/mnt", &op));
 	assert_int_equal(op.kind, MOUNT_BIND);
 	assert_string_equal(op.src, "/srv/a");
 	assert_string_equal(op.dst, "/mnt");
 	mount_op_clear(&op);
-	assert_null(spec_mount("bind-ro", "/a\\:b:/c\\\\d", &op));
+	assert_null(value_mount("bind-ro", "/a\\:b:/c\\\\d", &op));
 	assert_int_equal(op.kind, MOUNT_BIND_RO);
 	assert_string_equal(op.src, "/a:b");
 	assert_string_equal(op.dst, "/c\\d");
 	mount_op_clear(&op);
-	assert_null(spec_mount("tmp", "/tmp", &op));
+	assert_null(value_mount("tmp", "/tmp", &op));
 	assert_int_equal(op.kind, MOUNT_TMPFS);
 	assert_null(op.src);
 	mount_op_clear(&op);
-	assert_null(spec_mount("overlay", "/up:/usr:/work", &op));
+	assert_null(value_mount("overlay", "/up:/usr:/work", &op));
 	assert_string_equal(op.work, "/work");
 	mount_op_clear(&op);
-	assert_string_equal(spec_mount("bind", "/a", &op),
+	assert_string_equal(value_mount("bind", "/a", &op),
 			    "expected SRC:DEST (write \\: for a colon in a path)");
-	assert_string_equal(spec_mount("bind", "/a:/b:/c", &op),
+	assert_string_equal(value_mount("bind", "/a:/b:/c", &op),
 			    "expected SRC:DEST (write \\: for a colon in a path)");
-	assert_string_equal(spec_mount("overlay", "/::", &op), "expected an absolute path");
-	assert_string_equal(spec_mount("overlay", "::", &op), "expected an absolute path");
-	assert_string_equal(spec_mount("bind", "/a:/", &op),
+	assert_string_equal(value_mount("overlay", "/::", &op), "expected an absolute path");
+	assert_string_equal(value_mount("overlay", "::", &op), "expected an absolute path");
+	assert_string_equal(value_mount("bind", "/a:/", &op),
 			    "the destination must not be / (the root is not a mount target)");
-	assert_string_equal(spec_mount("bind", "a:/b", &op), "expected an absolute path");
-	assert_string_equal(spec_mount("tmp", "/a:/b", &op),
+	assert_string_equal(value_mount("bind", "a:/b", &op), "expected an absolute path");
+	assert_string_equal(value_mount("tmp", "/a:/b", &op),
 			    "expected DEST (an absolute path; write \\: for a colon)");
 }
 
@@ -146,24 +147,24 @@ test_netif(void **state)
 	struct netif_op op;
 
 	(void)state;
-	assert_null(spec_netif("veth:auto:eth0", &op));
+	assert_null(value_netif("veth:auto:eth0", &op));
 	assert_int_equal(op.kind, NETIF_VETH);
 	assert_null(op.dev);
 	assert_string_equal(op.name, "eth0");
 	netif_op_clear(&op);
-	assert_null(spec_netif("dummy0:eth1", &op));
+	assert_null(value_netif("dummy0:eth1", &op));
 	assert_int_equal(op.kind, NETIF_MOVE);
 	assert_string_equal(op.dev, "dummy0");
 	netif_op_clear(&op);
-	assert_null(spec_netif("macvlan:eth0:mv0", &op));
+	assert_null(value_netif("macvlan:eth0:mv0", &op));
 	assert_int_equal(op.kind, NETIF_MACVLAN);
 	netif_op_clear(&op);
-	assert_string_equal(spec_netif("veth:", &op), "empty interface name");
-	assert_string_equal(spec_netif("macvlan::x", &op), "empty interface name");
-	assert_string_equal(spec_netif("veth:a:lo", &op),
+	assert_string_equal(value_netif("veth:", &op), "empty interface name");
+	assert_string_equal(value_netif("macvlan::x", &op), "empty interface name");
+	assert_string_equal(value_netif("veth:a:lo", &op),
 			    "lo cannot be a container interface name");
-	assert_string_equal(spec_netif("bogus:a:b", &op), NETIF_FORMS);
-	assert_string_equal(spec_netif("a:b:c:d", &op), NETIF_FORMS);
+	assert_string_equal(value_netif("bogus:a:b", &op), NETIF_FORMS);
+	assert_string_equal(value_netif("a:b:c:d", &op), NETIF_FORMS);
 }
 
 static void
@@ -201,36 +202,36 @@ test_misc(void **state)
 	struct addr_op op;
 
 	(void)state;
-	assert_null(spec_cpu("1.5", &milli));
+	assert_null(value_cpu("1.5", &milli));
 	assert_int_equal(milli, 1500);
-	assert_null(spec_cpu("50%", &milli));
+	assert_null(value_cpu("50%", &milli));
 	assert_int_equal(milli, 500);
-	assert_non_null(spec_cpu("0", &milli));
-	assert_non_null(spec_cpu("1.2345", &milli));
-	assert_null(spec_rlimit("1024:524288", false, &soft, &hard));
+	assert_non_null(value_cpu("0", &milli));
+	assert_non_null(value_cpu("1.2345", &milli));
+	assert_null(value_rlimit("1024:524288", false, &soft, &hard));
 	assert_int_equal(soft, 1024);
 	assert_int_equal(hard, 524288);
-	assert_null(spec_rlimit("unlimited", true, &soft, &hard));
+	assert_null(value_rlimit("unlimited", true, &soft, &hard));
 	assert_int_equal(hard, UINT64_MAX);
-	assert_non_null(spec_rlimit("10:5", false, &soft, &hard));
-	assert_null(spec_cap("CAP_SYS_ADMIN", &cap));
+	assert_non_null(value_rlimit("10:5", false, &soft, &hard));
+	assert_null(value_cap("CAP_SYS_ADMIN", &cap));
 	assert_int_equal(cap, 21);
-	assert_null(spec_cap("sys_admin", &cap));
-	assert_non_null(spec_cap("CAP_FOO", &cap));
-	assert_non_null(spec_cap("12", &cap));
-	assert_null(spec_ipaddr("fe80::1", &fam, a));
+	assert_null(value_cap("sys_admin", &cap));
+	assert_non_null(value_cap("CAP_FOO", &cap));
+	assert_non_null(value_cap("12", &cap));
+	assert_null(value_ipaddr("fe80::1", &fam, a));
 	assert_int_equal(fam, AF_INET6);
-	assert_null(spec_addr("eth0:169.254.1.2/16", &op));
+	assert_null(value_addr("eth0:169.254.1.2/16", &op));
 	assert_int_equal(op.prefix, 16);
 	free(op.ifname);
-	assert_non_null(spec_addr("eth0:300.1.1.1/33", &op));
-	assert_non_null(spec_addr("eth0:169.254.1.1/33", &op));
-	assert_null(spec_addr("eth0:fd00::1/64", &op));
+	assert_non_null(value_addr("eth0:300.1.1.1/33", &op));
+	assert_non_null(value_addr("eth0:169.254.1.1/33", &op));
+	assert_null(value_addr("eth0:fd00::1/64", &op));
 	free(op.ifname);
-	assert_non_null(spec_envkey("A=B"));
-	assert_non_null(spec_envkey("A B"));
-	assert_non_null(spec_envkey(""));
-	assert_null(spec_envkey("DEB_BUILD_OPTIONS"));
+	assert_non_null(value_envkey("A=B"));
+	assert_non_null(value_envkey("A B"));
+	assert_non_null(value_envkey(""));
+	assert_null(value_envkey("DEB_BUILD_OPTIONS"));
 }
 
 static bool
@@ -368,5 +369,5 @@ main(void)
 		cmocka_unit_test(test_exec_path),
 	};
 
-	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("value", tests, NULL, NULL);
 }

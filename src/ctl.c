@@ -19,10 +19,10 @@
 #include "seccomp.h"
 
 #include "cgroup.h"
-#include "exec.h"
-#include "hub.h"
+#include "run.h"
+#include "attach.h"
 #include "payload.h"
-#include "runs.h"
+#include "ctl.h"
 #include "state.h"
 #include "util.h"
 
@@ -38,7 +38,7 @@ struct run {
 static int
 each_run(int (*fn)(struct run *r, void *arg), void *arg, struct nsbox_err *err)
 {
-	_cleanup_free_ char *dir = exec_statedir(err);
+	_cleanup_free_ char *dir = state_directory(err);
 	DIR *d;
 	struct dirent *de;
 	int rc = 0;
@@ -121,7 +121,7 @@ ps_one(struct run *r, void *arg)
 }
 
 int
-runs_ps(FILE *out, bool json, struct nsbox_err *err)
+ctl_ps(FILE *out, bool json, struct nsbox_err *err)
 {
 	struct ps ps = {out, json, 0};
 
@@ -179,7 +179,7 @@ state_named(const char *what, const char *cmd, struct run_state *st, struct nsbo
 }
 
 int
-runs_stop(const char *what, struct nsbox_err *err)
+ctl_stop(const char *what, struct nsbox_err *err)
 {
 	struct run_state st;
 	struct timespec tick = {0, 50 * 1000 * 1000};
@@ -198,7 +198,7 @@ runs_stop(const char *what, struct nsbox_err *err)
 }
 
 int
-runs_kill(const char *what, const char *sig, struct nsbox_err *err)
+ctl_kill(const char *what, const char *sig, struct nsbox_err *err)
 {
 	struct run_state st;
 	const char *s = startswith(sig, "SIG") ? sig + 3 : sig;
@@ -434,7 +434,7 @@ exit_code(int status)
 }
 
 int
-runs_exec(const char *what, char **argv, struct nsbox_err *err)
+ctl_exec(const char *what, char **argv, struct nsbox_err *err)
 {
 	struct run_state st;
 	struct ident id = {0};
@@ -550,7 +550,7 @@ keyed(const char *text, const char *key)
 }
 
 int
-runs_stats(FILE *out, const char *what, struct nsbox_err *err)
+ctl_stats(FILE *out, const char *what, struct nsbox_err *err)
 {
 	struct run_state st;
 	char **dirs;
@@ -600,7 +600,7 @@ runs_stats(FILE *out, const char *what, struct nsbox_err *err)
 }
 
 int
-runs_freeze(const char *what, bool freeze, struct nsbox_err *err)
+ctl_freeze(const char *what, bool freeze, struct nsbox_err *err)
 {
 	const char *cmd = freeze ? "pause" : "resume";
 	struct run_state st;
@@ -634,7 +634,7 @@ runs_freeze(const char *what, bool freeze, struct nsbox_err *err)
 }
 
 int
-runs_attach(const char *what, struct nsbox_err *err)
+ctl_attach(const char *what, struct nsbox_err *err)
 {
 	struct run_state st;
 	_cleanup_free_ char *dir = NULL, *sock = NULL;
@@ -643,7 +643,7 @@ runs_attach(const char *what, struct nsbox_err *err)
 	if (state_named(what, "attach", &st, err) < 0)
 		return -1;
 	np = st.nsbox_pid;
-	dir = exec_statedir(err);
+	dir = state_directory(err);
 	if (dir)
 		sock = xasprintf("%s/%s/attach.sock", dir, st.id);
 	state_clear(&st);
@@ -653,5 +653,5 @@ runs_attach(const char *what, struct nsbox_err *err)
 		return nsbox_error(err, 0,
 				   "command line: nsbox attach: %s was not started with --detach",
 				   what);
-	return hub_attach(sock, np, (unsigned)geteuid(), err);
+	return attach_client(sock, np, (unsigned)geteuid(), err);
 }

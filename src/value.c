@@ -7,11 +7,11 @@
 #include <sys/capability.h>
 #include <sys/socket.h>
 
-#include "spec.h"
+#include "value.h"
 #include "util.h"
 
 const char *
-spec_bool(const char *s, bool *out)
+value_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = {"yes", "true", "1"}, *const no[] = {"no", "false", "0"};
 
@@ -25,7 +25,7 @@ spec_bool(const char *s, bool *out)
 }
 
 const char *
-spec_tristate(const char *s, enum tristate *out)
+value_tristate(const char *s, enum tristate *out)
 {
 	bool b;
 
@@ -33,14 +33,14 @@ spec_tristate(const char *s, enum tristate *out)
 		*out = TRI_AUTO;
 		return NULL;
 	}
-	if (spec_bool(s, &b))
+	if (value_bool(s, &b))
 		return "expected auto, yes, no, true, false, 1 or 0";
 	*out = b ? TRI_YES : TRI_NO;
 	return NULL;
 }
 
 const char *
-spec_size(const char *s, bool allow_max, uint64_t *out)
+value_size(const char *s, bool allow_max, uint64_t *out)
 {
 	static const char units[] = "KMGT";
 	_cleanup_free_ char *digits = NULL;
@@ -69,7 +69,7 @@ spec_size(const char *s, bool allow_max, uint64_t *out)
 }
 
 const char *
-spec_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+value_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
 
@@ -80,7 +80,7 @@ spec_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 }
 
 const char *
-spec_abspath(const char *s)
+value_abspath(const char *s)
 {
 	const char *p = s;
 
@@ -100,7 +100,7 @@ spec_abspath(const char *s)
 }
 
 const char *
-spec_hostname(const char *s)
+value_hostname(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -116,7 +116,7 @@ spec_hostname(const char *s)
 }
 
 const char *
-spec_ifname(const char *s)
+value_ifname(const char *s)
 {
 	/* The kernel's dev_valid_name(): IFNAMSIZ - 1 bytes, no '/', ':' or space. */
 	if (!*s)
@@ -133,7 +133,7 @@ spec_ifname(const char *s)
 }
 
 const char *
-spec_envkey(const char *s)
+value_envkey(const char *s)
 {
 	if (!*s)
 		return "empty variable name";
@@ -144,7 +144,7 @@ spec_envkey(const char *s)
 }
 
 const char *
-spec_cpu(const char *s, unsigned *milli)
+value_cpu(const char *s, unsigned *milli)
 {
 	static const char *const msg = "expected a number of CPUs (1.5) or a percentage (50%)";
 	uint64_t whole = 0, frac = 0;
@@ -155,7 +155,7 @@ spec_cpu(const char *s, unsigned *milli)
 
 	if (n > 0 && s[n - 1] == '%') {
 		t = xstrndup(s, n - 1);
-		if (spec_uint(t, 1, 100000, &whole))
+		if (value_uint(t, 1, 100000, &whole))
 			return msg;
 		*milli = (unsigned)(whole * 10);
 		return NULL;
@@ -165,12 +165,12 @@ spec_cpu(const char *s, unsigned *milli)
 	if (dot) {
 		*dot++ = '\0';
 		fdigits = (unsigned)strlen(dot);
-		if (fdigits == 0 || fdigits > 3 || spec_uint(dot, 0, 999, &frac))
+		if (fdigits == 0 || fdigits > 3 || value_uint(dot, 0, 999, &frac))
 			return msg;
 		while (fdigits++ < 3)
 			frac *= 10;
 	}
-	if (spec_uint(t, 0, 1024, &whole) || whole * 1000 + frac == 0)
+	if (value_uint(t, 0, 1024, &whole) || whole * 1000 + frac == 0)
 		return msg;
 	*milli = (unsigned)(whole * 1000 + frac);
 	return NULL;
@@ -184,13 +184,13 @@ rlimit_value(const char *s, bool is_size, uint64_t *out)
 		return NULL;
 	}
 	if (is_size)
-		return spec_size(s, false, out) ? "expected a size, SOFT:HARD or unlimited" : NULL;
-	return spec_uint(s, 0, UINT64_MAX - 1, out) ? "expected a number, SOFT:HARD or unlimited"
-						    : NULL;
+		return value_size(s, false, out) ? "expected a size, SOFT:HARD or unlimited" : NULL;
+	return value_uint(s, 0, UINT64_MAX - 1, out) ? "expected a number, SOFT:HARD or unlimited"
+						     : NULL;
 }
 
 const char *
-spec_rlimit(const char *s, bool is_size, uint64_t *soft, uint64_t *hard)
+value_rlimit(const char *s, bool is_size, uint64_t *soft, uint64_t *hard)
 {
 	const char *colon = strchr(s, ':'), *e;
 	_cleanup_free_ char *a = NULL;
@@ -209,7 +209,7 @@ spec_rlimit(const char *s, bool is_size, uint64_t *soft, uint64_t *hard)
 }
 
 const char *
-spec_cap(const char *s, int *cap)
+value_cap(const char *s, int *cap)
 {
 	_cleanup_free_ char *name = NULL;
 	cap_value_t v;
@@ -228,7 +228,7 @@ spec_cap(const char *s, int *cap)
 }
 
 const char *
-spec_ipaddr(const char *s, int *family, unsigned char addr[16])
+value_ipaddr(const char *s, int *family, unsigned char addr[16])
 {
 	if (inet_pton(AF_INET, s, addr) == 1) {
 		*family = AF_INET;
@@ -242,7 +242,7 @@ spec_ipaddr(const char *s, int *family, unsigned char addr[16])
 }
 
 int
-spec_split(const char *s, char **fields, int max)
+value_split(const char *s, char **fields, int max)
 {
 	size_t n = strlen(s);
 	char *cur = xmalloc(n + 1), *o = cur;
@@ -257,7 +257,7 @@ spec_split(const char *s, char **fields, int max)
 			*o = '\0';
 			if (nf == max) {
 				free(cur);
-				spec_fields_free(fields, nf);
+				value_fields_free(fields, nf);
 				return -1;
 			}
 			fields[nf++] = xstrdup(cur);
@@ -273,14 +273,14 @@ spec_split(const char *s, char **fields, int max)
 }
 
 void
-spec_fields_free(char **fields, int n)
+value_fields_free(char **fields, int n)
 {
 	for (int i = 0; i < n; i++)
 		free(fields[i]);
 }
 
 const char *
-spec_mount(const char *key, const char *s, struct mount_op *op)
+value_mount(const char *key, const char *s, struct mount_op *op)
 {
 	char *f[3] = {NULL, NULL, NULL};
 	int want, n;
@@ -299,15 +299,15 @@ spec_mount(const char *key, const char *s, struct mount_op *op)
 	} else {
 		return "unknown mount type (expected bind, bind-ro, tmp or overlay)";
 	}
-	n = spec_split(s, f, 3);
+	n = value_split(s, f, 3);
 	if (n != want) {
-		spec_fields_free(f, n < 0 ? 0 : n);
+		value_fields_free(f, n < 0 ? 0 : n);
 		return want == 1   ? "expected DEST (an absolute path; write \\: for a colon)"
 		       : want == 2 ? "expected SRC:DEST (write \\: for a colon in a path)"
 				   : "expected DIR:DEST:WORK (write \\: for a colon in a path)";
 	}
 	for (int i = 0; i < n && !e; i++)
-		e = spec_abspath(f[i]);
+		e = value_abspath(f[i]);
 	/* pflask's overlay:DIR:/:WORK: the root's own upper, which nsbox keeps
 	 * in [root], with its work directory beside it. */
 	if (!e && want == 3 && streq(f[1], "/"))
@@ -316,7 +316,7 @@ spec_mount(const char *key, const char *s, struct mount_op *op)
 	else if (!e && streq(f[want == 1 ? 0 : 1], "/"))
 		e = "the destination must not be / (the root is not a mount target)";
 	if (e) {
-		spec_fields_free(f, n);
+		value_fields_free(f, n);
 		return e;
 	}
 	if (want == 1) {
@@ -339,10 +339,10 @@ mount_op_clear(struct mount_op *op)
 }
 
 const char *
-spec_netif(const char *s, struct netif_op *op)
+value_netif(const char *s, struct netif_op *op)
 {
 	char *f[3] = {NULL, NULL, NULL};
-	int n = spec_split(s, f, 3);
+	int n = value_split(s, f, 3);
 	const char *e = NULL;
 
 	memset(op, 0, sizeof(*op));
@@ -355,7 +355,7 @@ spec_netif(const char *s, struct netif_op *op)
 	} else if (n == 3 && streq(f[0], "ipvlan")) {
 		op->kind = NETIF_IPVLAN;
 	} else {
-		spec_fields_free(f, n < 0 ? 0 : n);
+		value_fields_free(f, n < 0 ? 0 : n);
 		return "expected DEV:NAME, veth:OUTSIDE:INSIDE, macvlan:MASTER:NAME or "
 		       "ipvlan:MASTER:NAME";
 	}
@@ -367,7 +367,7 @@ spec_netif(const char *s, struct netif_op *op)
 		free(op->dev);
 		op->dev = NULL;
 	}
-	if ((op->dev && (e = spec_ifname(op->dev))) || (e = spec_ifname(op->name)) ||
+	if ((op->dev && (e = value_ifname(op->dev))) || (e = value_ifname(op->name)) ||
 	    (streq(op->name, "lo") && (e = "lo cannot be a container interface name"))) {
 		netif_op_clear(op);
 		return e;
@@ -384,7 +384,7 @@ netif_op_clear(struct netif_op *op)
 }
 
 const char *
-spec_addr(const char *s, struct addr_op *op)
+value_addr(const char *s, struct addr_op *op)
 {
 	const char *colon = strchr(s, ':'), *slash = strrchr(s, '/'), *e;
 	_cleanup_free_ char *ip = NULL;
@@ -395,8 +395,8 @@ spec_addr(const char *s, struct addr_op *op)
 		return "expected IF:ADDRESS/PREFIX";
 	op->ifname = xstrndup(s, (size_t)(colon - s));
 	ip = xstrndup(colon + 1, (size_t)(slash - colon - 1));
-	if ((e = spec_ifname(op->ifname)) || (e = spec_ipaddr(ip, &op->family, op->addr)) ||
-	    (spec_uint(slash + 1, 0, op->family == AF_INET ? 32 : 128, &prefix) &&
+	if ((e = value_ifname(op->ifname)) || (e = value_ipaddr(ip, &op->family, op->addr)) ||
+	    (value_uint(slash + 1, 0, op->family == AF_INET ? 32 : 128, &prefix) &&
 	     (e = "the prefix length is out of range"))) {
 		free(op->ifname);
 		op->ifname = NULL;

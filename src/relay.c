@@ -4,7 +4,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "tty.h"
+#include "relay.h"
 
 void
 relay_init(struct relay *r, int in, int out, int master)

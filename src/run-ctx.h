@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The executor's context and what its rooms share (src/README): exec.c
- * (the spine: step tables, clone, the small steps, exec_run), state.c
+/* The executor's context and what its rooms share (src/README): run.c
+ * (the spine: step tables, clone, the small steps, run_plan), state.c
  * (the run registry), rootfs.c (the root and the mounts), payload.c
  * (becoming the command; PID 1), monitor.c (the run's life, detach).
  * Internal: only those files include it. */
-#ifndef NSBOX_EXEC_CTX_H
-#define NSBOX_EXEC_CTX_H
+#ifndef NSBOX_RUN_CTX_H
+#define NSBOX_RUN_CTX_H
 
 #include <stdbool.h>
 #include <signal.h>
@@ -15,11 +15,11 @@
 #include "cache.h"
 #include "cgroup.h"
 #include "env.h"
-#include "hub.h"
+#include "attach.h"
 #include "netif.h"
 #include "payload.h"
 #include "plan.h"
-#include "tty.h"
+#include "relay.h"
 #include "userns.h"
 #include "util.h"
 
@@ -29,7 +29,7 @@
 
 extern char **environ;
 
-struct exec_ctx {
+struct run_ctx {
 	const struct plan *p;
 	bool verbose;
 	char *statedir; /* RUNDIR, or the caller's own when unprivileged */
@@ -67,7 +67,7 @@ struct exec_ctx {
 	struct cgroups cg;
 	char *name; /* process.name, or PROFILE-PID */
 	int report; /* detached: to the caller, "OK" or the error; else -1 */
-	struct hub hub;
+	struct attach_server attach;
 	bool registered;   /* with systemd-machined */
 	bool boot;         /* the command is an init (systemd), PID 1 */
 	struct payload pl; /* the command, made before it starts */
@@ -76,11 +76,11 @@ struct exec_ctx {
 
 struct step {
 	const char *name;
-	int (*run)(struct exec_ctx *ctx, struct nsbox_err *err);
+	int (*run)(struct run_ctx *ctx, struct nsbox_err *err);
 };
 
 #ifdef NSBOX_FAULTS
-/* Test builds only: NSBOX_FAULT=STEP:fail or STEP:stop (exec.c). */
+/* Test builds only: NSBOX_FAULT=STEP:fail or STEP:stop (run.c). */
 int fault(const char *step, struct nsbox_err *err);
 #else
 static inline int
@@ -92,7 +92,7 @@ fault(const char *step, struct nsbox_err *err)
 }
 #endif
 
-/* exec.c: the spine */
+/* run.c: the spine */
 void signal_set(sigset_t *set);
 ssize_t chan_recv(int sock, char *buf, size_t size, int *fd);
 int chan_send(int sock, char tag, const char *text, int fd);
@@ -100,37 +100,37 @@ int chan_send(int sock, char tag, const char *text, int fd);
 /* state.c: the run registry */
 void remove_run_dir(const char *dir, const struct idmaps *m);
 void remove_state(const char *dir);
-int step_state(struct exec_ctx *ctx, struct nsbox_err *err);
-int run_dir(struct exec_ctx *ctx, struct nsbox_err *err);
-void write_state(const struct exec_ctx *ctx);
+int step_state(struct run_ctx *ctx, struct nsbox_err *err);
+int run_dir(struct run_ctx *ctx, struct nsbox_err *err);
+void write_state(const struct run_ctx *ctx);
 int gc_stale(const char *statedir, bool dry_run);
-int state_dir(struct exec_ctx *ctx, struct nsbox_err *err);
+int state_dir(struct run_ctx *ctx, struct nsbox_err *err);
 
 /* rootfs.c: the root */
-void close_host_fds(struct exec_ctx *ctx);
-int step_host_fds(struct exec_ctx *ctx, struct nsbox_err *err);
-int recv_host_fds(struct exec_ctx *ctx, struct nsbox_err *err);
-int step_prepare_root(struct exec_ctx *ctx, struct nsbox_err *err);
-int step_propagation(struct exec_ctx *ctx, struct nsbox_err *err);
-int step_rootfs(struct exec_ctx *ctx, struct nsbox_err *err);
-int step_api_fs(struct exec_ctx *ctx, struct nsbox_err *err);
-int step_mounts(struct exec_ctx *ctx, struct nsbox_err *err);
-int step_pivot(struct exec_ctx *ctx, struct nsbox_err *err);
-char *host_path(const struct exec_ctx *ctx, const char *path, int fd, const char *sub);
-int mkdir_in_run(struct exec_ctx *ctx, const char *name, char **out, struct nsbox_err *err);
+void close_host_fds(struct run_ctx *ctx);
+int step_host_fds(struct run_ctx *ctx, struct nsbox_err *err);
+int recv_host_fds(struct run_ctx *ctx, struct nsbox_err *err);
+int step_prepare_root(struct run_ctx *ctx, struct nsbox_err *err);
+int step_propagation(struct run_ctx *ctx, struct nsbox_err *err);
+int step_rootfs(struct run_ctx *ctx, struct nsbox_err *err);
+int step_api_fs(struct run_ctx *ctx, struct nsbox_err *err);
+int step_mounts(struct run_ctx *ctx, struct nsbox_err *err);
+int step_pivot(struct run_ctx *ctx, struct nsbox_err *err);
+char *host_path(const struct run_ctx *ctx, const char *path, int fd, const char *sub);
+int mkdir_in_run(struct run_ctx *ctx, const char *name, char **out, struct nsbox_err *err);
 
 /* payload.c: the command */
-bool groups_fixed(const struct exec_ctx *ctx);
-void payload_prepare(struct exec_ctx *ctx);
-void __attribute__((noreturn)) payload_run(struct exec_ctx *ctx);
+bool groups_fixed(const struct run_ctx *ctx);
+void payload_prepare(struct run_ctx *ctx);
+void __attribute__((noreturn)) payload_run(struct run_ctx *ctx);
 int status_code(int status);
 void kill_orphans(void);
-pid_t spawn_payload(struct exec_ctx *ctx);
+pid_t spawn_payload(struct run_ctx *ctx);
 void __attribute__((noreturn)) init_loop(pid_t child, bool pidns);
 
 /* monitor.c: the run's life */
-int wait_setup(struct exec_ctx *ctx, struct nsbox_err *err);
-int monitor(struct exec_ctx *ctx, struct nsbox_err *err);
-int detach(struct exec_ctx *ctx, struct nsbox_err *err);
+int wait_setup(struct run_ctx *ctx, struct nsbox_err *err);
+int monitor(struct run_ctx *ctx, struct nsbox_err *err);
+int detach(struct run_ctx *ctx, struct nsbox_err *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#ifndef NSBOX_TTY_H
-#define NSBOX_TTY_H
+#ifndef NSBOX_RELAY_H
+#define NSBOX_RELAY_H
 
 #include <poll.h>
 #include <stdbool.h>

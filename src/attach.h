@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#ifndef NSBOX_HUB_H
-#define NSBOX_HUB_H
+#ifndef NSBOX_ATTACH_H
+#define NSBOX_ATTACH_H
 
 #include <poll.h>
 #include <stdbool.h>
@@ -13,22 +13,23 @@
  * socket through which one client at a time (nsbox attach), of the same
  * uid or root, sees the ring and then the live output, and types. A NUL
  * byte (Ctrl-@) from the client detaches it. */
-#define HUB_RING 65536
+#define ATTACH_RING 65536
 
-struct hub {
+struct attach_server {
 	int master, listen, client;
-	char *ring;        /* HUB_RING bytes, from hub_init to hub_done */
+	char *ring;        /* ATTACH_RING bytes, from attach_server_init to attach_server_done */
 	size_t used, head; /* bytes in the ring; where the next one goes */
 };
 
-int hub_init(struct hub *h, int master, const char *path, struct nsbox_err *err);
-size_t hub_pollfds(struct hub *h, struct pollfd *pfd);
+int attach_server_init(struct attach_server *h, int master, const char *path,
+		       struct nsbox_err *err);
+size_t attach_server_pollfds(struct attach_server *h, struct pollfd *pfd);
 /* Returns -1 once the container side hung up. */
-int hub_handle(struct hub *h, const struct pollfd *pfd, size_t n);
-void hub_done(struct hub *h);
+int attach_server_handle(struct attach_server *h, const struct pollfd *pfd, size_t n);
+void attach_server_done(struct attach_server *h);
 
 /* The client: connect to path, check that the server is pid server as uid
  * server_uid, and relay the caller's terminal until the server closes. */
-int hub_attach(const char *path, int server, unsigned server_uid, struct nsbox_err *err);
+int attach_client(const char *path, int server, unsigned server_uid, struct nsbox_err *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#ifndef NSBOX_EXEC_H
-#define NSBOX_EXEC_H
+#ifndef NSBOX_RUN_H
+#define NSBOX_RUN_H
 
 #include <stdbool.h>
 
@@ -12,15 +12,15 @@
  * execute, 127 not found), or -1 with err when nsbox itself failed. The
  * executor never writes into the plan; *detached says whether this was
  * the caller's side of a --detach run, which returns once it started. */
-int exec_run(const struct plan *p, bool verbose, bool dry_run, bool *detached,
+int run_plan(const struct plan *p, bool verbose, bool dry_run, bool *detached,
 	     struct nsbox_err *err);
 
 /* Remove (or, with dry_run, list on stdout) what runs killed with SIGKILL
  * left in the caller's state directory; a run whose lock is held is never
  * touched. Returns how many runs were found, or -1 with err. */
-int exec_gc(bool dry_run, struct nsbox_err *err);
+int state_gc(bool dry_run, struct nsbox_err *err);
 
 /* The caller's state directory (made if missing), or NULL with err. */
-char *exec_statedir(struct nsbox_err *err);
+char *state_directory(struct nsbox_err *err);
 
 #endif

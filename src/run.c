@@ -15,8 +15,8 @@
 
 #include "hook.h"
 #include "machined.h"
-#include "exec.h"
-#include "exec-ctx.h"
+#include "run.h"
+#include "run-ctx.h"
 #ifdef NSBOX_FAULTS
 /* Test builds only (make tests/nsbox-fault): NSBOX_FAULT=STEP:fail fails
  * STEP once it has run, so that its undo runs; STEP:stop says so on
@@ -111,7 +111,7 @@ chan_recv(int sock, char *buf, size_t size, int *fd)
 /* A new pty from the container's own devpts: the caller's terminal is
  * never handed in. The master goes to nsbox, which relays it. */
 static int
-step_terminal(struct exec_ctx *ctx, struct nsbox_err *err)
+step_terminal(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	_cleanup_close_ int master = -1, console = -1;
 	char name[64];
@@ -142,7 +142,7 @@ step_terminal(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 static int
-step_hostname(struct exec_ctx *ctx, struct nsbox_err *err)
+step_hostname(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const char *h = ctx->p->hostname;
 
@@ -152,13 +152,13 @@ step_hostname(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 static int
-step_loopback(struct exec_ctx *ctx, struct nsbox_err *err)
+step_loopback(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	return ctx->p->ns_flags & CLONE_NEWNET ? nl_lo_up(err) : 0;
 }
 
 static int
-step_user(struct exec_ctx *ctx, struct nsbox_err *err)
+step_user(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	/* After pivot_root, /etc/passwd is the container's own; on the host
 	 * root it is the host's file, read as a file, never through NSS. */
@@ -168,7 +168,7 @@ step_user(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 static int
-step_chdir(struct exec_ctx *ctx, struct nsbox_err *err)
+step_chdir(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const char *dir = ctx->p->chdir;
 	char cwd[4096];
@@ -185,7 +185,7 @@ step_chdir(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 static int
-step_rlimits(struct exec_ctx *ctx, struct nsbox_err *err)
+step_rlimits(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	for (size_t i = 0; i < ctx->p->n_rlimits; i++) {
 		const struct rlimit_op *r = &ctx->p->rlimits[i];
@@ -208,7 +208,7 @@ step_rlimits(struct exec_ctx *ctx, struct nsbox_err *err)
 /* In a user namespace, the whole setup runs as the container's root: what
  * it creates (in /dev, in the upper) must belong to a mapped id. */
 static int
-step_userns_root(struct exec_ctx *ctx, struct nsbox_err *err)
+step_userns_root(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	if (!ctx->userns)
 		return 0;
@@ -231,7 +231,7 @@ step_userns_root(struct exec_ctx *ctx, struct nsbox_err *err)
  * cannot be written (nsbox in a container) or that has no IPv4 keeps the
  * kernel's default (no group). */
 static void
-set_ping_range(const struct exec_ctx *ctx)
+set_ping_range(const struct run_ctx *ctx)
 {
 	const struct idmaps *m = &ctx->maps;
 	uint64_t lo = 0, hi = 2147483647;
@@ -258,7 +258,7 @@ set_ping_range(const struct exec_ctx *ctx)
 }
 
 static int
-step_sysctl(struct exec_ctx *ctx, struct nsbox_err *err)
+step_sysctl(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	(void)err;
 	if (ctx->p->ns_flags & CLONE_NEWNET)
@@ -267,7 +267,7 @@ step_sysctl(struct exec_ctx *ctx, struct nsbox_err *err)
 }
 
 static int
-step_cgroupns(struct exec_ctx *ctx, struct nsbox_err *err)
+step_cgroupns(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	if (ctx->p->ns_flags & CLONE_NEWCGROUP && unshare(CLONE_NEWCGROUP) < 0)
 		return nsbox_error(err, errno, "unshare the cgroup namespace");
@@ -292,7 +292,7 @@ static const struct step child_steps[] = {
 };
 
 static void __attribute__((noreturn))
-child_fail(struct exec_ctx *ctx, const char *step, struct nsbox_err *err)
+child_fail(struct run_ctx *ctx, const char *step, struct nsbox_err *err)
 {
 	char buf[600];
 
@@ -308,7 +308,7 @@ child_fail(struct exec_ctx *ctx, const char *step, struct nsbox_err *err)
 static int
 child_main(void *arg)
 {
-	struct exec_ctx *ctx = arg;
+	struct run_ctx *ctx = arg;
 	struct nsbox_err err = {0};
 	sigset_t halt;
 	char go;
@@ -353,7 +353,7 @@ child_main(void *arg)
 /* --- parent side --- */
 
 static int
-step_clone(struct exec_ctx *ctx, struct nsbox_err *err)
+step_clone(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	/* The cgroup namespace comes later, once the child is in its cgroups:
 	 * its root is the cgroup the child is in when it makes one. */
@@ -381,7 +381,7 @@ step_clone(struct exec_ctx *ctx, struct nsbox_err *err)
 /* The limits' cgroups, made before the container exists, and named in the
  * run's state so that gc finds them after a kill -9. */
 static int
-step_cgroup(struct exec_ctx *ctx, struct nsbox_err *err)
+step_cgroup(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	_cleanup_free_ char *list = xstrdup(""), *path = NULL;
 	_cleanup_close_ int fd = -1;
@@ -436,27 +436,27 @@ step_cgroup(struct exec_ctx *ctx, struct nsbox_err *err)
 
 /* The child waits on the sync pipe until it is in its cgroups. */
 static int
-step_cgroup_attach(struct exec_ctx *ctx, struct nsbox_err *err)
+step_cgroup_attach(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	return cgroup_attach(&ctx->cg, ctx->pid, err);
 }
 
 /* The child waits on the sync pipe until its maps are written. */
 static int
-step_maps(struct exec_ctx *ctx, struct nsbox_err *err)
+step_maps(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	return ctx->userns ? idmaps_write(ctx->pid, &ctx->maps, err) : 0;
 }
 
 static int
-step_netif(struct exec_ctx *ctx, struct nsbox_err *err)
+step_netif(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	return netif_setup(ctx->p, ctx->pid, ctx->id, &ctx->net, err);
 }
 
 /* machinectl sees the container from here on; nspawn's RegisterMachine. */
 static int
-step_register(struct exec_ctx *ctx, struct nsbox_err *err)
+step_register(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 	int r = machined_register(ctx->name, ctx->pid, ctx->lower ? ctx->lower : "/", p->reg,
@@ -472,7 +472,7 @@ step_register(struct exec_ctx *ctx, struct nsbox_err *err)
  * before anything runs in them, with the container's pid (and a pidfd as
  * fd 3) and an environment of its own. */
 static int
-step_pre_exec(struct exec_ctx *ctx, struct nsbox_err *err)
+step_pre_exec(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 	_cleanup_free_ char *pid = xasprintf("%d", (int)ctx->pid);
@@ -541,7 +541,7 @@ static const struct step parent_steps[] = {
 };
 
 static void
-cleanup(struct exec_ctx *ctx)
+cleanup(struct run_ctx *ctx)
 {
 	if (ctx->pid > 0) {
 		kill(ctx->pid, SIGKILL);
@@ -555,9 +555,9 @@ cleanup(struct exec_ctx *ctx)
 		fault("cleanup", &ferr); /* the container is gone, the rest is not */
 	}
 	relay_done(&ctx->relay);
-	hub_done(&ctx->hub);
-	if (ctx->hub.master >= 0)
-		close(steal_fd(&ctx->hub.master));
+	attach_server_done(&ctx->attach);
+	if (ctx->attach.master >= 0)
+		close(steal_fd(&ctx->attach.master));
 	cgroup_teardown(&ctx->cg);
 	/* The container is gone; its namespace lives on through these fds
 	 * until moved devices are back on the host. */
@@ -609,7 +609,7 @@ dry_run(const struct plan *p)
 /* As root, a user namespace only when asked (userns = yes, or maps);
  * for anyone else always, mapping the caller to root. */
 static int
-decide_userns(struct exec_ctx *ctx, struct nsbox_err *err)
+decide_userns(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 	uid_t uid = geteuid();
@@ -670,21 +670,21 @@ check_hooks(const struct plan *p, struct nsbox_err *err)
 }
 
 int
-exec_run(const struct plan *p, bool verbose, bool dryrun, bool *detached, struct nsbox_err *err)
+run_plan(const struct plan *p, bool verbose, bool dryrun, bool *detached, struct nsbox_err *err)
 {
-	struct exec_ctx ctx = {.p = p,
-			       .verbose = verbose,
-			       .lockfd = -1,
-			       .rootfd = -1,
-			       .sync = {-1, -1},
-			       .chan = {-1, -1},
-			       .slave = -1,
-			       .net = NETIF_STATE_INIT,
-			       .fd = {-1, -1, -1, -1, -1, NULL, NULL},
-			       .cache = CACHE_REF_INIT,
-			       .report = -1,
-			       .hub = {.master = -1, .listen = -1, .client = -1},
-			       .relay = {.master = -1}};
+	struct run_ctx ctx = {.p = p,
+			      .verbose = verbose,
+			      .lockfd = -1,
+			      .rootfd = -1,
+			      .sync = {-1, -1},
+			      .chan = {-1, -1},
+			      .slave = -1,
+			      .net = NETIF_STATE_INIT,
+			      .fd = {-1, -1, -1, -1, -1, NULL, NULL},
+			      .cache = CACHE_REF_INIT,
+			      .report = -1,
+			      .attach = {.master = -1, .listen = -1, .client = -1},
+			      .relay = {.master = -1}};
 	sigset_t set, old;
 	int rc = 0;
 
