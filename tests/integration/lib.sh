@@ -42,6 +42,71 @@ check() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "got: $3"; fi
 }
 
+# run_ok NAME CMD...: CMD exits 0; else a failure that shows its status
+# and stderr. What it printed is in $RUN_OUT. An absence check ("nothing was
+# written outside") starts from it, so that a run that never started
+# cannot pass for one that was contained.
+run_ok() {
+	_name=$1; shift
+	RUN_OUT=$("$@" 2>"$W/run_ok.err"); _rc=$?
+	if [ "$_rc" -eq 0 ]; then ok "$_name"
+	else not_ok "$_name" "status $_rc" "$(tr '\n' ' ' <"$W/run_ok.err")"; fi
+	return "$_rc"
+}
+
+# run_refused NAME RC MESSAGE CMD...: CMD exits RC, its stderr one line
+# that starts with MESSAGE (a glob).
+run_refused() {
+	_name=$1 _want=$2 _msg=$3; shift 3
+	_err=$("$@" 2>&1 >/dev/null); _rc=$?
+	# shellcheck disable=SC2254 # MESSAGE is a pattern
+	case "$_rc|$_err" in
+	"$_want|"$_msg)
+		if [ "$(printf '%s\n' "$_err" | wc -l)" -eq 1 ]; then ok "$_name"
+		else not_ok "$_name" "more than one line:" "$_err"; fi ;;
+	*) not_ok "$_name" "expected: $_want|$_msg" "got: $_rc|$_err" ;;
+	esac
+}
+
+# wait_until COND: until the shell command COND is true, 10 s at most
+# (then 1); in place of a sleep that guesses how long a start takes.
+wait_until() {
+	_i=0
+	until eval "$1"; do
+		_i=$((_i + 1)); [ "$_i" -lt 200 ] || return 1
+		sleep 0.05
+	done
+}
+
+# wait_running NAME: until the container NAME is in nsbox ps.
+wait_running() {
+	wait_until "\"\$NSBOX\" ps 2>/dev/null | awk -v n='$1' '\$1 == n {f = 1} END {exit !f}'"
+}
+
+# wait_proc PATTERN: until a process whose whole command line is PATTERN
+# (pgrep -x -f) runs: a payload that has exec'd.
+wait_proc() {
+	wait_until "pgrep -x -f '$1' >/dev/null"
+}
+
+# debian_base: TAR, a bookworm root tarball made by helpers/nsbox-mkroot
+# (build-essential, fakeroot) and LOG, what nsbox-mkroot said; kept in
+# /var/cache/nsbox-test between runs, where only root can write (nsbox-mkroot
+# refuses anywhere else as root).
+debian_base() {
+	MIRROR=${MIRROR:-${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}}
+	mkdir -p /var/cache/nsbox-test && chmod 755 /var/cache/nsbox-test
+	TAR=/var/cache/nsbox-test/bookworm.tar.zst
+	LOG=/var/cache/nsbox-test/bookworm.mkroot.log
+	command -v mmdebstrap >/dev/null || { echo "Bail out! mmdebstrap is missing (make deps)"; exit 1; }
+	if [ ! -s "$TAR" ] || [ ! -s "$LOG" ]; then
+		if ! "$TOP/helpers/nsbox-mkroot" --variant=apt --include=build-essential,fakeroot \
+			--mirror="$MIRROR" bookworm "$TAR" >"$LOG" 2>&1; then
+			tail -20 "$LOG"; rm -f "$LOG"; echo "Bail out! nsbox-mkroot bookworm failed"; exit 1
+		fi
+	fi
+}
+
 audit_snapshot() {
 	grep -v ' /tmp/nsbox-it\.' /proc/self/mountinfo | awk '{print $5}' | sort >"$W/$1.mounts"
 	{ ls -A /run/nsbox; [ -z "${NSBOX_TEST_USER:-}" ] || ls -A "/tmp/nsbox-$(id -u "$NSBOX_TEST_USER")"; } 2>/dev/null | sort >"$W/$1.state"

@@ -12,16 +12,7 @@
 
 MIRROR=${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}
 # where only root can write: nsbox-mkroot refuses anywhere else as root
-mkdir -p /var/cache/nsbox-test && chmod 755 /var/cache/nsbox-test
-TAR=/var/cache/nsbox-test/bookworm.tar.zst
-command -v mmdebstrap >/dev/null || { echo "Bail out! mmdebstrap is missing (make deps)"; exit 1; }
-LOG=/var/cache/nsbox-test/bookworm.mkroot.log # kept with the tarball
-if [ ! -s "$TAR" ] || [ ! -s "$LOG" ]; then
-	if ! "$TOP/helpers/nsbox-mkroot" --variant=apt --include=build-essential,fakeroot \
-		--mirror="$MIRROR" bookworm "$TAR" >"$LOG" 2>&1; then
-		tail -20 "$LOG"; rm -f "$LOG"; echo "Bail out! nsbox-mkroot bookworm failed"; exit 1
-	fi
-fi
+debian_base
 out=$(cat "$LOG")
 case $out in *"[root]
 tarball = $TAR

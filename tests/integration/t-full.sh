@@ -12,7 +12,10 @@ trap 'umount "$W/small" 2>/dev/null; umount "$STATEDIR" 2>/dev/null' EXIT INT TE
 
 # --- C3, C4: the upper's file system fills up ---
 mkdir "$W/small"
+# the upper's directory is the caller's: root's (which nsbox as root
+# insists on), or in mode user the user's, who makes the upper there
 mount -t tmpfs -o size=8M,mode=755 tmpfs "$W/small"
+[ "$MODE" != user ] || chown "$NSBOX_TEST_USER" "$W/small"
 mkdir "$W/small/up"; own "$W/small/up"
 out=$(run --set root.upper="$W/small/up" -- sh -c 'dd if=/dev/zero of=/big bs=1M count=16 2>&1; echo "dd: $?"' 2>&1); rc=$?
 case $out in *"No space left on device"*"dd: 1"*) ok "C3: the payload sees ENOSPC";;

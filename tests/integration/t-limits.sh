@@ -42,7 +42,7 @@ check "C7: the payload's status is its own" 0 "$rc"
 # --- where the cgroups are, and what is in them ---
 run --set limits.memory=100M --set limits.pids=64 --set limits.cpu=0.5 -- sleep 3 &
 pid=$!
-sleep 1
+wait_proc 'sleep 3'
 c=$(pgrep -f '^sleep 3$' | head -1)
 for ctl in memory pids cpu; do
 	# shellcheck disable=SC2046 # three words
@@ -70,7 +70,7 @@ check "after a run: no cgroup left" "" "$(ours)"
 # --- limits.io-weight: the weight this kernel has (v2 io, else v1 blkio) ---
 run --name=iow --set limits.io-weight=300 -- sleep 3 &
 pid=$!
-sleep 1
+wait_running iow
 dir=$("$NSBOX" ps --json | /usr/bin/python3 -c 'import json,sys; print([r["cgroups"][0] for r in json.load(sys.stdin) if r["name"] == "iow"][0])')
 w=
 for f in io.weight io.bfq.weight blkio.weight blkio.bfq.weight; do
@@ -94,10 +94,10 @@ check "an unknown controller: 125, one line" "125|nsbox: command line: limits.cg
 run --set limits.memory=100M --set root.chdir=/nonexistent -- true 2>/dev/null
 check "after a failed start: no cgroup left" "" "$(ours)"
 "$NSBOX" run --chroot="$ROOT" --set limits.pids=64 -- sleep 1719 &
-pid=$!; sleep 0.5; kill -TERM $pid; wait $pid
+pid=$!; wait_proc 'sleep 1719'; kill -TERM $pid; wait $pid
 check "after SIGTERM: 143, no cgroup left" "143 " "$? $(ours)"
 "$NSBOX" run --chroot="$ROOT" --set limits.pids=64 --set limits.memory=100M -- sleep 1720 &
-pid=$!; sleep 0.5; kill -KILL $pid; wait $pid 2>/dev/null; sleep 0.5
+pid=$!; wait_proc 'sleep 1720'; kill -KILL $pid; wait $pid 2>/dev/null
 check "kill -9: the cgroups stay until gc" "2" "$(ours | wc -l)"
 "$NSBOX" gc >/dev/null 2>&1
 check "kill -9: nsbox gc removes them" "" "$(ours)"

@@ -81,7 +81,7 @@ check "macvlan: gone after" "$before" "$(links)"
 # macvlan: two containers on one master talk to each other
 ip link set hveth up; ip link set hpeer up
 "$NSBOX" run --chroot="$ROOT" --netif=macvlan:hveth:mv0 --set network.address=mv0:169.254.2.1/16 -- sleep 3 &
-pid=$!; sleep 1
+pid=$!; wait_proc 'sleep 3'
 check "macvlan: traffic between two containers" "yes" \
 	"$(run --caps=+net_raw --netif=macvlan:hveth:mv0 --set network.address=mv0:169.254.2.2/16 -- sh -c 'ping -c1 -W2 169.254.2.1 >/dev/null && echo yes')"
 wait "$pid"
@@ -115,9 +115,9 @@ check "N6: a clean exit moves it back under its name" "$before" "$(links)"
 
 # N5, N6: kill -9 of nsbox: the namespace dies with the container, and
 # virtual interfaces with it (the kernel does this in the background).
-"$NSBOX" run --chroot="$ROOT" --netif=veth:vkill:eth0 --netif=hpeer:in0 -- sleep 300 &
-pid=$!; sleep 1; kill -KILL "$pid"; wait "$pid" 2>/dev/null
-i=0; while [ $i -lt 50 ] && ip link show vkill >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
+"$NSBOX" run --chroot="$ROOT" --netif=veth:vkill:eth0 --netif=hpeer:in0 -- sleep 3015 &
+pid=$!; wait_proc 'sleep 3015'; kill -KILL "$pid"; wait "$pid" 2>/dev/null
+wait_until '! ip link show vkill >/dev/null 2>&1'
 check "N5: kill -9: no host end of a veth left" "no" "$(ip link show vkill >/dev/null 2>&1 && echo yes || echo no)"
 check "N6: kill -9: a moved veth end is destroyed with the namespace, and its peer" "" \
 	"$(links | tr ' ' '\n' | grep -x 'hveth\|hpeer')"
@@ -125,8 +125,8 @@ check "N6: kill -9: a moved veth end is destroyed with the namespace, and its pe
 ip link add hveth type veth peer name hpeer
 
 # N2: two runs with the same fixed host name: one wins, the other is refused
-"$NSBOX" run --chroot="$ROOT" --netif=veth:vsame:eth0 -- sleep 2 &
-pid=$!; sleep 0.5
+"$NSBOX" run --chroot="$ROOT" --name=vsame --netif=veth:vsame:eth0 -- sleep 2 &
+pid=$!; wait_running vsame
 err=$(run --netif=veth:vsame:eth0 -- true 2>&1); rc=$?
 wait "$pid"; rc1=$?
 check "N2: the first run" 0 "$rc1"

@@ -11,11 +11,11 @@ pids=--set=limits.pids=100 cg=yes
 case " $PRIV " in *" $MODE "*) ;; *) pids=--set=limits.pids= cg=no ;; esac
 check "ps: a header, nothing running" "NAME PROFILE PID UPTIME ROOT CGROUP" "$("$NSBOX" ps | tr -s ' ')"
 
-"$NSBOX" run --chroot="$ROOT" --name=web -- sh -c 'trap "echo got USR1" USR1; while :; do sleep 0.1; done' >"$W/web.out" 2>&1 &
+"$NSBOX" run --chroot="$ROOT" --name=web -- sh -c 'trap "echo got USR1" USR1; echo ready; while :; do sleep 0.1; done' >"$W/web.out" 2>&1 &
 web=$!
 "$NSBOX" run --profile="$W/fixture.conf" "$pids" -- sleep 1721 &
 other=$!
-sleep 1
+wait_until 'grep -q ready "$W/web.out"' && wait_running "fixture-$other"
 ps=$("$NSBOX" ps)
 check "ps: the named container" "web - $ROOT -" \
 	"$(echo "$ps" | awk '$1 == "web" {print $1, $2, $5, $6}')"
@@ -28,8 +28,8 @@ check "ps --json: valid JSON with the state of each" "2 web running" \
 	"$("$NSBOX" ps --json | python3 -c 'import json, sys; v = json.load(sys.stdin); w = [r for r in v if r["name"] == "web"][0]; print(len(v), w["name"], w["status"])')"
 err=$("$NSBOX" run --chroot="$ROOT" --name=web -- true 2>&1); rc=$?
 check "a name in use: 125, one line" "125|nsbox: command line: process.name: a running container is already named web" "$rc|$err"
-"$NSBOX" kill web USR1; sleep 0.5
-check "kill NAME USR1: the payload gets it" "got USR1" "$(cat "$W/web.out")"
+"$NSBOX" kill web USR1; wait_until 'grep -q "got USR1" "$W/web.out"'
+check "kill NAME USR1: the payload gets it" "ready got USR1" "$(tr '\n' ' ' <"$W/web.out" | sed 's/ $//')"
 "$NSBOX" stop web
 wait $web
 check "stop NAME: SIGTERM, the payload's status" 143 $?
@@ -39,9 +39,9 @@ check "stop NAME: the other one" 143 $?
 
 # --- exec: a command in a running container ---
 "$NSBOX" run --chroot="$ROOT" --name=box --hostname=boxhost --user=builder --chdir=/tmp -n \
-	--setenv=MARK=inside "$pids" -- sh -c 'echo here >/tmp/made; sleep 1723' &
+	--setenv=MARK=inside "$pids" -- sh -c 'echo here >/tmp/made; exec sleep 1723' &
 box=$!
-sleep 1
+wait_running box && wait_proc 'sleep 1723'
 if only "$PRIV" 7 "$NO_USER_EXEC"; then
 	inside=$("$NSBOX" exec box -- sh -c 'echo "$(hostname) $(id -u) $(pwd) $MARK $(cat /tmp/made) $$"; ls /sys/class/net | tr "\n" " "')
 	check "exec: the container's hostname, uid, cwd, environment, files, pid namespace" \
@@ -66,7 +66,7 @@ if only "$PRIV" 3 "limits need a cgroup"; then
 	"$NSBOX" run --chroot="$ROOT" --name=busy --set limits.memory=100M --set limits.pids=50 \
 		-g cpuacct,freezer -- sh -c 'while :; do :; done' &
 	busy=$!
-	sleep 1
+	wait_running busy
 	st=$("$NSBOX" stats busy)
 	check "stats: memory with its limit, pids with theirs" "limit 104857600|2, limit 50" \
 		"$(echo "$st" | sed -n 's/^memory [0-9]* bytes, //p')|$(echo "$st" | sed -n 's/^pids //p')"
@@ -79,7 +79,7 @@ if only "$PRIV" 3 "limits need a cgroup"; then
 fi
 "$NSBOX" run --chroot="$ROOT" --name=plain -- sleep 1724 &
 plain=$!
-sleep 0.5
+wait_running plain
 err=$("$NSBOX" pause plain 2>&1); rc=$?
 check "pause without a freezer: 125, what to do" "125|nsbox: command line: nsbox pause: plain has no freezer (run it with --cgroup=freezer, or on cgroup v2 with any [limits])" "$rc|$err"
 "$NSBOX" stop plain; wait $plain
@@ -88,19 +88,19 @@ check "pause without a freezer: 125, what to do" "125|nsbox: command line: nsbox
 # systemd wants and nspawn sends; a script stands in for systemd here.
 if only "$PRIV" 1 "an init needs a cgroup"; then
 	mkdir -p "$ROOT/sbin"
-	printf '#!/bin/sh\ntrap "echo got RTMIN+3; exit 0" 37\nwhile :; do sleep 0.1; done\n' >"$ROOT/sbin/init"
+	printf '#!/bin/sh\ntrap "echo got RTMIN+3; exit 0" 37\necho ready\nwhile :; do sleep 0.1; done\n' >"$ROOT/sbin/init"
 	chmod 755 "$ROOT/sbin/init"
 	"$NSBOX" run --chroot="$ROOT" --name=boot -- /sbin/init >"$W/boot.out" 2>&1 &
 	boot=$!
-	sleep 0.7
+	wait_until 'grep -q ready "$W/boot.out"'
 	"$NSBOX" stop boot; wait $boot
-	check "stop: an init gets SIGRTMIN+3 (halt), not SIGTERM" "0 got RTMIN+3" "$? $(cat "$W/boot.out")"
+	check "stop: an init gets SIGRTMIN+3 (halt), not SIGTERM" "0 ready got RTMIN+3" "$? $(tr '\n' ' ' <"$W/boot.out" | sed 's/ $//')"
 	rm "$ROOT/sbin/init"
 fi
 
-"$NSBOX" run --chroot="$ROOT" --name=stubborn --set process.grace=1 -- sh -c 'trap "" TERM; sleep 1722' &
+"$NSBOX" run --chroot="$ROOT" --name=stubborn --set process.grace=1 -- sh -c 'trap "" TERM; echo ready; sleep 1722' >"$W/stubborn.out" &
 pid=$!
-sleep 0.5
+wait_until 'grep -q ready "$W/stubborn.out"'
 "$NSBOX" stop stubborn
 wait $pid
 check "stop: SIGKILL after the grace period" 137 $?

@@ -35,7 +35,9 @@ check "a missing bind source: 125, one line at its origin (no step name)" \
 	"125 nsbox: command line: mount /mnt/x: $W/nope: No such file or directory" "$rc $err"
 
 # ephemeral: writes vanish, the base is untouched, the upper is removed
-run --chroot="$ROOT" --ephemeral -- sh -c 'echo x >/marker; rm /etc/group'
+run_ok "ephemeral: the run writes and deletes" run --chroot="$ROOT" --ephemeral -- \
+	sh -c 'echo x >/marker && rm /etc/group && cat /marker && ! test -e /etc/group'
+check "ephemeral: it saw its own changes" "x" "$RUN_OUT"
 check "ephemeral: write not in the base" "no" "$([ -e "$ROOT/marker" ] && echo yes || echo no)"
 check "ephemeral: delete not in the base" "yes" "$([ -e "$ROOT/etc/group" ] && echo yes || echo no)"
 check "ephemeral: sees its own writes" "x" "$(run --chroot="$ROOT" -w -- sh -c 'echo x >/m; cat /m')"
@@ -77,16 +79,22 @@ mkdir -p "$W/src/sub"; echo hello >"$W/src/file"; own "$W/src"
 check "bind" "hello" "$(run --chroot="$ROOT" -m bind:"$W/src":/mnt/src -- cat /mnt/src/file)"
 run --chroot="$ROOT" -m bind:"$W/src":/mnt/src -- sh -c 'echo w >/mnt/src/written'
 check "bind is writable" "w" "$(cat "$W/src/written" 2>&1)"
-run --chroot="$ROOT" -m bind-ro:"$W/src":/mnt/src -- sh -c 'echo w >/mnt/src/ro' 2>/dev/null
+run_ok "bind-ro: the run sees the source, and its write fails (EROFS)" run --chroot="$ROOT" \
+	-m bind-ro:"$W/src":/mnt/src -- sh -c 'cat /mnt/src/file && ! echo w 2>/dev/null >/mnt/src/ro'
+check "bind-ro: it read the source" "hello" "$RUN_OUT"
 check "bind-ro refuses writes" "no" "$([ -e "$W/src/ro" ] && echo yes || echo no)"
 mount -t tmpfs none "$W/src/sub"
-run --chroot="$ROOT" -m bind-ro:"$W/src":/mnt/src -- sh -c 'echo w >/mnt/src/sub/ro' 2>/dev/null
+echo sub >"$W/src/sub/seen"
+run_ok "bind-ro of a tree with a submount: the run sees the submount, and its write fails" \
+	run --chroot="$ROOT" -m bind-ro:"$W/src":/mnt/src -- sh -c 'cat /mnt/src/sub/seen && ! echo w 2>/dev/null >/mnt/src/sub/ro'
+check "bind-ro: it read the submount" "sub" "$RUN_OUT"
 check "bind-ro is recursive (submount read-only)" "no" "$([ -e "$W/src/sub/ro" ] && echo yes || echo no)"
 umount "$W/src/sub"
 check "bind a file" "hello" "$(run --chroot="$ROOT" -m bind:"$W/src/file":/etc/motd -- cat /etc/motd)"
 check "tmp" "tmpfs" "$(run --chroot="$ROOT" -m tmp:/scratch -- sh -c "awk '\$2==\"/scratch\"{print \$3}' /proc/mounts")"
 mkdir -p "$W/ovl/up" "$W/ovl/work"; own "$W/ovl"
-run --chroot="$ROOT" -m "overlay:$W/ovl/up:/etc:$W/ovl/work" -- sh -c 'echo o >/etc/new'
+run_ok "pflask overlay: the run writes under it" \
+	run --chroot="$ROOT" -m "overlay:$W/ovl/up:/etc:$W/ovl/work" -- sh -c 'echo o >/etc/new'
 check "pflask overlay: writes go to DIR" "o" "$(cat "$W/ovl/up/new" 2>&1)"
 check "pflask overlay: lower kept" "no" "$([ -e "$ROOT/etc/new" ] && echo yes || echo no)"
 err=$(run --chroot="$ROOT" -m "overlay:$W/ovl/up:/:$W/ovl/work" -- true 2>&1); rc=$?
@@ -163,31 +171,32 @@ run --chroot="$ROOT" -m bind-ro:"$W/big":/big -- cat /big | cmp -s - "$W/big"
 check "20 MB stdout byte-exact" 0 $?
 
 # signals: SIGTERM to nsbox reaches the payload
-"$NSBOX" run --chroot="$ROOT" -- sh -c 'trap "exit 3" TERM; while :; do sleep 1; done' &
-pid=$!; sleep 1; kill -TERM $pid; wait $pid
+"$NSBOX" run --chroot="$ROOT" -- sh -c 'trap "exit 3" TERM; echo ready; while :; do sleep 1; done' >"$W/ready" &
+pid=$!; wait_until 'grep -q ready "$W/ready"'; kill -TERM $pid; wait $pid
 check "L5: SIGTERM forwarded, payload's status" 3 $?
-"$NSBOX" run --chroot="$ROOT" -- sleep 100 &
-pid=$!; sleep 1; kill -TERM $pid; wait $pid
+"$NSBOX" run --chroot="$ROOT" -- sleep 1731 &
+pid=$!; wait_proc 'sleep 1731'; kill -TERM $pid; wait $pid
 check "L6: SIGTERM kills an unhandled payload" 143 $?
 
 # kill -9 of nsbox: nothing survives, the next run cleans up
 "$NSBOX" run --chroot="$ROOT" -w -- sleep 3013 &
-pid=$!; sleep 1; kill -KILL $pid; wait $pid 2>/dev/null
+pid=$!; wait_proc 'sleep 3013'; kill -KILL $pid; wait $pid 2>/dev/null
 # the container dies with nsbox (PDEATHSIG), not in the same instant: under
 # ASan on a loaded machine it took more than a second once. (A number no
 # other process on the machine uses: a `sleep 300` elsewhere failed this.)
-i=0; while [ "$(pgrep -fc '^sleep 3013$')" != 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_until "! pgrep -x -f 'sleep 3013' >/dev/null"
 check "L13: no container process after kill -9" "0" "$(pgrep -fc '^sleep 3013$' || true)"
 check "L13: nsbox gc --dry-run lists the leftovers" 1 "$("$NSBOX" gc --dry-run | wc -l)"
 msg=$(run --chroot="$ROOT" -- true 2>&1)
 case $msg in "nsbox: removed leftovers of run "*) ok "L15: next run removes leftovers";; *) not_ok "L15: next run removes leftovers" "$msg";; esac
-"$NSBOX" run --chroot="$ROOT" -w -- sleep 300 &
-pid=$!; sleep 1; kill -KILL $pid; wait $pid 2>/dev/null; sleep 0.5
+"$NSBOX" run --chroot="$ROOT" -w -- sleep 3014 &
+pid=$!; wait_proc 'sleep 3014'; kill -KILL $pid; wait $pid 2>/dev/null
+wait_until "! pgrep -x -f 'sleep 3014' >/dev/null"
 msg=$("$NSBOX" gc 2>&1)
 case $msg in "nsbox: removed leftovers of run "*) ok "nsbox gc removes leftovers";; *) not_ok "nsbox gc removes leftovers" "$msg";; esac
 check "nsbox gc: nothing left to list" "" "$("$NSBOX" gc --dry-run)"
-"$NSBOX" run --chroot="$ROOT" -- sleep 2 &
-pid=$!; sleep 0.5
+"$NSBOX" run --chroot="$ROOT" --name=live -- sleep 2 &
+pid=$!; wait_running live
 check "nsbox gc never touches a live run" "" "$("$NSBOX" gc 2>&1)"
 wait $pid; check "... which ends normally" 0 $?
 

@@ -214,7 +214,8 @@ refused "A11 truncated tar" trunc.tar "entry './bin/busybox': Truncated tar arch
 mkdir "$W/trap"; for p in zstd gzip xz bzip2 lz4 unzstd zcat; do
 	printf '#!/bin/sh\ntouch %s/trap/ran\nexit 1\n' "$W" >"$W/trap/$p"; chmod 755 "$W/trap/$p"
 done
-PATH="$W/trap:$PATH" "$NSBOX" run --set root.tarball="$T/root.tar.zst" -- true 2>/dev/null
+run_ok "A12: a zstd tarball root starts, with failing decompressors first in PATH" \
+	env PATH="$W/trap:$PATH" "$NSBOX" run --set root.tarball="$T/root.tar.zst" -- true
 check "A12: no external decompressor is run" "no" "$(test -e "$W/trap/ran" && echo yes || echo no)"
 check "A13: a duplicate entry: the last one wins" "two" "$(tb "$T/a13-duplicate.tar" -- sh -c 'read -r l </dup; echo $l' 2>/dev/null)"
 refused "A13 a file over a directory" a13-dir-then-file.tar "entry 'd': Can't replace existing directory"
@@ -252,9 +253,12 @@ wait
 check "cache prune --all: then it goes too" "0 yes" "$(entries) $(tmp_empty && echo yes)"
 check "cache prune: index and locks are empty" "" "$(ls -A "$CACHE/roots/index"; ls -A "$CACHE/roots/locks")"
 err=$("$NSBOX" cache frob 2>&1); rc=$?
-check "cache: an unknown action" "125|nsbox: command line: nsbox cache: expected list, prune or id TARBALL" "$rc|$err"
+check "cache: an unknown action" "125|nsbox: command line: nsbox cache: expected list, prune, dir or id TARBALL" "$rc|$err"
 check "cache id: the tarball's SHA-256, cached or not" "$(sha256sum <"$T/root.tar.xz" | cut -d' ' -f1) $(sha256sum <"$T/root.tar.lz4" | cut -d' ' -f1)" \
 	"$("$NSBOX" cache id "$T/root.tar.xz") $("$NSBOX" cache id "$T/root.tar.lz4")"
+check "cache dir: NSBOX_CACHE_DIR when set" "$CACHE" "$("$NSBOX" cache dir)"
+only "$PRIV" 1 "a user's cache is in its home" &&
+	check "cache dir: else root's" "/var/cache/nsbox" "$(env -u NSBOX_CACHE_DIR "$NSBOX" cache dir)"
 
 audit_check "tarball roots"
 rm -rf "$CACHE"
