@@ -157,6 +157,7 @@ lint:
 		debuild/nsbox-debuild tests/*.sh tests/bench/*.sh \
 		tests/debuild/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
 	mandoc -Tlint -Wwarning man/*.[158]
+	python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' helpers/autopkgtest-virt-nsbox
 	! grep -n 'sprintf(' src/*.c | grep -v 'snprintf(\|vasprintf(\|asprintf('
 	! grep -nE '(^|[^x_a-z])(malloc|strdup|strndup|realloc|calloc)\(' src/*.c | grep -v '^src/util.c'
 
@@ -177,9 +178,12 @@ install: all
 	sed 's|^LIBEXECDIR=.*|LIBEXECDIR=$(LIBEXECDIR)|' debuild/nsbox-debuild \
 		>$(DESTDIR)$(BINDIR)/nsbox-debuild
 	chmod 755 $(DESTDIR)$(BINDIR)/nsbox-debuild
+	cp -f helpers/autopkgtest-virt-nsbox $(DESTDIR)$(BINDIR)/autopkgtest-virt-nsbox
+	chmod 755 $(DESTDIR)$(BINDIR)/autopkgtest-virt-nsbox
 	cp -f profiles/*.conf $(DESTDIR)$(DATADIR)/profiles/
 	chmod 644 $(DESTDIR)$(DATADIR)/profiles/*.conf
-	cp -f man/nsbox.1 man/nsbox-mkroot.1 man/nsbox-debuild.1 $(DESTDIR)$(MANDIR)/man1/
+	cp -f man/nsbox.1 man/nsbox-mkroot.1 man/nsbox-debuild.1 man/autopkgtest-virt-nsbox.1 \
+		$(DESTDIR)$(MANDIR)/man1/
 	cp -f man/nsbox.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 # Removes the directories install's mkdir -p made too, when nothing else
@@ -187,6 +191,7 @@ install: all
 # /usr/local/share/bash-completion).
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nsbox $(DESTDIR)$(BINDIR)/nsbox-debuild \
+		$(DESTDIR)$(BINDIR)/autopkgtest-virt-nsbox $(DESTDIR)$(MANDIR)/man1/autopkgtest-virt-nsbox.1 \
 		$(DESTDIR)$(MANDIR)/man1/nsbox.1 $(DESTDIR)$(MANDIR)/man1/nsbox-debuild.1 \
 		$(DESTDIR)$(MANDIR)/man1/nsbox-mkroot.1 $(DESTDIR)$(MANDIR)/man5/nsbox.conf.5 \
 		$(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot $(DESTDIR)$(LIBEXECDIR)/lib.sh \

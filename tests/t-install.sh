@@ -20,7 +20,7 @@ files() { (cd "$1" && find . ! -type d | sort | tr '\n' ' '); }
 
 make -s -C "$TOP" install DESTDIR="$D/root" >/dev/null
 check "install into a DESTDIR: the layout" \
-	"./etc/nsbox/README ./usr/local/bin/nsbox ./usr/local/bin/nsbox-debuild ./usr/local/lib/nsbox/lib.sh ./usr/local/lib/nsbox/nsbox-mkroot ./usr/local/share/bash-completion/completions/nsbox ./usr/local/share/bash-completion/completions/nsbox-debuild ./usr/local/share/man/man1/nsbox-debuild.1 ./usr/local/share/man/man1/nsbox-mkroot.1 ./usr/local/share/man/man1/nsbox.1 ./usr/local/share/man/man5/nsbox.conf.5 ./usr/local/share/nsbox/profiles/bookworm-build.conf ./usr/local/share/nsbox/profiles/build-common.conf ./usr/local/share/nsbox/profiles/sandbox.conf ./usr/local/share/nsbox/profiles/sid-build.conf ./usr/local/share/nsbox/profiles/trixie-build.conf " \
+	"./etc/nsbox/README ./usr/local/bin/autopkgtest-virt-nsbox ./usr/local/bin/nsbox ./usr/local/bin/nsbox-debuild ./usr/local/lib/nsbox/lib.sh ./usr/local/lib/nsbox/nsbox-mkroot ./usr/local/share/bash-completion/completions/nsbox ./usr/local/share/bash-completion/completions/nsbox-debuild ./usr/local/share/man/man1/autopkgtest-virt-nsbox.1 ./usr/local/share/man/man1/nsbox-debuild.1 ./usr/local/share/man/man1/nsbox-mkroot.1 ./usr/local/share/man/man1/nsbox.1 ./usr/local/share/man/man5/nsbox.conf.5 ./usr/local/share/nsbox/profiles/autopkgtest.conf ./usr/local/share/nsbox/profiles/bookworm-build.conf ./usr/local/share/nsbox/profiles/build-common.conf ./usr/local/share/nsbox/profiles/sandbox.conf ./usr/local/share/nsbox/profiles/sid-build.conf ./usr/local/share/nsbox/profiles/trixie-build.conf " \
 	"$(files "$D/root")"
 check "the installed nsbox runs" "nsbox 0.1.0" "$("$D/root/usr/local/bin/nsbox" --version | sed -n 1p)"
 check "nsbox --version: the optional features, + or -" "yes" \
@@ -28,7 +28,7 @@ check "nsbox --version: the optional features, + or -" "yes" \
 # by path, so that only the DESTDIR's count, whatever /etc/nsbox and
 # /usr/local hold; their includes are found in the DESTDIR first
 P="$D/root/usr/local/share/nsbox/profiles"
-check "the shipped profiles are valid" "5" \
+check "the shipped profiles are valid" "6" \
 	"$(NSBOX_PROFILE_PATH="$P" "$D/root/usr/local/bin/nsbox" check "$P"/*.conf 2>&1 | grep -c ': ok$')"
 check "nsbox-debuild knows where nsbox-mkroot is" "LIBEXECDIR=/usr/local/lib/nsbox" \
 	"$(grep '^LIBEXECDIR=' "$D/root/usr/local/bin/nsbox-debuild" | cut -d' ' -f1)"

@@ -1,0 +1,114 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# autopkgtest-virt-nsbox (issue 25): the protocol, spoken to the server as
+# autopkgtest speaks it, on a real bookworm root; then the real autopkgtest
+# on a source tree whose tests need root, break the testbed and check that
+# revert undid it. What the server made must be gone after quit, and after
+# a SIGKILL of the server.
+# shellcheck disable=SC2016
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+modes "$PRIV" "the server runs as root for now: nsbox exec by a user cannot open its container's namespaces"
+if [ ! -r /usr/share/autopkgtest/lib/VirtSubproc.py ] || ! command -v autopkgtest >/dev/null; then
+	echo "Bail out! autopkgtest is not installed (make deps)"; exit 1
+fi
+debian_base
+export NSBOX_CACHE_DIR="$W/cache" NSBOX
+SERVER="$TOP/helpers/autopkgtest-virt-nsbox"
+chmod 755 "$W"
+
+# --- the protocol, line by line, through two FIFOs ---
+mkfifo "$W/in" "$W/out"
+"$SERVER" -t "$TAR" <"$W/in" >"$W/out" 2>"$W/server.err" &
+server=$!
+exec 3>"$W/in" 4<"$W/out"
+say() { echo "$1" >&3; read -r reply <&4; }
+read -r reply <&4
+check "the server greets: ok" "ok" "$reply"
+say capabilities
+check "capabilities before open" "ok" "$reply"
+# The downtmp is shared with the host when the testbed's root is root;
+# in a user namespace what the host copied there would be nobody's
+# inside, so it is the testbed's own and copies go through nsbox exec.
+shared=yes want='/var/tmp/autopkgtest-virt-nsbox.*/downtmp'
+[ "$MODE" != userns ] || shared=no want='/tmp/autopkgtest.*'
+say open
+down=${reply#ok }
+# shellcheck disable=SC2254 # want is a pattern
+check "open: ok and the downtmp" "ok yes" "${reply%% *} $(case $down in $want) echo yes;; *) echo "$down";; esac)"
+say capabilities
+caps=$reply
+share=
+[ "$shared" = no ] || share="downtmp-host=$down"
+case $caps in *downtmp-host=*) has=yes;; *) has=no;; esac
+check "downtmp-host announced: $shared" "$shared" "$has"
+for c in revert revert-full-system root-on-testbed $share; do
+	case " $caps " in *" $c "*) ok "capability $c";; *) not_ok "capability $c" "$caps";; esac
+done
+case $caps in *" suggested-normal-user="?*) ok "a suggested normal user";; *) not_ok "a suggested normal user" "$caps";; esac
+user=$(echo "$caps" | tr ' ' '\n' | sed -n 's/^suggested-normal-user=//p')
+say print-execute-command
+check "print-execute-command: nsbox exec of the testbed" "ok $NSBOX,exec," "$(echo "$reply" | cut -d, -f1-2),"
+name=$(echo "$reply" | cut -d, -f3)
+x() { "$NSBOX" exec "$name" -- "$@"; }
+check "the testbed: root, Debian, the user exists" "0 bookworm yes" \
+	"$(x id -u) $(x sh -c '. /etc/os-release; echo $VERSION_CODENAME') $(x getent passwd "$user" >/dev/null && echo yes)"
+head -c 3000000 /dev/urandom >"$W/blob"
+x cat <"$W/blob" >"$W/blob.back"
+check "binary stdin and stdout pass unchanged" 0 "$(cmp -s "$W/blob" "$W/blob.back"; echo $?)"
+check "a command's status passes" 7 "$(x sh -c 'exit 7'; echo $?)"
+x sh -c "echo from inside >$down/f"
+if [ "$shared" = yes ]; then
+	check "the downtmp is the host's directory, at the same path" "from inside" "$(cat "$down/f")"
+fi
+echo from outside >"$W/f"
+say "copydown $W/f $down/g"
+check "copydown" "ok from outside" "$reply $(x cat "$down/g")"
+say "copyup $down/f $W/f.up"
+check "copyup" "ok from inside" "$reply $(cat "$W/f.up")"
+upper=$(ls -d /var/tmp/autopkgtest-virt-nsbox.*/upper)
+x sh -c 'echo broken >/etc/nsbox-broken' && x sh -c 'sleep 1013 </dev/null >/dev/null 2>&1 &'
+check "what the testbed writes goes to the upper on disk" "broken" "$(cat "$upper/etc/nsbox-broken")"
+say revert
+check "revert: the same downtmp" "ok $down" "$reply"
+say print-execute-command
+name=$(echo "$reply" | cut -d, -f3)
+check "revert: the root's changes are gone" "no" "$(x sh -c 'test -e /etc/nsbox-broken && echo yes || echo no')"
+check "revert: and its processes" 0 "$(pgrep -fc '^sleep 1013$')"
+say close
+check "close" "ok" "$reply"
+check "close: the container is gone" "" "$("$NSBOX" ps | awk -v n="$name" '$1 == n')"
+# bookworm's VirtSubproc answers quit by exiting, with no "ok"
+echo quit >&3
+exec 3>&- 4<&-
+wait $server
+check "the server exits 0" 0 $?
+check "the server's directory is gone" "" "$(ls -d /var/tmp/autopkgtest-virt-nsbox.* 2>/dev/null)"
+
+# --- a SIGKILL of the server takes the testbed with it ---
+"$SERVER" -t "$TAR" <"$W/in" >"$W/out" 2>>"$W/server.err" &
+server=$!
+exec 3>"$W/in" 4<"$W/out"
+read -r reply <&4
+say open
+say print-execute-command
+name=$(echo "$reply" | cut -d, -f3)
+check "a second testbed runs" "yes" "$("$NSBOX" ps | awk -v n="$name" '$1 == n {print "yes"}')"
+kill -KILL $server; wait $server 2>/dev/null
+exec 3>&- 4<&-
+wait_until "! \"\$NSBOX\" ps | grep -q '^$name '"
+check "SIGKILL of the server: no container left" "" "$("$NSBOX" ps | awk -v n="$name" '$1 == n')"
+rm -rf /var/tmp/autopkgtest-virt-nsbox.* # what a killed server cannot remove
+
+# --- the real autopkgtest ---
+S=$W/nsbox-at-demo
+cp -r "$TOP/tests/fixtures/autopkgtest/nsbox-at-demo" "$S"
+PATH="$TOP/helpers:$PATH" autopkgtest --no-built-binaries --output-dir="$W/at-out" "$S/" -- nsbox -t "$TAR" >"$W/at.log" 2>&1; rc=$?
+check "autopkgtest on a source tree: every test passes" "0" "$rc"
+check "autopkgtest: the results" "root PASS|broken PASS|reverted PASS" \
+	"$(awk '{print $1, $2}' "$W/at-out/summary" | tr '\n' '|' | sed 's/|$//')"
+[ "$rc" -eq 0 ] || tail -30 "$W/at.log" | sed 's/^/# /'
+check "autopkgtest: no server directory left" "" "$(ls -d /var/tmp/autopkgtest-virt-nsbox.* 2>/dev/null)"
+
+audit_check "autopkgtest"
+finish
