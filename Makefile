@@ -48,6 +48,16 @@ nsbox: src/main.o libnsbox.a
 tests/nsbox-fault: $(LIB_SRC) src/main.c $(HDR) src/have.h config.mk
 	$(CC) $(ALL_CPPFLAGS) -DNSBOX_FAULTS $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LIB_SRC) src/main.c $(PKGS_LIB)
 
+# nsbox as installed, but for where it looks for profiles: its shipped ones
+# are in /var/cache/nsbox-test/shipped/profiles (root's; the test copies
+# the checkout's there), and it has no /etc/nsbox: a machine where root
+# made nothing, for tests that run the shipped profiles as a user.
+SHIPPED = /var/cache/nsbox-test/shipped
+tests/nsbox-shipped: src/main.o libnsbox.a src/profile.c $(HDR) src/have.h config.mk
+	$(CC) $(ALL_CPPFLAGS) -UDATADIR -DDATADIR=\"$(SHIPPED)\" -USYSCONFDIR \
+		-DSYSCONFDIR=\"$(SHIPPED)/etc\" $(ALL_CFLAGS) -c -o tests/profile-shipped.o src/profile.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ src/main.o tests/profile-shipped.o libnsbox.a $(PKGS_LIB)
+
 $(UNIT): libnsbox.a tests/unit/unit.h $(UNIT:=.c)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c libnsbox.a $(PKGS_LIB) $(TEST_LIB)
 
@@ -94,7 +104,7 @@ check-modes: nsbox tests/probe/nsbox-probe tests/nsbox-fault
 	PROVE='$(PROVE)' sh tests/integration/modes.sh
 
 # Real Debian package builds on a sid base from the mirror; slow.
-check-debuild: nsbox tests/probe/nsbox-probe
+check-debuild: nsbox tests/probe/nsbox-probe tests/nsbox-shipped
 	prove $(PROVE) tests/debuild/t-*.sh
 
 # The benchmarks' clock: spawn to reaped, no shell in the number.
@@ -206,7 +216,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f nsbox libnsbox.a src/*.o src/have.h $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault tests/bench/spawn-time
+	rm -f nsbox libnsbox.a src/*.o src/have.h $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault tests/nsbox-shipped tests/profile-shipped.o tests/bench/spawn-time
 	rm -rf $(FB)
 
 .PHONY: FORCE all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild asan fuzz fuzz-build format format-check lint \
