@@ -7,11 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "machined.h"
 #include "util.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
 
 /* Where a controller lives for this process: the directory of its own
  * cgroup in the hierarchy that has it. */
@@ -119,11 +125,16 @@ own_path(const char *c)
 }
 
 static bool
-locate(const char *c, bool v2, struct where *w)
+locate(const struct cgroups *cg, const char *c, bool v2, struct where *w)
 {
 	_cleanup_free_ char *mnt = NULL, *root = NULL, *path = NULL;
 	const char *rel;
 
+	if (v2 && cg->base) { /* the scope systemd delegated to the run */
+		w->dir = xstrdup(cg->base);
+		w->v2 = true;
+		goto have;
+	}
 	if (!find_mount(v2 ? NULL : c, &mnt, &root) || !(path = own_path(v2 ? NULL : c)))
 		return false;
 	/* a mount of a subtree (in a container) shows paths below its root */
@@ -132,6 +143,7 @@ locate(const char *c, bool v2, struct where *w)
 		rel = path + strlen(root);
 	w->dir = xasprintf("%s%s", mnt, streq(rel, "/") ? "" : rel);
 	w->v2 = v2;
+have:
 	if (v2 && c) { /* c NULL: the unified hierarchy, with or without controllers */
 		_cleanup_free_ char *have = cgroup_read(w->dir, "cgroup.controllers");
 
@@ -169,7 +181,7 @@ controller(struct cgroups *cg, const char *c, const char *id, const char *origin
 	struct where w = {0};
 	int i;
 
-	if (locate(c, true, &w)) {
+	if (locate(cg, c, true, &w)) {
 		_cleanup_free_ char *enabled = cgroup_read(w.dir, "cgroup.subtree_control");
 		_cleanup_free_ char *plus = xasprintf("+%s", c);
 
@@ -181,12 +193,14 @@ controller(struct cgroups *cg, const char *c, const char *id, const char *origin
 			nsbox_error_at(err, origin,
 				       "%s: cannot give a child of %s the %s controller (%s); run "
 				       "nsbox in a cgroup delegated to it with no other "
-				       "processes, such as systemd-run --scope -p Delegate=yes",
-				       key, w.dir, c, strerror(errno));
+				       "processes%s%s",
+				       key, w.dir, c, strerror(errno),
+				       cg->why ? "; systemd gave none: " : "",
+				       cg->why ? cg->why : "");
 			free(w.dir);
 			return -1;
 		}
-	} else if (!locate(c, false, &w)) {
+	} else if (!locate(cg, c, false, &w)) {
 		return nsbox_error_at(err, origin, "%s: this system has no %s cgroup controller",
 				      key, c);
 	}
@@ -218,7 +232,7 @@ io_weight(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox
 	char v[32], cfq[32];
 	int i;
 
-	if (locate("io", true, &w)) {
+	if (locate(cg, "io", true, &w)) {
 		free(w.dir);
 		if ((i = controller(cg, "io", id, o, "limits.io-weight", err)) < 0)
 			return -1;
@@ -226,7 +240,7 @@ io_weight(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox
 		if (write_text(cg->dir[i], "io.weight", v) == 0 ||
 		    write_text(cg->dir[i], "io.bfq.weight", v) == 0)
 			return 0;
-	} else if (locate("blkio", false, &w)) {
+	} else if (locate(cg, "blkio", false, &w)) {
 		free(w.dir);
 		if ((i = controller(cg, "blkio", id, o, "limits.io-weight", err)) < 0)
 			return -1;
@@ -245,6 +259,52 @@ io_weight(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox
 		"io or blkio controller with a weight); ignored\n",
 		o);
 	return 0;
+}
+
+int
+cgroup_delegate(struct cgroups *cg, const char *id, struct nsbox_err *err)
+{
+	struct timespec tick = {0, 2 * 1000 * 1000};
+	_cleanup_free_ char *unit = xasprintf("nsbox-%s.scope", id), *sup = NULL;
+	struct where w = {0};
+	struct statfs sfs;
+	char why[512] = "", pid[24];
+	int r;
+
+	/* systemd manages the cgroups where it is PID 1 (sd_booted) and the
+	 * unified hierarchy is the only one */
+	if (cg->base || access("/run/systemd/system/", F_OK) < 0 ||
+	    statfs("/sys/fs/cgroup", &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+		return 0;
+	if ((r = systemd_scope(unit, getpid(), why, sizeof(why))) != 0) {
+		cg->why = xstrdup(why); /* the caller's own cgroup, then; said if that fails */
+		return 0;
+	}
+	/* the job moves nsbox: until /proc/self/cgroup shows the scope */
+	for (int i = 0;; i++) {
+		_cleanup_free_ char *own = own_path(NULL);
+		const char *tail = own ? strrchr(own, '/') : NULL;
+
+		if (tail && streq(tail + 1, unit))
+			break;
+		if (i == 2500)
+			return nsbox_error(err, 0, "systemd started %s, but did not put nsbox in it", unit);
+		nanosleep(&tick, NULL);
+	}
+	if (!locate(cg, NULL, true, &w))
+		return nsbox_error(err, 0, "%s: not in the cgroup2 hierarchy", unit);
+	/* A cgroup with processes of its own gives its children no
+	 * controllers: nsbox moves to a leaf, the run's cgroups are others. */
+	sup = xasprintf("%s/supervisor", w.dir);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if ((mkdir(sup, 0755) < 0 && errno != EEXIST) || write_text(sup, "cgroup.procs", pid) < 0) {
+		nsbox_error(err, errno, "%s/cgroup.procs", sup);
+		free(w.dir);
+		return -1;
+	}
+	cg->base = w.dir;
+	cg->unit = steal_ptr(&unit);
+	return 1;
 }
 
 int
@@ -320,7 +380,7 @@ cgroup_unified(struct cgroups *cg, const char *id, struct nsbox_err *err)
 	struct where w = {0};
 	int i;
 
-	if (!locate(NULL, true, &w))
+	if (!locate(cg, NULL, true, &w))
 		return nsbox_error(err, 0, "no cgroup2 hierarchy is mounted");
 	i = add_dir(cg, &w, id, err);
 	free(w.dir);
@@ -429,6 +489,9 @@ cgroup_teardown(struct cgroups *cg)
 		free(cg->dir[i]);
 	}
 	free(cg->oom);
+	free(cg->base);
+	free(cg->unit);
+	free(cg->why);
 	memset(cg, 0, sizeof(*cg));
 }
 
@@ -438,7 +501,7 @@ cgroup_track(struct cgroups *cg, const char *id, struct nsbox_err *err)
 	struct where w = {0};
 	int i;
 
-	if (!locate(NULL, true, &w) && !locate("freezer", false, &w))
+	if (!locate(cg, NULL, true, &w) && !locate(cg, "freezer", false, &w))
 		return nsbox_error(err, ENOENT, "neither cgroup2 nor the v1 freezer is mounted");
 	i = add_dir(cg, &w, id, err);
 	free(w.dir);

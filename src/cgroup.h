@@ -18,7 +18,18 @@ struct cgroups {
 	bool v2[CGROUP_MAX];
 	size_t n;
 	char *oom; /* memory.events (v2) or memory.oom_control (v1) */
+	/* On a host whose cgroups systemd manages: the transient scope it
+	 * delegated to the run (unit, and its directory, where the run's v2
+	 * cgroups go in place of the caller's cgroup), or why there is none. */
+	char *unit, *base, *why;
 };
+
+/* Where systemd manages the cgroups (PID 1 is systemd, cgroup v2 only),
+ * ask it for a scope nsbox-ID.scope with Delegate=yes and nsbox in it (as
+ * systemd-run --scope does), nsbox then in its leaf "supervisor": the
+ * run's v2 cgroups go below the scope. 1 when so; 0 elsewhere, or when
+ * there is no systemd to ask (cg->why says why); -1 with err. */
+int cgroup_delegate(struct cgroups *cg, const char *id, struct nsbox_err *err);
 
 /* Make the cgroups the plan's limits need (limits.memory, pids, cpu, and
  * pflask's limits.cgroup controllers), named nsbox-ID, with the limits

@@ -13,4 +13,10 @@ int machined_register(const char *name, pid_t leader, const char *root, enum tri
 		      const char *origin, struct nsbox_err *err);
 void machined_unregister(const char *name);
 
+/* Ask the caller's systemd (the system manager for root, else the user's)
+ * for a transient scope named unit, with pid in it and its cgroup
+ * delegated (Delegate=yes), gone once empty. 0 when started; 1 when there
+ * is no systemd to ask; -1 when it refused; why says why not. */
+int systemd_scope(const char *unit, pid_t pid, char *why, size_t size);
+
 #endif

@@ -387,7 +387,15 @@ step_cgroup(struct run_ctx *ctx, struct nsbox_err *err)
 	_cleanup_free_ char *list = xstrdup(""), *path = NULL;
 	_cleanup_close_ int fd = -1;
 
-	if (cgroup_setup(ctx->p, ctx->id, &ctx->cg, err) < 0)
+	const struct plan *p = ctx->p;
+
+	/* Where systemd manages the cgroups, a run that needs one gets them
+	 * in a scope systemd delegates to it (nsbox(1), CGROUPS). */
+	if ((p->memory || p->pids || p->cpu_milli || p->io_weight || p->n_cgroups ||
+	     !(p->ns_flags & CLONE_NEWPID) || ctx->boot) &&
+	    cgroup_delegate(&ctx->cg, ctx->id, err) < 0)
+		return -1;
+	if (cgroup_setup(p, ctx->id, &ctx->cg, err) < 0)
 		return -1;
 	/* Without a PID namespace, nothing ends the payload's daemons with
 	 * the run: a cgroup of the run's holds them, and teardown (or gc,

@@ -1,0 +1,122 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# tests/vm/guest.sh: what make check-vm runs in the trixie VM, from
+# nsbox-vm.service (as root, in /root/nsbox, a copy of the checkout); TAP
+# to stdout (the host reads it from the second serial port). The host
+# these tests are for: systemd as PID 1, cgroup v2 only, a tmpfs /run,
+# systemd-machined.
+# shellcheck disable=SC2016 # expanded in the containers
+set -u
+TOP=$(pwd)
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() {
+	n=$((n + 1)) failed=$((failed + 1))
+	echo "not ok $n - $1"
+	shift
+	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
+}
+check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "got: $3"; fi; }
+secs() { echo $(($(date +%s) - $1)); }
+echo "# uptime $(cut -d' ' -f1 /proc/uptime) s when the tests start"
+
+# --- the host ---
+check "PID 1 is systemd" systemd "$(cat /proc/1/comm)"
+check "cgroup v2 only" "cgroup2fs" "$(stat -fc %T /sys/fs/cgroup)"
+check "/run is a tmpfs" tmpfs "$(stat -fc %T /run)"
+check "these tests run in a service's cgroup" /system.slice/nsbox-vm.service "$(cut -d: -f3 /proc/self/cgroup)"
+
+# --- the README's first command ---
+t=$(date +%s)
+cmd=$(sed -n '/^## Quick start/,/^## /s/^    \(make deps install .*\)/\1/p' README.md)
+sh -c "$cmd" >/tmp/readme.log 2>&1
+rc=$?
+check "the README's first command: $cmd" 0 "$rc"
+[ "$rc" -eq 0 ] || tail -5 /tmp/readme.log | sed 's/^/# /'
+echo "# it took $(secs "$t") s"
+make -s tests/probe/nsbox-probe tests/nsbox-fault >/tmp/make.log 2>&1 || not_ok "make the test helpers" "$(tail -3 /tmp/make.log)"
+
+# A user with subordinate ids and a systemd manager of its own (lingering).
+U=nsbox-vm
+useradd -m -s /bin/sh "$U"
+echo "$U:300000:65536" >>/etc/subuid
+echo "$U:300000:65536" >>/etc/subgid
+UU=$(id -u "$U")
+loginctl enable-linger "$U"
+i=0
+while [ ! -S "/run/user/$UU/systemd/private" ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
+check "the user's manager runs (lingering)" active "$(systemctl is-active "user@$UU.service")"
+as_user() { setpriv --reuid="$U" --regid="$U" --init-groups -- env -i HOME="/home/$U" PATH=/usr/local/bin:/usr/bin:/bin "$@"; }
+
+# --- [limits], where the cgroups are, and what is left ---
+# lim WHO KEY=VALUE FILE: a container with that limit runs a sleep; from
+# here, the sleep's cgroup's FILE, and that cgroup. WHO: root, scope
+# (root, from a transient scope as a login session's), user.
+lim() {
+	who=$1 kv=$2 file=$3
+	arg=$((4000 + n))
+	case $who in
+	root) nsbox run --set "limits.$kv" -- sleep "$arg" 2>/tmp/lim.err & ;;
+	scope) systemd-run --quiet --scope -- nsbox run --set "limits.$kv" -- sleep "$arg" 2>/tmp/lim.err & ;;
+	user) as_user nsbox run --set "limits.$kv" -- sleep "$arg" 2>/tmp/lim.err & ;;
+	esac
+	bg=$!
+	i=0 pid=
+	while [ -z "$pid" ] && [ $i -lt 300 ]; do
+		pid=$(pgrep -x -f "sleep $arg" | head -1)
+		[ -n "$pid" ] || sleep 0.1
+		i=$((i + 1))
+	done
+	if [ -z "$pid" ]; then
+		echo "no-payload: $(cat /tmp/lim.err)"
+	else
+		cgp=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
+		echo "$(cat "/sys/fs/cgroup$cgp/$file" 2>&1) $cgp"
+		kill "$pid"
+	fi
+	wait "$bg" 2>/dev/null
+}
+# scope_of "VALUE CGROUP": VALUE, and the unit the cgroup is in
+where() { echo "$1" | sed -E 's|^(.*) /.*/(nsbox-[0-9a-f]+\.scope)/nsbox-[0-9a-f]+$|\1 in \2|; s|nsbox-[0-9a-f]+\.scope|nsbox-ID.scope|'; }
+for who in root scope user; do
+	check "limits.memory as $who: in a scope systemd delegated" "67108864 in nsbox-ID.scope" "$(where "$(lim $who memory=64M memory.max)")"
+	check "limits.pids as $who" "32 in nsbox-ID.scope" "$(where "$(lim $who pids=32 pids.max)")"
+	check "limits.cpu as $who" "50000 100000 in nsbox-ID.scope" "$(where "$(lim $who cpu=0.5 cpu.max)")"
+	check "limits.cgroup=memory as $who" "max in nsbox-ID.scope" "$(where "$(lim $who cgroup=memory memory.max)")"
+done
+for who in root scope; do
+	check "limits.io-weight as $who" "default 50 in nsbox-ID.scope" "$(where "$(lim $who io-weight=50 io.weight)")"
+done
+# the user's manager delegates memory, pids and cpu only (user@.service)
+out=$(as_user nsbox run --set limits.io-weight=50 -- true 2>&1)
+check "limits.io-weight as user: no io controller delegated: one warning, the run goes on" \
+	"0 nsbox: warning: command line: limits.io-weight: this system has no I/O weight to set (no io or blkio controller with a weight); ignored" \
+	"$? $out"
+check "limits.shm-size" "8.0M" "$(nsbox run --set limits.shm-size=8M -- df -h /dev/shm | awk 'NR == 2 {print $2}')"
+for who in root user; do
+	run=nsbox
+	[ "$who" = root ] || run="as_user nsbox"
+	check "rlimits as $who (nofile nproc core stack fsize memlock as)" \
+		"100 100 50 50 0 0 8388608 8388608 1048576 1048576 65536 65536 1073741824 1073741824" \
+		"$($run run --set limits.nofile=100 --set limits.nproc=50 --set limits.core=0 --set limits.stack=8M \
+			--set limits.fsize=1M --set limits.memlock=64K --set limits.as=1G -- \
+			sh -c 'awk "/^Max (open files|processes|core file size|stack size|file size|locked memory|address space)/ {print \$(NF-2), \$(NF-1)}" /proc/self/limits' 2>&1 |
+			sort -n | tr '\n' ' ' | sed 's/ $//' | awk '{print $3, $4, $1, $2, $5, $6, $9, $10, $7, $8, $11, $12, $13, $14}')"
+done
+out=$(nsbox run --set limits.memory=32M -- nsbox-probe alloc 200 2>&1 || echo "status $?")
+check "over the memory limit: OOM-killed and said" "nsbox: the container hit its memory limit (limits.memory) and the kernel killed a process
+status 137" "$out"
+sleep 1
+check "no nsbox scope or cgroup left" "" "$(systemctl list-units --all --no-legend 'nsbox-*'; as_user env XDG_RUNTIME_DIR=/run/user/$UU systemctl --user list-units --all --no-legend 'nsbox-*'; find /sys/fs/cgroup -name 'nsbox-*')"
+
+# --- the integration tests, as root from this service ---
+export CI=true
+for t in t-run t-limits t-process t-exec t-ps; do
+	s=$(date +%s)
+	prove --failures --comments "tests/integration/$t.sh" >/tmp/"$t".tap 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ]; then ok "integration $t as root from a service ($(secs "$s") s)"
+	else not_ok "integration $t as root from a service" "$(grep -E '^(not ok|#|Bail)' /tmp/"$t".tap | head -30)"; fi
+done
+
+echo "1..$n"
