@@ -34,13 +34,13 @@ test_defaults(void **state)
 	assert_int_equal(plan_validate(p, &d), 0);
 	assert_int_equal(p->ns_flags, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
 					      CLONE_NEWNET | CLONE_NEWCGROUP);
-	assert_null(p->rootfs);
-	assert_true(p->env_clear);
-	assert_true(p->no_new_privs);
-	assert_int_equal(p->grace, 10);
+	assert_null(p->root.directory.value);
+	assert_true(p->env.clear.value);
+	assert_true(p->security.no_new_privs.value);
+	assert_int_equal(p->process.grace.value, 10);
 	assert_string_equal(p->scalar[PK_EPHEMERAL].origin, "default");
 	/* podman's 11 */
-	assert_int_equal(__builtin_popcountll(p->caps), 11);
+	assert_int_equal(__builtin_popcountll(p->security.caps), 11);
 }
 
 /* Without a profile, pflask's defaults: the command line decides. */
@@ -57,7 +57,7 @@ pflask(const char *const *q, size_t n, bool *clear)
 	plan_merge(p, &l, &d);
 	plan_merge(p, &cl, &d);
 	assert_int_equal(plan_validate(p, &d), 0);
-	*clear = p->env_clear;
+	*clear = p->env.clear.value;
 	layer_free(&l);
 	layer_free(&cl);
 	return p->ns_flags & CLONE_NEWNET;
@@ -99,9 +99,9 @@ test_precedence(void **state)
 	MERGE(p, &d, "root", "hostname", "cli", "command line");
 	assert_int_equal(d.n, 0);
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_string_equal(p->hostname, "cli");
+	assert_string_equal(p->root.hostname.value, "cli");
 	assert_string_equal(p->scalar[PK_HOSTNAME].origin, "command line");
-	assert_string_equal(p->chdir, "/inc");
+	assert_string_equal(p->root.chdir.value, "/inc");
 	assert_string_equal(p->scalar[PK_CHDIR].origin, "inc.conf:2");
 }
 
@@ -118,16 +118,16 @@ test_lists(void **state)
 	assert_int_equal(d.n, 0);
 	assert_int_equal(plan_validate(p, &d), 0);
 	/* the empty value cleared everything before it */
-	assert_int_equal(p->n_mounts, 2);
-	assert_int_equal(p->mounts[0].kind, MOUNT_BIND_RO);
-	assert_string_equal(p->mounts[0].origin, "x.conf:4");
-	assert_int_equal(p->mounts[1].kind, MOUNT_OVERLAY);
+	assert_int_equal(p->root.n_mounts, 2);
+	assert_int_equal(p->root.mounts[0].kind, MOUNT_BIND_RO);
+	assert_string_equal(p->root.mounts[0].origin, "x.conf:4");
+	assert_int_equal(p->root.mounts[1].kind, MOUNT_OVERLAY);
 	assert_string_equal(p->list[PL_MOUNT].cleared, "x.conf:3");
 	/* capabilities: the default list can be cleared and rebuilt */
 	MERGE(p, &d, "security", "capabilities", "", "c:1", "security", "capabilities",
 	      "CAP_CHOWN,+kill", "c:2", "security", "capabilities", "-chown", "c:3");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_int_equal(p->caps, 1ULL << 5 /* CAP_KILL */);
+	assert_int_equal(p->security.caps, 1ULL << 5 /* CAP_KILL */);
 }
 
 static void
@@ -140,21 +140,21 @@ test_env(void **state)
 	MERGE(p, &d, "env", "A", "1", "p:1", "env", "B", "x,y", "p:2", "env", "A", "2",
 	      "command line", "env", "clear", "no", "command line", "env", "E", "", "p:3");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_int_equal(p->n_env, 3);
-	assert_string_equal(p->env[0].key, "A");
-	assert_string_equal(p->env[0].value, "2");
-	assert_string_equal(p->env[0].origin, "command line");
-	assert_string_equal(p->env[1].value, "x,y");
-	assert_string_equal(p->env[2].value, "");
-	assert_false(p->env_clear);
+	assert_int_equal(p->env.n_vars, 3);
+	assert_string_equal(p->env.vars[0].key, "A");
+	assert_string_equal(p->env.vars[0].value, "2");
+	assert_string_equal(p->env.vars[0].origin, "command line");
+	assert_string_equal(p->env.vars[1].value, "x,y");
+	assert_string_equal(p->env.vars[2].value, "");
+	assert_false(p->env.clear.value);
 	MERGE(p, &d, "env", "", "", "command line");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_int_equal(p->n_env, 0);
+	assert_int_equal(p->env.n_vars, 0);
 	/* V9: a newline in a value is kept, as runc keeps it */
 	MERGE(p, &d, "env", "NL", "a\nb", "command line");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_int_equal(p->n_env, 1);
-	assert_string_equal(p->env[0].value, "a\nb");
+	assert_int_equal(p->env.n_vars, 1);
+	assert_string_equal(p->env.vars[0].value, "a\nb");
 	{ /* show keeps one line per key: the newline is shown escaped */
 		char *out = NULL;
 		size_t len = 0;
@@ -355,25 +355,26 @@ test_boot(void **state)
 	diag_free(&d);
 	MERGE(p, &d, "root", "directory", "/r", "a:1");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_true(p->boot);
-	assert_false(p->use_init);
+	assert_true(p->process.boot);
+	assert_false(p->process.use_init);
 	/* nspawn's set, less what nsbox cannot have, in place of the default */
-	assert_int_equal(p->caps >> CAP_SYS_ADMIN & 1, prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) == 1);
+	assert_int_equal(p->security.caps >> CAP_SYS_ADMIN & 1,
+			 prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) == 1);
 	MERGE(p, &d, "namespaces", "pid", "no", "a:2");
 	assert_int_equal(plan_validate(p, &d), 1);
 	assert_true(unit_diag_has(&d, "command line: process.init: /lib/systemd/systemd", NULL));
 	diag_free(&d);
 	MERGE(p, &d, "process", "init", "no", "a:3");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_false(p->boot);
-	assert_false(p->use_init);
-	assert_false(p->caps >> CAP_SYS_ADMIN & 1);
+	assert_false(p->process.boot);
+	assert_false(p->process.use_init);
+	assert_false(p->security.caps >> CAP_SYS_ADMIN & 1);
 	strv_free(p->argv);
 	p->argv = NULL;
 	MERGE(p, &d, "process", "init", "auto", "a:4", "namespaces", "pid", "yes", "a:5");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_false(p->boot);
-	assert_true(p->use_init); /* the user's shell */
+	assert_false(p->process.boot);
+	assert_true(p->process.use_init); /* the user's shell */
 }
 
 static void
