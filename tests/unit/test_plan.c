@@ -2,6 +2,8 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "unit.h"
 #include "plan.h"
@@ -128,6 +130,106 @@ test_lists(void **state)
 	      "CAP_CHOWN,+kill", "c:2", "security", "capabilities", "-chown", "c:3");
 	assert_int_equal(plan_validate(p, &d), 0);
 	assert_int_equal(p->security.caps, 1ULL << 5 /* CAP_KILL */);
+}
+
+/* The typed groups: each value as parsed at merge, with the origin of the
+ * text that won; an unset value is 0 and has no origin. */
+static void
+test_groups(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+
+	(void)state;
+	MERGE(p, &d, "limits", "memory", "2G", "l:1", "limits", "pids", "max", "l:2", "limits",
+	      "cpu", "150%", "l:3", "limits", "io-weight", "300", "l:4", "limits", "nofile",
+	      "10:20", "l:5", "limits", "core", "unlimited", "l:6", "limits", "cgroup", "freezer",
+	      "l:7", "network", "netif", "veth:h0:eth0", "n:1", "network", "address",
+	      "eth0:10.1.2.3/24", "n:2", "network", "gateway", "10.1.2.1", "n:3", "user", "user",
+	      "builder", "u:1", "user", "uid-map", "0:100000:10", "u:2", "user", "gid-map",
+	      "0:200000:10", "u:3", "env", "clear", "no", "e:1", "process", "name", "box", "r:1",
+	      "hooks", "pre-exec", "/bin/true", "h:1");
+	assert_int_equal(d.n, 0);
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->limits.memory.value, 2ULL << 30);
+	assert_string_equal(p->limits.memory.origin, "l:1");
+	assert_int_equal(p->limits.pids.value, UINT64_MAX);
+	assert_int_equal(p->limits.cpu.value, 1500);
+	assert_string_equal(p->limits.cpu.origin, "l:3");
+	assert_int_equal(p->limits.io_weight.value, 300);
+	assert_int_equal(p->limits.shm_size.value, 64ULL << 20);
+	assert_string_equal(p->limits.shm_size.origin, "default");
+	/* nofile's default, replaced, and core: in the key table's order */
+	assert_int_equal(p->limits.n_rlimits, 2);
+	assert_int_equal(p->limits.rlimits[0].resource, RLIMIT_NOFILE);
+	assert_int_equal(p->limits.rlimits[0].soft, 10);
+	assert_int_equal(p->limits.rlimits[0].hard, 20);
+	assert_string_equal(p->limits.rlimits[0].origin, "l:5");
+	assert_int_equal(p->limits.rlimits[1].hard, UINT64_MAX);
+	assert_int_equal(p->limits.n_cgroups, 1);
+	assert_string_equal(p->limits.cgroups[0].value, "freezer");
+	assert_string_equal(p->limits.cgroups[0].origin, "l:7");
+	assert_int_equal(p->net.n_netifs, 1);
+	assert_string_equal(p->net.netifs[0].dev, "h0");
+	assert_string_equal(p->net.netifs[0].origin, "n:1");
+	assert_int_equal(p->net.addrs[0].prefix, 24);
+	assert_string_equal(p->net.addrs[0].origin, "n:2");
+	assert_int_equal(p->net.gateway.family, AF_INET);
+	assert_memory_equal(p->net.gateway.addr, "\x0a\x01\x02\x01", 4);
+	assert_string_equal(p->net.gateway.origin, "n:3");
+	assert_string_equal(p->user.name.value, "builder");
+	assert_string_equal(p->user.userns.origin, "default");
+	assert_int_equal(p->user.n_uid_map, 1);
+	assert_int_equal(p->user.uid_map[0].outside, 100000);
+	assert_string_equal(p->user.uid_map[0].origin, "u:2");
+	assert_int_equal(p->user.gid_map[0].outside, 200000);
+	assert_string_equal(p->user.gid_map[0].origin, "u:3");
+	assert_false(p->env.clear.value);
+	assert_string_equal(p->env.clear.origin, "e:1");
+	assert_string_equal(p->process.name.value, "box");
+	assert_string_equal(p->process.name.origin, "r:1");
+	assert_string_equal(p->hooks.pre_exec.origin, "h:1");
+	assert_null(p->hooks.post_exit.value);
+	assert_null(p->hooks.post_exit.origin);
+
+	/* an empty value unsets: no value, no origin */
+	MERGE(p, &d, "limits", "memory", "", "l:8", "network", "gateway", "", "n:4", "network",
+	      "address", "", "n:5");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->limits.memory.value, 0);
+	assert_null(p->limits.memory.origin);
+	assert_int_equal(p->net.gateway.family, 0);
+	assert_null(p->net.gateway.origin);
+	assert_int_equal(p->net.n_addrs, 0);
+}
+
+/* A capability item is kept as what it turns on and off; the items apply
+ * in order, and within one the last word on a capability wins. */
+static void
+test_caps_items(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+
+	(void)state;
+	MERGE(p, &d, "security", "capabilities", "-all,+CAP_CHOWN,+kill,-chown", "c:1");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->security.caps, 1ULL << CAP_KILL);
+	MERGE(p, &d, "security", "capabilities", "+chown,-all,+CAP_SETUID", "c:2");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->security.caps, 1ULL << CAP_SETUID);
+	MERGE(p, &d, "security", "capabilities", "+all,-CAP_SYS_ADMIN", "c:3");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->security.caps, ~(1ULL << CAP_SYS_ADMIN));
+	/* a bad word refuses the item, which changes nothing */
+	assert_int_equal(MERGE(p, &d, "security", "capabilities", "-all,CAP_NOPE", "c:4"), 1);
+	assert_true(unit_diag_has(&d,
+				  "c:4: security.capabilities: '-all,CAP_NOPE': unknown "
+				  "capability",
+				  NULL));
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->security.caps, ~(1ULL << CAP_SYS_ADMIN));
+	diag_free(&d);
 }
 
 static void
@@ -456,6 +558,8 @@ main(void)
 		cmocka_unit_test(test_checks_before_run),
 		cmocka_unit_test(test_root_conflicts),
 		cmocka_unit_test(test_boot),
+		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_caps_items),
 		cmocka_unit_test(test_all_errors_in_one_pass),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_key_check),
