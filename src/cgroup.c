@@ -225,9 +225,9 @@ limit(const struct cgroups *cg, int i, const char *file, const char *value, cons
  * (or io.bfq.weight), else v1 blkio.weight (CFQ's scale, as systemd
  * converts it) or blkio.bfq.weight. Where none is, one warning. */
 static int
-io_weight(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox_err *err)
+io_weight(const struct plan_limits *l, const char *id, struct cgroups *cg, struct nsbox_err *err)
 {
-	const char *o = p->origin.io_weight;
+	const char *o = l->io_weight.origin;
 	struct where w = {0};
 	char v[32], cfq[32];
 	int i;
@@ -236,7 +236,7 @@ io_weight(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox
 		free(w.dir);
 		if ((i = controller(cg, "io", id, o, "limits.io-weight", err)) < 0)
 			return -1;
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)p->io_weight);
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->io_weight.value);
 		if (write_text(cg->dir[i], "io.weight", v) == 0 ||
 		    write_text(cg->dir[i], "io.bfq.weight", v) == 0)
 			return 0;
@@ -245,11 +245,13 @@ io_weight(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox
 		if ((i = controller(cg, "blkio", id, o, "limits.io-weight", err)) < 0)
 			return -1;
 		snprintf(cfq, sizeof(cfq), "%llu",
-			 (unsigned long long)(p->io_weight * 5 < 10     ? 10
-					      : p->io_weight * 5 > 1000 ? 1000
-									: p->io_weight * 5));
+			 (unsigned long long)(l->io_weight.value * 5 < 10 ? 10
+					      : l->io_weight.value * 5 > 1000
+						      ? 1000
+						      : l->io_weight.value * 5));
 		snprintf(v, sizeof(v), "%llu",
-			 (unsigned long long)(p->io_weight > 1000 ? 1000 : p->io_weight));
+			 (unsigned long long)(l->io_weight.value > 1000 ? 1000
+									: l->io_weight.value));
 		if (write_text(cg->dir[i], "blkio.weight", cfq) == 0 ||
 		    write_text(cg->dir[i], "blkio.bfq.weight", v) == 0)
 			return 0;
@@ -308,20 +310,20 @@ cgroup_delegate(struct cgroups *cg, const char *id, struct nsbox_err *err)
 }
 
 int
-cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox_err *err)
+cgroup_setup(const struct plan_limits *l, const char *id, struct cgroups *cg, struct nsbox_err *err)
 {
 	char v[64];
 	int i;
 
-	if (p->memory) {
-		const char *o = p->origin.memory;
+	if (l->memory.value) {
+		const char *o = l->memory.origin;
 
 		if ((i = controller(cg, "memory", id, o, "limits.memory", err)) < 0)
 			return -1;
-		if (p->memory == UINT64_MAX)
+		if (l->memory.value == UINT64_MAX)
 			snprintf(v, sizeof(v), cg->v2[i] ? "max" : "-1");
 		else
-			snprintf(v, sizeof(v), "%llu", (unsigned long long)p->memory);
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)l->memory.value);
 		if (limit(cg, i, cg->v2[i] ? "memory.max" : "memory.limit_in_bytes", v, o,
 			  "limits.memory", err) < 0)
 			return -1;
@@ -333,26 +335,26 @@ cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct ns
 		cg->oom = xasprintf("%s/%s", cg->dir[i],
 				    cg->v2[i] ? "memory.events" : "memory.oom_control");
 	}
-	if (p->pids) {
-		const char *o = p->origin.pids;
+	if (l->pids.value) {
+		const char *o = l->pids.origin;
 
 		if ((i = controller(cg, "pids", id, o, "limits.pids", err)) < 0)
 			return -1;
-		if (p->pids == UINT64_MAX)
+		if (l->pids.value == UINT64_MAX)
 			snprintf(v, sizeof(v), "max");
 		else
-			snprintf(v, sizeof(v), "%llu", (unsigned long long)p->pids);
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)l->pids.value);
 		if (limit(cg, i, "pids.max", v, o, "limits.pids", err) < 0)
 			return -1;
 	}
-	if (p->cpu_milli) {
-		const char *o = p->origin.cpu;
+	if (l->cpu.value) {
+		const char *o = l->cpu.origin;
 		char q[32];
 
 		/* milli-CPUs: so much run time per 100 ms period */
 		if ((i = controller(cg, "cpu", id, o, "limits.cpu", err)) < 0)
 			return -1;
-		snprintf(q, sizeof(q), "%llu", (unsigned long long)p->cpu_milli * 100);
+		snprintf(q, sizeof(q), "%llu", (unsigned long long)l->cpu.value * 100);
 		if (cg->v2[i]) {
 			snprintf(v, sizeof(v), "%s 100000", q);
 			if (limit(cg, i, "cpu.max", v, o, "limits.cpu", err) < 0)
@@ -362,13 +364,13 @@ cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct ns
 			return -1;
 		}
 	}
-	if (p->io_weight && io_weight(p, id, cg, err) < 0)
+	if (l->io_weight.value && io_weight(l, id, cg, err) < 0)
 		return -1;
 	/* pflask's --cgroup=CONTROLLER: a cgroup of its own, no limit */
-	for (size_t k = 0; k < p->list[PL_CGROUP].n; k++) {
-		const struct pitem *it = &p->list[PL_CGROUP].v[k];
+	for (size_t k = 0; k < l->n_cgroups; k++) {
+		const struct setting_str *c = &l->cgroups[k];
 
-		if (*it->text && controller(cg, it->text, id, it->origin, "limits.cgroup", err) < 0)
+		if (*c->value && controller(cg, c->value, id, c->origin, "limits.cgroup", err) < 0)
 			return -1;
 	}
 	return 0;

@@ -34,8 +34,8 @@ int cgroup_delegate(struct cgroups *cg, const char *id, struct nsbox_err *err);
 /* Make the cgroups the plan's limits need (limits.memory, pids, cpu, and
  * pflask's limits.cgroup controllers), named nsbox-ID, with the limits
  * written. Nothing to do is not an error. */
-int cgroup_setup(const struct plan *p, const char *id, struct cgroups *cg, struct nsbox_err *err);
-/* Put pid (the container's first process, not yet running) in them. */
+int cgroup_setup(const struct plan_limits *l, const char *id, struct cgroups *cg,
+		 struct nsbox_err *err);
 /* A cgroup of the run's in the unified hierarchy, with or without
  * controllers (for an init that manages cgroups); its index, or -1. */
 int cgroup_unified(struct cgroups *cg, const char *id, struct nsbox_err *err);
@@ -43,6 +43,7 @@ int cgroup_unified(struct cgroups *cg, const char *id, struct nsbox_err *err);
  * end when no PID namespace does: the unified hierarchy's, else the v1
  * freezer's (frozen, then killed). Its index, or -1 (errno in err). */
 int cgroup_track(struct cgroups *cg, const char *id, struct nsbox_err *err);
+/* Put pid (the container's first process, not yet running) in them. */
 int cgroup_attach(const struct cgroups *cg, pid_t pid, struct nsbox_err *err);
 /* Whether the memory controller killed something for the limit. */
 bool cgroup_oom(const struct cgroups *cg);

@@ -123,21 +123,21 @@ env_set(char ***env, const char *key, const char *value, bool overwrite)
 }
 
 char **
-env_build(const struct plan *p, char *const *caller, const struct user_info *u)
+env_build(const struct plan_env *e, char *const *caller, const struct user_info *u)
 {
 	char **env = xcalloc(1, sizeof(char *));
 
 	for (size_t i = 0; caller && caller[i]; i++)
-		if (!p->env_clear || startswith(caller[i], "TERM="))
+		if (!e->clear.value || startswith(caller[i], "TERM="))
 			strv_push(&env, caller[i]);
-	env_set(&env, "HOME", u->home ? u->home : "/", p->env_clear);
+	env_set(&env, "HOME", u->home ? u->home : "/", e->clear.value);
 	if (u->name) {
-		env_set(&env, "USER", u->name, p->env_clear);
-		env_set(&env, "LOGNAME", u->name, p->env_clear);
+		env_set(&env, "USER", u->name, e->clear.value);
+		env_set(&env, "LOGNAME", u->name, e->clear.value);
 	}
-	env_set(&env, "SHELL", u->shell ? u->shell : "/bin/sh", p->env_clear);
+	env_set(&env, "SHELL", u->shell ? u->shell : "/bin/sh", e->clear.value);
 	env_set(&env, "PATH", DEFAULT_PATH, false);
-	for (size_t i = 0; i < p->n_env; i++)
-		env_set(&env, p->env[i].key, p->env[i].value, true);
+	for (size_t i = 0; i < e->n_vars; i++)
+		env_set(&env, e->vars[i].key, e->vars[i].value, true);
 	return env;
 }

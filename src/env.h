@@ -28,6 +28,6 @@ void user_info_clear(struct user_info *u);
 void env_set(char ***env, const char *key, const char *value, bool overwrite);
 /* The command's environment: empty (but TERM) or the caller's, then HOME,
  * USER, LOGNAME, SHELL, PATH where unset, then the plan's variables. */
-char **env_build(const struct plan *p, char *const *caller, const struct user_info *u);
+char **env_build(const struct plan_env *e, char *const *caller, const struct user_info *u);
 
 #endif

@@ -104,9 +104,10 @@ monitor(struct run_ctx *ctx, struct nsbox_err *err)
 					 * ignores SIGTERM, as nspawn knows */
 					kill(ctx->pid,
 					     sig == SIGTERM && ctx->boot ? SIGRTMIN + 3 : sig);
-					if (sig == SIGTERM && ctx->p->grace && !deadline.tv_sec) {
+					if (sig == SIGTERM && ctx->p->process.grace.value &&
+					    !deadline.tv_sec) {
 						clock_gettime(CLOCK_MONOTONIC, &deadline);
-						deadline.tv_sec += ctx->p->grace;
+						deadline.tv_sec += ctx->p->process.grace.value;
 					}
 				}
 			}

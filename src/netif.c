@@ -108,15 +108,15 @@ add_addr(struct nl *nl, const struct addr_op *a, const char *key, struct nsbox_e
 }
 
 int
-netif_setup(const struct plan *p, pid_t pid, const char *id, struct netif_state *st,
+netif_setup(const struct plan_net *n, pid_t pid, const char *id, struct netif_state *st,
 	    struct nsbox_err *err)
 {
 	char path[64];
 
-	if (!p->n_netifs && !p->n_addrs && !p->n_addrs_out && !p->gw_family)
+	if (!n->n_netifs && !n->n_addrs && !n->n_addrs_out && !n->gateway.family)
 		return 0;
 	if (geteuid() != 0)
-		return nsbox_error_at(err, p->n_netifs ? p->netifs[0].origin : "command line",
+		return nsbox_error_at(err, n->n_netifs ? n->netifs[0].origin : "command line",
 				      "network.netif: interfaces need root");
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	st->hostns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -125,26 +125,27 @@ netif_setup(const struct plan *p, pid_t pid, const char *id, struct netif_state 
 		return nsbox_error(err, errno, "%s", path);
 	if (nl_open(&st->host, err) < 0 || open_inside(st, err) < 0)
 		return -1;
-	for (size_t i = 0; i < p->n_netifs; i++) {
-		if (add_netif(&p->netifs[i], i, id, st, err) < 0) {
+	for (size_t i = 0; i < n->n_netifs; i++) {
+		if (add_netif(&n->netifs[i], i, id, st, err) < 0) {
 			char where[300];
 
 			snprintf(where, sizeof(where), "%s: network.netif: %s %s",
-				 p->netifs[i].origin, kinds[p->netifs[i].kind], p->netifs[i].name);
+				 n->netifs[i].origin, kinds[n->netifs[i].kind], n->netifs[i].name);
 			nsbox_error_locate(err, where);
 			return -1;
 		}
 	}
-	for (size_t i = 0; i < p->n_addrs; i++)
-		if (add_addr(&st->cont, &p->addrs[i], "address", err) < 0)
+	for (size_t i = 0; i < n->n_addrs; i++)
+		if (add_addr(&st->cont, &n->addrs[i], "address", err) < 0)
 			return -1;
-	for (size_t i = 0; i < p->n_addrs_out; i++)
-		if (add_addr(&st->host, &p->addrs_out[i], "address-outside", err) < 0)
+	for (size_t i = 0; i < n->n_addrs_out; i++)
+		if (add_addr(&st->host, &n->addrs_out[i], "address-outside", err) < 0)
 			return -1;
-	if (p->gw_family && nl_gateway(&st->cont, p->gw_family, p->gateway, err) < 0) {
+	if (n->gateway.family &&
+	    nl_gateway(&st->cont, n->gateway.family, n->gateway.addr, err) < 0) {
 		char where[300];
 
-		snprintf(where, sizeof(where), "%s: network.gateway", p->origin.gateway);
+		snprintf(where, sizeof(where), "%s: network.gateway", n->gateway.origin);
 		nsbox_error_locate(err, where);
 		return -1;
 	}

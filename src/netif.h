@@ -31,7 +31,7 @@ struct netif_state {
  * from the host side, before the container runs. Virtual interfaces are
  * made with their container end already inside, so nothing nsbox creates
  * outlives the namespace. id names automatic veth ends. */
-int netif_setup(const struct plan *p, pid_t pid, const char *id, struct netif_state *st,
+int netif_setup(const struct plan_net *n, pid_t pid, const char *id, struct netif_state *st,
 		struct nsbox_err *err);
 /* Move host devices back under their own names, then let go of the
  * namespace (its virtual interfaces go with it). */

@@ -205,7 +205,7 @@ tty_reachable(const struct run_ctx *ctx)
 
 	if (ctx->slave >= 0 || !ctx->newroot || (ctx->p->ns_flags & own) != own)
 		return true;
-	if (!ctx->userns && ctx->p->caps >> CAP_SYS_ADMIN & 1)
+	if (!ctx->userns && ctx->p->security.caps >> CAP_SYS_ADMIN & 1)
 		return true;
 	for (int fd = 0; fd < 3; fd++)
 		if (isatty(fd))
@@ -225,7 +225,7 @@ payload_prepare(struct run_ctx *ctx)
 
 	ctx->shell[0] = ctx->user.shell;
 	pl->argv = p->argv && p->argv[0] ? p->argv : ctx->shell;
-	pl->envp = env_build(p, environ, &ctx->user);
+	pl->envp = env_build(&p->env, environ, &ctx->user);
 	if (ctx->boot) /* how systemd knows it runs in a container, as in nspawn */
 		env_set(&pl->envp, "container", "nsbox", true);
 	pl->who = ctx->user.name;
@@ -234,9 +234,9 @@ payload_prepare(struct run_ctx *ctx)
 	pl->groups = ctx->user.groups;
 	pl->n_groups = ctx->user.n_groups;
 	pl->set_groups = !groups_fixed(ctx);
-	pl->bounding = p->caps;
+	pl->bounding = p->security.caps;
 	for (int c = 0; c <= CAP_LAST_CAP; c++)
-		if (p->caps & (1ULL << c))
+		if (p->security.caps & (1ULL << c))
 			list[n++] = c;
 	/* A non-root user lost every capability with setresuid; root keeps
 	 * the plan's set, and inheritable and ambient stay empty. */
@@ -245,13 +245,13 @@ payload_prepare(struct run_ctx *ctx)
 		cap_set_flag(pl->caps, CAP_EFFECTIVE, n, list, CAP_SET);
 		cap_set_flag(pl->caps, CAP_PERMITTED, n, list, CAP_SET);
 	}
-	pl->no_new_privs = p->no_new_privs;
+	pl->no_new_privs = p->security.no_new_privs.value;
 	/* The denylist lets the container mount when it may (CAP_SYS_ADMIN),
 	 * and refuses TIOCSTI itself: one filter, one BPF program to JIT. */
-	pl->filter = p->seccomp           ? PAYLOAD_FILTER_DENYLIST
-		     : tty_reachable(ctx) ? PAYLOAD_FILTER_TTY
-					  : PAYLOAD_FILTER_NONE;
-	pl->may_mount = p->caps >> CAP_SYS_ADMIN & 1;
+	pl->filter = p->security.seccomp.value ? PAYLOAD_FILTER_DENYLIST
+		     : tty_reachable(ctx)      ? PAYLOAD_FILTER_TTY
+					       : PAYLOAD_FILTER_NONE;
+	pl->may_mount = p->security.caps >> CAP_SYS_ADMIN & 1;
 }
 
 void __attribute__((noreturn)) payload_run(struct run_ctx *ctx)

@@ -10,98 +10,271 @@
 #include "plan.h"
 #include "util.h"
 
-/* The profile format, in the order `nsbox show` prints it. */
-enum ktype {
-	T_STR,
-	T_PATH,
-	T_BOOL,
-	T_TRI,
-	T_HOSTNAME,
-	T_USER,
-	T_IP,
-	T_SIZE,
-	T_SIZE_MAX,
-	T_PIDS,
-	T_CPU,
-	T_WEIGHT,
-	T_RLIM,
-	T_RLIM_SIZE,
-	T_SECONDS,
-	T_INCLUDE,
-	L_PATH,
-	L_MOUNT,
-	L_NETIF,
-	L_ADDR,
-	L_IDMAP,
-	L_CAPS,
-	L_NAME,
-};
+/* --- the profile format: each key with its parser --- */
 
-#define K_ALIAS 1u /* shares its setting with another key; not printed */
+#define K_LIST  1u /* repeatable: each value appends, an empty one clears the list */
+#define K_UNSET 2u /* an empty value unsets it */
+#define K_ALIAS 4u /* shares its setting with another key; not printed */
 
 struct keydef {
 	const char *section, *key;
-	enum ktype type;
-	int idx; /* enum plan_scalar, or enum plan_list for L_* types */
+	/* Parse text into *out, where plan_validate finds it: NULL if the
+	 * value is valid, else why not (out then holds nothing to free). */
+	const char *(*parse)(const struct keydef *kd, const char *text, union pvalue *out);
+	int idx; /* enum plan_scalar, or enum plan_list with K_LIST; -1: none */
 	const char *dflt;
 	unsigned flags;
 };
 
+static const char *
+parse_text(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd, (void)v, (void)out;
+	return NULL;
+}
+
+static const char *
+parse_path(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd, (void)out;
+	return value_abspath(v);
+}
+
+static const char *
+parse_bool(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return value_bool(v, &out->b);
+}
+
+static const char *
+parse_tri(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return value_tristate(v, &out->tri);
+}
+
+static const char *
+parse_hostname(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd, (void)out;
+	return value_hostname(v);
+}
+
+static const char *
+parse_user(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd, (void)out;
+	return strpbrk(v, ":/ \t\n") ? "expected a user name or a numeric uid" : NULL;
+}
+
+static const char *
+parse_ip(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return value_ipaddr(v, &out->ip.family, out->ip.addr);
+}
+
+static const char *
+parse_size(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return value_size(v, false, &out->u);
+}
+
+static const char *
+parse_size_max(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return value_size(v, true, &out->u);
+}
+
+static const char *
+parse_pids(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	if (streq(v, "max")) {
+		out->u = UINT64_MAX;
+		return NULL;
+	}
+	return value_uint(v, 1, 4194304, &out->u) ? "expected a number from 1 to 4194304, or max"
+						  : NULL;
+}
+
+static const char *
+parse_cpu(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return value_cpu(v, &out->milli);
+}
+
+static const char *
+parse_weight(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return value_uint(v, 1, 10000, &out->u)
+		       ? "expected a weight from 1 to 10000 (100 is the default)"
+		       : NULL;
+}
+
+static const char *
+parse_rlimit(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return value_rlimit(v, false, &out->rlim.soft, &out->rlim.hard);
+}
+
+static const char *
+parse_rlimit_size(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return value_rlimit(v, true, &out->rlim.soft, &out->rlim.hard);
+}
+
+static const char *
+parse_seconds(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return value_uint(v, 0, 3600, &out->u) ? "expected a number of seconds from 0 to 3600"
+					       : NULL;
+}
+
+static const char *
+parse_include(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd, (void)v, (void)out;
+	return "include is only valid in a profile (use --profile)";
+}
+
+static const char *
+parse_mount(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	const char *e = value_mount(kd->key, v, &out->mount);
+
+	if (e)
+		mount_op_clear(&out->mount);
+	return e;
+}
+
+static const char *
+parse_netif(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	const char *e = value_netif(v, &out->netif);
+
+	(void)kd;
+	if (e)
+		netif_op_clear(&out->netif);
+	return e;
+}
+
+static const char *
+parse_addr(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return value_addr(v, &out->addr);
+}
+
+static const char *
+parse_idmap(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd;
+	return idmap_parse(v, &out->idmap);
+}
+
+/* pflask's --caps form: a comma-separated list of [+-]NAME or [+-]all,
+ * applied in order; what it turns on and off, of the first 64. */
+static const char *
+parse_caps(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	_cleanup_free_ char *copy = xstrdup(v);
+	char *save = NULL;
+
+	(void)kd;
+	out->caps.set = out->caps.clear = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		bool drop = *t == '-';
+		uint64_t bits = 0;
+		int cap = 0;
+
+		if (*t == '+' || *t == '-')
+			t++;
+		if (streq(t, "all"))
+			bits = ~0ULL;
+		else if (value_cap(t, &cap))
+			return "unknown capability (expected names such as CAP_CHOWN, or all)";
+		else if (cap < 64)
+			bits = 1ULL << cap;
+		out->caps.set = drop ? out->caps.set & ~bits : out->caps.set | bits;
+		out->caps.clear = drop ? out->caps.clear | bits : out->caps.clear & ~bits;
+	}
+	return NULL;
+}
+
+static const char *
+parse_controller(const struct keydef *kd, const char *v, union pvalue *out)
+{
+	(void)kd, (void)out;
+	return strspn(v, "abcdefghijklmnopqrstuvwxyz_0123456789") == strlen(v)
+		       ? NULL
+		       : "expected a controller name such as memory or pids";
+}
+
+/* The profile format, in the order `nsbox show` prints it. */
 static const struct keydef keys[] = {
-	{"profile", "description", T_STR, PK_DESCRIPTION, NULL, 0},
-	{"profile", "include", T_INCLUDE, -1, NULL, 0},
-	{"root", "directory", T_PATH, PK_DIRECTORY, NULL, 0},
-	{"root", "tarball", T_PATH, PK_TARBALL, NULL, 0},
-	{"root", "ephemeral", T_BOOL, PK_EPHEMERAL, "no", 0},
-	{"root", "overlay", L_PATH, PL_OVERLAY, NULL, 0},
-	{"root", "upper", T_PATH, PK_UPPER, NULL, 0},
-	{"root", "hostname", T_HOSTNAME, PK_HOSTNAME, NULL, 0},
-	{"root", "chdir", T_PATH, PK_CHDIR, NULL, 0},
-	{"mount", "bind", L_MOUNT, PL_MOUNT, NULL, 0},
-	{"mount", "bind-ro", L_MOUNT, PL_MOUNT, NULL, 0},
-	{"mount", "tmp", L_MOUNT, PL_MOUNT, NULL, 0},
-	{"mount", "overlay", L_MOUNT, PL_MOUNT, NULL, 0},
-	{"network", "private", T_BOOL, PK_NS_NET, NULL, K_ALIAS},
-	{"network", "netif", L_NETIF, PL_NETIF, NULL, 0},
-	{"network", "address", L_ADDR, PL_ADDRESS, NULL, 0},
-	{"network", "address-outside", L_ADDR, PL_ADDRESS_OUT, NULL, 0},
-	{"network", "gateway", T_IP, PK_GATEWAY, NULL, 0},
-	{"user", "user", T_USER, PK_USER, NULL, 0},
-	{"user", "userns", T_TRI, PK_USERNS, "auto", 0},
-	{"user", "map", L_IDMAP, PL_IDMAP, NULL, 0},
-	{"user", "uid-map", L_IDMAP, PL_IDMAP, NULL, 0},
-	{"user", "gid-map", L_IDMAP, PL_IDMAP, NULL, 0},
-	{"namespaces", "mount", T_BOOL, PK_NS_MOUNT, "yes", 0},
-	{"namespaces", "pid", T_BOOL, PK_NS_PID, "yes", 0},
-	{"namespaces", "ipc", T_BOOL, PK_NS_IPC, "yes", 0},
-	{"namespaces", "uts", T_BOOL, PK_NS_UTS, "yes", 0},
-	{"namespaces", "net", T_BOOL, PK_NS_NET, "yes", 0},
-	{"namespaces", "cgroup", T_BOOL, PK_NS_CGROUP, "yes", 0},
-	{"env", "clear", T_BOOL, PK_ENV_CLEAR, "yes", 0},
-	{"limits", "memory", T_SIZE_MAX, PK_MEMORY, NULL, 0},
-	{"limits", "pids", T_PIDS, PK_PIDS, NULL, 0},
-	{"limits", "cpu", T_CPU, PK_CPU, NULL, 0},
-	{"limits", "io-weight", T_WEIGHT, PK_IO_WEIGHT, NULL, 0},
-	{"limits", "shm-size", T_SIZE, PK_SHM_SIZE, "64M", 0},
-	{"limits", "nofile", T_RLIM, PK_NOFILE, "1024:524288", 0},
-	{"limits", "nproc", T_RLIM, PK_NPROC, NULL, 0},
-	{"limits", "core", T_RLIM_SIZE, PK_CORE, NULL, 0},
-	{"limits", "stack", T_RLIM_SIZE, PK_STACK, NULL, 0},
-	{"limits", "fsize", T_RLIM_SIZE, PK_FSIZE, NULL, 0},
-	{"limits", "memlock", T_RLIM_SIZE, PK_MEMLOCK, NULL, 0},
-	{"limits", "as", T_RLIM_SIZE, PK_AS, NULL, 0},
-	{"limits", "cgroup", L_NAME, PL_CGROUP, NULL, 0},
-	{"security", "capabilities", L_CAPS, PL_CAPS, NULL, 0},
-	{"security", "no-new-privileges", T_BOOL, PK_NNP, "yes", 0},
-	{"security", "seccomp", T_BOOL, PK_SECCOMP, "no", 0},
-	{"process", "init", T_TRI, PK_INIT, "auto", 0},
-	{"process", "grace", T_SECONDS, PK_GRACE, "10", 0},
-	{"process", "tty", T_TRI, PK_TTY, "auto", 0},
-	{"process", "name", T_HOSTNAME, PK_NAME, NULL, 0},
-	{"process", "detach", T_BOOL, PK_DETACH, "no", 0},
-	{"process", "register", T_TRI, PK_REGISTER, "auto", 0},
-	{"hooks", "pre-exec", T_PATH, PK_PRE_EXEC, NULL, 0},
-	{"hooks", "post-exit", T_PATH, PK_POST_EXIT, NULL, 0},
+	{"profile", "description", parse_text, PK_DESCRIPTION, NULL, K_UNSET},
+	{"profile", "include", parse_include, -1, NULL, 0},
+	{"root", "directory", parse_path, PK_DIRECTORY, NULL, K_UNSET},
+	{"root", "tarball", parse_path, PK_TARBALL, NULL, K_UNSET},
+	{"root", "ephemeral", parse_bool, PK_EPHEMERAL, "no", 0},
+	{"root", "overlay", parse_path, PL_OVERLAY, NULL, K_LIST},
+	{"root", "upper", parse_path, PK_UPPER, NULL, K_UNSET},
+	{"root", "hostname", parse_hostname, PK_HOSTNAME, NULL, K_UNSET},
+	{"root", "chdir", parse_path, PK_CHDIR, NULL, K_UNSET},
+	{"mount", "bind", parse_mount, PL_MOUNT, NULL, K_LIST},
+	{"mount", "bind-ro", parse_mount, PL_MOUNT, NULL, K_LIST},
+	{"mount", "tmp", parse_mount, PL_MOUNT, NULL, K_LIST},
+	{"mount", "overlay", parse_mount, PL_MOUNT, NULL, K_LIST},
+	{"network", "private", parse_bool, PK_NS_NET, NULL, K_ALIAS},
+	{"network", "netif", parse_netif, PL_NETIF, NULL, K_LIST},
+	{"network", "address", parse_addr, PL_ADDRESS, NULL, K_LIST},
+	{"network", "address-outside", parse_addr, PL_ADDRESS_OUT, NULL, K_LIST},
+	{"network", "gateway", parse_ip, PK_GATEWAY, NULL, K_UNSET},
+	{"user", "user", parse_user, PK_USER, NULL, K_UNSET},
+	{"user", "userns", parse_tri, PK_USERNS, "auto", 0},
+	{"user", "map", parse_idmap, PL_IDMAP, NULL, K_LIST},
+	{"user", "uid-map", parse_idmap, PL_IDMAP, NULL, K_LIST},
+	{"user", "gid-map", parse_idmap, PL_IDMAP, NULL, K_LIST},
+	{"namespaces", "mount", parse_bool, PK_NS_MOUNT, "yes", 0},
+	{"namespaces", "pid", parse_bool, PK_NS_PID, "yes", 0},
+	{"namespaces", "ipc", parse_bool, PK_NS_IPC, "yes", 0},
+	{"namespaces", "uts", parse_bool, PK_NS_UTS, "yes", 0},
+	{"namespaces", "net", parse_bool, PK_NS_NET, "yes", 0},
+	{"namespaces", "cgroup", parse_bool, PK_NS_CGROUP, "yes", 0},
+	{"env", "clear", parse_bool, PK_ENV_CLEAR, "yes", 0},
+	{"limits", "memory", parse_size_max, PK_MEMORY, NULL, K_UNSET},
+	{"limits", "pids", parse_pids, PK_PIDS, NULL, K_UNSET},
+	{"limits", "cpu", parse_cpu, PK_CPU, NULL, K_UNSET},
+	{"limits", "io-weight", parse_weight, PK_IO_WEIGHT, NULL, 0},
+	{"limits", "shm-size", parse_size, PK_SHM_SIZE, "64M", 0},
+	{"limits", "nofile", parse_rlimit, PK_NOFILE, "1024:524288", K_UNSET},
+	{"limits", "nproc", parse_rlimit, PK_NPROC, NULL, K_UNSET},
+	{"limits", "core", parse_rlimit_size, PK_CORE, NULL, K_UNSET},
+	{"limits", "stack", parse_rlimit_size, PK_STACK, NULL, K_UNSET},
+	{"limits", "fsize", parse_rlimit_size, PK_FSIZE, NULL, K_UNSET},
+	{"limits", "memlock", parse_rlimit_size, PK_MEMLOCK, NULL, K_UNSET},
+	{"limits", "as", parse_rlimit_size, PK_AS, NULL, K_UNSET},
+	{"limits", "cgroup", parse_controller, PL_CGROUP, NULL, K_LIST},
+	{"security", "capabilities", parse_caps, PL_CAPS, NULL, K_LIST},
+	{"security", "no-new-privileges", parse_bool, PK_NNP, "yes", 0},
+	{"security", "seccomp", parse_bool, PK_SECCOMP, "no", 0},
+	{"process", "init", parse_tri, PK_INIT, "auto", 0},
+	{"process", "grace", parse_seconds, PK_GRACE, "10", 0},
+	{"process", "tty", parse_tri, PK_TTY, "auto", 0},
+	{"process", "name", parse_hostname, PK_NAME, NULL, K_UNSET},
+	{"process", "detach", parse_bool, PK_DETACH, "no", 0},
+	{"process", "register", parse_tri, PK_REGISTER, "auto", 0},
+	{"hooks", "pre-exec", parse_path, PK_PRE_EXEC, NULL, K_UNSET},
+	{"hooks", "post-exit", parse_path, PK_POST_EXIT, NULL, K_UNSET},
 };
 
 /* podman's default set (containers.conf default_capabilities): enough for
@@ -233,150 +406,67 @@ plan_key_check(const char *section, const char *key, char *msg, size_t size)
 	return -1;
 }
 
-static const char *
-check_caps(const char *v)
+/* What a parsed list item owns: a mount's, an interface's or an address's
+ * strings. */
+static void
+item_release(enum plan_list idx, union pvalue *v)
 {
-	_cleanup_free_ char *copy = xstrdup(v);
-	char *save = NULL;
-
-	/* pflask's --caps form: a comma-separated list of [+-]NAME or [+-]all. */
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		int cap;
-
-		if (*t == '+' || *t == '-')
-			t++;
-		if (!streq(t, "all") && value_cap(t, &cap))
-			return "unknown capability (expected names such as CAP_CHOWN, or all)";
-	}
-	return NULL;
-}
-
-/* Check one value of a key; NULL if it is valid. */
-static const char *
-check_value(const struct keydef *kd, const char *v)
-{
-	uint64_t u, u2;
-	unsigned m;
-	bool b;
-	enum tristate t;
-	int fam;
-	unsigned char addr[16];
-	const char *e;
-
-	switch (kd->type) {
-	case T_STR:
-		return NULL;
-	case T_PATH:
-	case L_PATH:
-		return value_abspath(v);
-	case T_BOOL:
-		return value_bool(v, &b);
-	case T_TRI:
-		return value_tristate(v, &t);
-	case T_HOSTNAME:
-		return value_hostname(v);
-	case T_USER:
-		return strpbrk(v, ":/ \t\n") ? "expected a user name or a numeric uid" : NULL;
-	case T_IP:
-		return value_ipaddr(v, &fam, addr);
-	case T_SIZE:
-		return value_size(v, false, &u);
-	case T_SIZE_MAX:
-		return value_size(v, true, &u);
-	case T_PIDS:
-		if (streq(v, "max"))
-			return NULL;
-		return value_uint(v, 1, 4194304, &u) ? "expected a number from 1 to 4194304, or max"
-						     : NULL;
-	case T_CPU:
-		return value_cpu(v, &m);
-	case T_WEIGHT:
-		return value_uint(v, 1, 10000, &u)
-			       ? "expected a weight from 1 to 10000 (100 is the "
-				 "default)"
-			       : NULL;
-	case T_RLIM:
-	case T_RLIM_SIZE:
-		return value_rlimit(v, kd->type == T_RLIM_SIZE, &u, &u2);
-	case T_SECONDS:
-		return value_uint(v, 0, 3600, &u) ? "expected a number of seconds from 0 to 3600"
-						  : NULL;
-	case T_INCLUDE:
-		return "include is only valid in a profile (use --profile)";
-	case L_MOUNT: {
-		struct mount_op op;
-
-		e = value_mount(kd->key, v, &op);
-		mount_op_clear(&op);
-		return e;
-	}
-	case L_NETIF: {
-		struct netif_op op;
-
-		e = value_netif(v, &op);
-		netif_op_clear(&op);
-		return e;
-	}
-	case L_ADDR: {
-		struct addr_op op;
-
-		e = value_addr(v, &op);
-		free(op.ifname);
-		return e;
-	}
-	case L_IDMAP: {
-		struct idmap im;
-
-		return idmap_parse(v, &im);
-	}
-	case L_CAPS:
-		return check_caps(v);
-	case L_NAME:
-		return strspn(v, "abcdefghijklmnopqrstuvwxyz_0123456789") == strlen(v)
-			       ? NULL
-			       : "expected a controller name such as memory or pids";
-	}
-	return "internal error: unknown type";
+	if (idx == PL_MOUNT)
+		mount_op_clear(&v->mount);
+	else if (idx == PL_NETIF)
+		netif_op_clear(&v->netif);
+	else if (idx == PL_ADDRESS || idx == PL_ADDRESS_OUT)
+		free(v->addr.ifname);
 }
 
 static void
-plist_clear(struct plist *l)
+plist_clear(struct plan *p, enum plan_list idx)
 {
+	struct plist *l = &p->list[idx];
+
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].key);
 		free(l->v[i].text);
 		free(l->v[i].origin);
+		item_release(idx, &l->v[i].v);
 	}
 	l->n = 0;
 }
 
+/* An empty value: the list so far is dropped, and show says where. */
 static void
-plist_add(struct plist *l, const char *key, const char *text, const char *origin)
+plist_reset(struct plan *p, enum plan_list idx, const char *origin)
+{
+	plist_clear(p, idx);
+	free(p->list[idx].cleared);
+	p->list[idx].cleared = xstrdup(origin);
+}
+
+/* The item takes over what v owns. */
+static void
+plist_add(struct plist *l, const char *key, const char *text, const char *origin,
+	  const union pvalue *v)
 {
 	xgrow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
 	l->v[l->n].key = xstrdup(key);
 	l->v[l->n].text = xstrdup(text);
 	l->v[l->n].origin = xstrdup(origin);
+	l->v[l->n].v = *v;
 	l->n++;
 }
 
 static void
-scalar_set(struct pscalar *s, const char *text, const char *origin)
+scalar_set(struct pscalar *s, const char *text, const char *origin, const union pvalue *v)
 {
 	free(s->text);
 	free(s->origin);
 	s->text = s->origin = NULL;
+	memset(&s->v, 0, sizeof(s->v));
 	if (!text || !origin)
 		return;
 	s->text = xstrdup(text);
 	s->origin = xstrdup(origin);
-}
-
-static bool
-clears_to_unset(enum ktype t)
-{
-	return t == T_STR || t == T_PATH || t == T_HOSTNAME || t == T_USER || t == T_IP ||
-	       t == T_SIZE_MAX || t == T_PIDS || t == T_CPU || t == T_RLIM || t == T_RLIM_SIZE;
+	s->v = *v;
 }
 
 static void
@@ -391,13 +481,12 @@ bad_value(struct diag *d, const struct entry *e, const char *why)
 static void
 merge_env(struct plan *p, const struct entry *e, struct diag *d)
 {
+	const union pvalue none = {0};
 	const char *why;
 
 	/* An empty key is what --setenv= (no value) produces: clear the list. */
 	if (!*e->key) {
-		plist_clear(&p->list[PL_ENV]);
-		free(p->list[PL_ENV].cleared);
-		p->list[PL_ENV].cleared = xstrdup(e->origin);
+		plist_reset(p, PL_ENV, e->origin);
 		return;
 	}
 	if ((why = value_envkey(e->key))) {
@@ -406,13 +495,14 @@ merge_env(struct plan *p, const struct entry *e, struct diag *d)
 		diag_add(d, "%s: env.%s: %s", e->origin, k, why);
 		return;
 	}
-	plist_add(&p->list[PL_ENV], e->key, e->value, e->origin);
+	plist_add(&p->list[PL_ENV], e->key, e->value, e->origin, &none);
 }
 
 static void
 merge_one(struct plan *p, const struct entry *e, struct diag *d)
 {
 	const struct keydef *kd = key_find(e->section, e->key);
+	union pvalue v = {0};
 	const char *why;
 	char msg[256];
 
@@ -425,26 +515,23 @@ merge_one(struct plan *p, const struct entry *e, struct diag *d)
 		diag_add(d, "%s: %s", e->origin, msg);
 		return;
 	}
-	if (kd->type >= L_PATH && !*e->value) {
-		struct plist *l = &p->list[kd->idx];
-
-		plist_clear(l);
-		free(l->cleared);
-		l->cleared = xstrdup(e->origin);
+	if (kd->flags & K_LIST && !*e->value) {
+		plist_reset(p, (enum plan_list)kd->idx, e->origin);
 		return;
 	}
-	if (!*e->value && clears_to_unset(kd->type)) {
-		scalar_set(&p->scalar[kd->idx], NULL, NULL);
+	if (kd->flags & K_UNSET && !*e->value) {
+		scalar_set(&p->scalar[kd->idx], NULL, NULL, NULL);
 		return;
 	}
-	if ((why = check_value(kd, e->value))) {
+	/* Parsed here, once: plan_validate takes the value as it is. */
+	if ((why = kd->parse(kd, e->value, &v))) {
 		bad_value(d, e, why);
 		return;
 	}
-	if (kd->type >= L_PATH)
-		plist_add(&p->list[kd->idx], e->key, e->value, e->origin);
+	if (kd->flags & K_LIST)
+		plist_add(&p->list[kd->idx], e->key, e->value, e->origin, &v);
 	else
-		scalar_set(&p->scalar[kd->idx], e->value, e->origin);
+		scalar_set(&p->scalar[kd->idx], e->value, e->origin, &v);
 }
 
 size_t
@@ -480,35 +567,27 @@ plan_new(void)
 	return p;
 }
 
+/* The typed arrays; what their items point to belongs to the texts. */
 static void
 typed_free(struct plan *p)
 {
-	for (size_t i = 0; i < p->n_mounts; i++)
-		mount_op_clear(&p->mounts[i]);
-	for (size_t i = 0; i < p->n_netifs; i++)
-		netif_op_clear(&p->netifs[i]);
-	for (size_t i = 0; i < p->n_addrs; i++)
-		free(p->addrs[i].ifname);
-	for (size_t i = 0; i < p->n_addrs_out; i++)
-		free(p->addrs_out[i].ifname);
-	free(p->mounts);
-	free(p->netifs);
-	free(p->addrs);
-	free(p->addrs_out);
-	free(p->uid_map);
-	free(p->gid_map);
-	free(p->env);
-	free(p->overlays);
-	free(p->cgroups);
-	p->mounts = NULL;
-	p->netifs = NULL;
-	p->addrs = p->addrs_out = NULL;
-	p->uid_map = p->gid_map = NULL;
-	p->env = NULL;
-	p->overlays = p->cgroups = NULL;
-	p->n_mounts = p->n_netifs = p->n_addrs = p->n_addrs_out = 0;
-	p->n_uid_map = p->n_gid_map = p->n_env = p->n_overlays = p->n_cgroups = 0;
-	p->n_rlimits = 0;
+	free(p->root.overlays);
+	free(p->root.mounts);
+	free(p->net.netifs);
+	free(p->net.addrs);
+	free(p->net.addrs_out);
+	free(p->user.uid_map);
+	free(p->user.gid_map);
+	free(p->env.vars);
+	free(p->limits.cgroups);
+	p->root = (struct plan_root){0};
+	p->net = (struct plan_net){0};
+	p->user = (struct plan_user){0};
+	p->env = (struct plan_env){0};
+	p->limits = (struct plan_limits){0};
+	p->security = (struct plan_security){0};
+	p->process = (struct plan_process){0};
+	p->hooks = (struct plan_hooks){0};
 }
 
 void
@@ -518,9 +597,9 @@ plan_free(struct plan *p)
 		return;
 	typed_free(p);
 	for (size_t i = 0; i < PK__COUNT; i++)
-		scalar_set(&p->scalar[i], NULL, NULL);
+		scalar_set(&p->scalar[i], NULL, NULL, NULL);
 	for (size_t i = 0; i < PL__COUNT; i++) {
-		plist_clear(&p->list[i]);
+		plist_clear(p, (enum plan_list)i);
 		free(p->list[i].v);
 		free(p->list[i].cleared);
 	}
@@ -548,14 +627,29 @@ sorigin(const struct plan *p, enum plan_scalar k)
 	return p->scalar[k].origin;
 }
 
-static bool
-sbool(const struct plan *p, enum plan_scalar k)
+/* The typed settings, from the values merge_one parsed. */
+static struct setting_str
+set_str(const struct plan *p, enum plan_scalar k)
 {
-	bool b = false;
+	return (struct setting_str){p->scalar[k].text, p->scalar[k].origin};
+}
 
-	if (sval(p, k))
-		value_bool(sval(p, k), &b);
-	return b;
+static struct setting_bool
+set_bool(const struct plan *p, enum plan_scalar k)
+{
+	return (struct setting_bool){p->scalar[k].v.b, p->scalar[k].origin};
+}
+
+static struct setting_tri
+set_tri(const struct plan *p, enum plan_scalar k)
+{
+	return (struct setting_tri){p->scalar[k].v.tri, p->scalar[k].origin};
+}
+
+static struct setting_u64
+set_u64(const struct plan *p, enum plan_scalar k)
+{
+	return (struct setting_u64){p->scalar[k].v.u, p->scalar[k].origin};
 }
 
 /* "a.conf:3: root.ephemeral: conflicts with root.upper (command line)" */
@@ -580,7 +674,7 @@ derive_ns(struct plan *p)
 
 	p->ns_flags = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
-		if (sbool(p, ns[i].k))
+		if (p->scalar[ns[i].k].v.b)
 			p->ns_flags |= ns[i].flag;
 }
 
@@ -591,8 +685,8 @@ want_init(const struct plan *p)
 {
 	const char *base;
 
-	if (p->init != TRI_AUTO)
-		return p->init == TRI_YES;
+	if (p->process.init.value != TRI_AUTO)
+		return p->process.init.value == TRI_YES;
 	if (!p->argv || !p->argv[0])
 		return true;
 	base = strrchr(p->argv[0], '/');
@@ -601,80 +695,61 @@ want_init(const struct plan *p)
 }
 
 static void
-derive_scalars(struct plan *p)
+derive_limits(struct plan *p)
 {
 	static const struct {
 		enum plan_scalar k;
 		int res;
-		bool size;
 	} rl[] = {
-		{PK_NOFILE, RLIMIT_NOFILE, false}, {PK_NPROC, RLIMIT_NPROC, false},
-		{PK_CORE, RLIMIT_CORE, true},      {PK_STACK, RLIMIT_STACK, true},
-		{PK_FSIZE, RLIMIT_FSIZE, true},    {PK_MEMLOCK, RLIMIT_MEMLOCK, true},
-		{PK_AS, RLIMIT_AS, true},
+		{PK_NOFILE, RLIMIT_NOFILE}, {PK_NPROC, RLIMIT_NPROC}, {PK_CORE, RLIMIT_CORE},
+		{PK_STACK, RLIMIT_STACK},   {PK_FSIZE, RLIMIT_FSIZE}, {PK_MEMLOCK, RLIMIT_MEMLOCK},
+		{PK_AS, RLIMIT_AS},
 	};
-	uint64_t u = 0;
+	struct plan_limits *l = &p->limits;
 
-	derive_ns(p);
-	p->rootfs = sval(p, PK_DIRECTORY);
-	p->tarball = sval(p, PK_TARBALL);
-	p->upper = sval(p, PK_UPPER);
-	p->hostname = sval(p, PK_HOSTNAME);
-	p->chdir = sval(p, PK_CHDIR);
-	p->user = sval(p, PK_USER);
-	p->pre_exec = sval(p, PK_PRE_EXEC);
-	p->name = sval(p, PK_NAME);
-	p->post_exit = sval(p, PK_POST_EXIT);
-	p->ephemeral = sbool(p, PK_EPHEMERAL);
-	p->env_clear = sbool(p, PK_ENV_CLEAR);
-	p->no_new_privs = sbool(p, PK_NNP);
-	p->seccomp = sbool(p, PK_SECCOMP);
-	p->detach = sbool(p, PK_DETACH);
-	value_tristate(sval(p, PK_USERNS), &p->userns);
-	value_tristate(sval(p, PK_INIT), &p->init);
-	value_tristate(sval(p, PK_TTY), &p->tty);
-	value_tristate(sval(p, PK_REGISTER), &p->reg);
-	p->use_init = want_init(p);
-	p->origin.tarball = sorigin(p, PK_TARBALL);
-	p->origin.upper = sorigin(p, PK_UPPER);
-	p->origin.userns = sorigin(p, PK_USERNS);
-	p->origin.gateway = sorigin(p, PK_GATEWAY);
-	p->origin.memory = sorigin(p, PK_MEMORY);
-	p->origin.pids = sorigin(p, PK_PIDS);
-	p->origin.cpu = sorigin(p, PK_CPU);
-	p->origin.io_weight = sorigin(p, PK_IO_WEIGHT);
-	p->origin.name = sorigin(p, PK_NAME);
-	p->origin.reg = sorigin(p, PK_REGISTER);
-	p->origin.pre_exec = sorigin(p, PK_PRE_EXEC);
-	p->origin.post_exit = sorigin(p, PK_POST_EXIT);
-	p->boot = p->init == TRI_AUTO && !p->use_init;
-	p->memory = p->pids = 0;
-	if (sval(p, PK_MEMORY))
-		value_size(sval(p, PK_MEMORY), true, &p->memory);
-	if (sval(p, PK_PIDS) && value_uint(sval(p, PK_PIDS), 1, 4194304, &p->pids))
-		p->pids = UINT64_MAX; /* "max" */
-	value_size(sval(p, PK_SHM_SIZE), false, &p->shm_size);
-	p->io_weight = 0;
-	if (sval(p, PK_IO_WEIGHT))
-		value_uint(sval(p, PK_IO_WEIGHT), 1, 10000, &p->io_weight);
-	p->cpu_milli = 0;
-	if (sval(p, PK_CPU))
-		value_cpu(sval(p, PK_CPU), &p->cpu_milli);
-	value_uint(sval(p, PK_GRACE), 0, 3600, &u);
-	p->grace = (unsigned)u;
-	p->gw_family = 0;
-	if (sval(p, PK_GATEWAY))
-		value_ipaddr(sval(p, PK_GATEWAY), &p->gw_family, p->gateway);
+	l->memory = set_u64(p, PK_MEMORY);
+	l->pids = set_u64(p, PK_PIDS);
+	l->cpu = (struct setting_u64){p->scalar[PK_CPU].v.milli, sorigin(p, PK_CPU)};
+	l->io_weight = set_u64(p, PK_IO_WEIGHT);
+	l->shm_size = set_u64(p, PK_SHM_SIZE);
 	for (size_t i = 0; i < ARRAY_SIZE(rl); i++) {
-		struct rlimit_op *r = &p->rlimits[p->n_rlimits];
+		const struct pscalar *s = &p->scalar[rl[i].k];
 
-		if (!sval(p, rl[i].k))
-			continue;
-		r->resource = rl[i].res;
-		r->origin = sorigin(p, rl[i].k);
-		value_rlimit(sval(p, rl[i].k), rl[i].size, &r->soft, &r->hard);
-		p->n_rlimits++;
+		if (s->text)
+			l->rlimits[l->n_rlimits++] = (struct rlimit_op){rl[i].res, s->v.rlim.soft,
+									s->v.rlim.hard, s->origin};
 	}
+}
+
+static void
+derive_scalars(struct plan *p)
+{
+	derive_ns(p);
+	p->root.directory = set_str(p, PK_DIRECTORY);
+	p->root.tarball = set_str(p, PK_TARBALL);
+	p->root.upper = set_str(p, PK_UPPER);
+	p->root.hostname = set_str(p, PK_HOSTNAME);
+	p->root.chdir = set_str(p, PK_CHDIR);
+	p->root.ephemeral = set_bool(p, PK_EPHEMERAL);
+	p->net.gateway.family = p->scalar[PK_GATEWAY].v.ip.family;
+	memcpy(p->net.gateway.addr, p->scalar[PK_GATEWAY].v.ip.addr, sizeof(p->net.gateway.addr));
+	p->net.gateway.origin = sorigin(p, PK_GATEWAY);
+	p->user.name = set_str(p, PK_USER);
+	p->user.userns = set_tri(p, PK_USERNS);
+	p->env.clear = set_bool(p, PK_ENV_CLEAR);
+	p->security.no_new_privs = set_bool(p, PK_NNP);
+	p->security.seccomp = set_bool(p, PK_SECCOMP);
+	p->process.init = set_tri(p, PK_INIT);
+	p->process.tty = set_tri(p, PK_TTY);
+	p->process.reg = set_tri(p, PK_REGISTER);
+	p->process.detach = set_bool(p, PK_DETACH);
+	p->process.grace = set_u64(p, PK_GRACE);
+	p->process.name = set_str(p, PK_NAME);
+	p->process.use_init = want_init(p);
+	p->process.boot = p->process.init.value == TRI_AUTO && !p->process.use_init;
+	p->hooks.pre_exec = set_str(p, PK_PRE_EXEC);
+	p->hooks.post_exit = set_str(p, PK_POST_EXIT);
+	derive_limits(p);
 }
 
 /* systemd-nspawn's default set: what an init booted in the container
@@ -714,127 +789,108 @@ static void
 derive_caps(struct plan *p)
 {
 	const struct plist *l = &p->list[PL_CAPS];
-	bool boot = p->boot;
+	bool boot = p->process.boot;
+	uint64_t caps = 0;
 
-	p->caps = 0;
 	for (size_t i = 0; boot && i < ARRAY_SIZE(boot_caps); i++) {
 		int cap = 0;
 
 		/* one nsbox itself cannot have is left out, as nspawn does */
 		if (!value_cap(boot_caps[i], &cap) && cap < 64 && prctl(PR_CAPBSET_READ, cap) == 1)
-			p->caps |= 1ULL << cap;
+			caps |= 1ULL << cap;
 	}
-	for (size_t i = 0; i < l->n; i++) {
-		_cleanup_free_ char *copy = xstrdup(l->v[i].text);
-		char *save = NULL;
-
-		if (boot && streq(l->v[i].origin, "default"))
-			continue;
-
-		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-			bool drop = *t == '-';
-			uint64_t bits;
-			int cap = 0;
-
-			if (*t == '+' || *t == '-')
-				t++;
-			if (streq(t, "all"))
-				bits = ~0ULL;
-			else if (!value_cap(t, &cap) && cap < 64)
-				bits = 1ULL << cap;
-			else
-				continue;
-			p->caps = drop ? p->caps & ~bits : p->caps | bits;
-		}
-	}
+	for (size_t i = 0; i < l->n; i++)
+		if (!boot || !streq(l->v[i].origin, "default"))
+			caps = (caps & ~l->v[i].v.caps.clear) | l->v[i].v.caps.set;
+	p->security.caps = caps;
 }
 
 static void
 derive_env(struct plan *p)
 {
 	const struct plist *l = &p->list[PL_ENV];
+	struct plan_env *e = &p->env;
 
-	p->env = xcalloc(l->n, sizeof(*p->env));
+	e->vars = xcalloc(l->n, sizeof(*e->vars));
 	for (size_t i = 0; i < l->n; i++) {
 		size_t j;
 
 		/* A later setting of the same variable replaces the earlier. */
-		for (j = 0; j < p->n_env; j++)
-			if (streq(p->env[j].key, l->v[i].key))
+		for (j = 0; j < e->n_vars; j++)
+			if (streq(e->vars[j].key, l->v[i].key))
 				break;
-		if (j == p->n_env)
-			p->n_env++;
-		p->env[j].key = l->v[i].key;
-		p->env[j].value = l->v[i].text;
-		p->env[j].origin = l->v[i].origin;
+		if (j == e->n_vars)
+			e->n_vars++;
+		e->vars[j] = (struct env_var){l->v[i].key, l->v[i].text, l->v[i].origin};
 	}
 }
+
+static struct setting_str *
+derive_texts(const struct plist *l, size_t *n)
+{
+	struct setting_str *v = xcalloc(l->n, sizeof(*v));
+
+	for (size_t i = 0; i < l->n; i++)
+		v[i] = (struct setting_str){l->v[i].text, l->v[i].origin};
+	*n = l->n;
+	return v;
+}
+
+/* Each item's parsed value, with the item's origin; the strings in it stay
+ * the item's. */
+#define DERIVE_OPS(plan, idx, member, arr, count)                                                  \
+	do {                                                                                       \
+		const struct plist *l_ = &(plan)->list[idx];                                       \
+                                                                                                   \
+		(arr) = xcalloc(l_->n, sizeof(*(arr)));                                            \
+		for (size_t i_ = 0; i_ < l_->n; i_++) {                                            \
+			(arr)[i_] = l_->v[i_].v.member;                                            \
+			(arr)[i_].origin = l_->v[i_].origin;                                       \
+		}                                                                                  \
+		(count) = l_->n;                                                                   \
+	} while (0)
 
 static void
 derive_lists(struct plan *p)
 {
-	const struct plist *l;
+	const struct plist *l = &p->list[PL_IDMAP];
+	struct plan_user *u = &p->user;
 
-	l = &p->list[PL_OVERLAY];
-	p->overlays = xcalloc(l->n, sizeof(char *));
-	for (size_t i = 0; i < l->n; i++)
-		p->overlays[p->n_overlays++] = l->v[i].text;
-	l = &p->list[PL_CGROUP];
-	p->cgroups = xcalloc(l->n, sizeof(char *));
-	for (size_t i = 0; i < l->n; i++)
-		p->cgroups[p->n_cgroups++] = l->v[i].text;
-	l = &p->list[PL_MOUNT];
-	p->mounts = xcalloc(l->n, sizeof(*p->mounts));
-	for (size_t i = 0; i < l->n; i++)
-		if (!value_mount(l->v[i].key, l->v[i].text, &p->mounts[p->n_mounts]))
-			p->mounts[p->n_mounts++].origin = l->v[i].origin;
-	l = &p->list[PL_NETIF];
-	p->netifs = xcalloc(l->n, sizeof(*p->netifs));
-	for (size_t i = 0; i < l->n; i++)
-		if (!value_netif(l->v[i].text, &p->netifs[p->n_netifs]))
-			p->netifs[p->n_netifs++].origin = l->v[i].origin;
-	l = &p->list[PL_ADDRESS];
-	p->addrs = xcalloc(l->n, sizeof(*p->addrs));
-	for (size_t i = 0; i < l->n; i++)
-		if (!value_addr(l->v[i].text, &p->addrs[p->n_addrs]))
-			p->addrs[p->n_addrs++].origin = l->v[i].origin;
-	l = &p->list[PL_ADDRESS_OUT];
-	p->addrs_out = xcalloc(l->n, sizeof(*p->addrs_out));
-	for (size_t i = 0; i < l->n; i++)
-		if (!value_addr(l->v[i].text, &p->addrs_out[p->n_addrs_out]))
-			p->addrs_out[p->n_addrs_out++].origin = l->v[i].origin;
-	l = &p->list[PL_IDMAP];
-	p->uid_map = xcalloc(l->n, sizeof(*p->uid_map));
-	p->gid_map = xcalloc(l->n, sizeof(*p->gid_map));
+	p->root.overlays = derive_texts(&p->list[PL_OVERLAY], &p->root.n_overlays);
+	p->limits.cgroups = derive_texts(&p->list[PL_CGROUP], &p->limits.n_cgroups);
+	DERIVE_OPS(p, PL_MOUNT, mount, p->root.mounts, p->root.n_mounts);
+	DERIVE_OPS(p, PL_NETIF, netif, p->net.netifs, p->net.n_netifs);
+	DERIVE_OPS(p, PL_ADDRESS, addr, p->net.addrs, p->net.n_addrs);
+	DERIVE_OPS(p, PL_ADDRESS_OUT, addr, p->net.addrs_out, p->net.n_addrs_out);
+	u->uid_map = xcalloc(l->n, sizeof(*u->uid_map));
+	u->gid_map = xcalloc(l->n, sizeof(*u->gid_map));
 	for (size_t i = 0; i < l->n; i++) {
-		struct idmap m;
+		struct idmap m = l->v[i].v.idmap;
 
-		if (idmap_parse(l->v[i].text, &m))
-			continue;
 		m.origin = l->v[i].origin;
 		if (!streq(l->v[i].key, "gid-map"))
-			p->uid_map[p->n_uid_map++] = m;
+			u->uid_map[u->n_uid_map++] = m;
 		if (!streq(l->v[i].key, "uid-map"))
-			p->gid_map[p->n_gid_map++] = m;
+			u->gid_map[u->n_gid_map++] = m;
 	}
 	derive_caps(p);
 	derive_env(p);
 }
 
 static void
-check_maps(const struct plan *p, struct diag *d)
+check_maps(const struct plan_user *u, struct diag *d)
 {
 	const struct {
 		const struct idmap *m;
 		size_t n;
 		const char *what;
-	} maps[] = {{p->uid_map, p->n_uid_map, "uid"}, {p->gid_map, p->n_gid_map, "gid"}};
+	} maps[] = {{u->uid_map, u->n_uid_map, "uid"}, {u->gid_map, u->n_gid_map, "gid"}};
 
 	/* user.map sets both; uid-map and gid-map come in pairs. */
-	if (!p->n_uid_map != !p->n_gid_map) {
-		const struct idmap *e = p->n_uid_map ? p->uid_map : p->gid_map;
-		const char *has = p->n_uid_map ? "uid" : "gid",
-			   *lacks = p->n_uid_map ? "gid" : "uid";
+	if (!u->n_uid_map != !u->n_gid_map) {
+		const struct idmap *e = u->n_uid_map ? u->uid_map : u->gid_map;
+		const char *has = u->n_uid_map ? "uid" : "gid",
+			   *lacks = u->n_uid_map ? "gid" : "uid";
 
 		diag_add(d, "%s: user.%s-map: a %s map needs a %s map too (user.map sets both)",
 			 e->origin, has, has, lacks);
@@ -855,10 +911,10 @@ check_maps(const struct plan *p, struct diag *d)
 }
 
 static bool
-netif_named(const struct plan *p, const char *name, bool outside)
+netif_named(const struct plan_net *net, const char *name, bool outside)
 {
-	for (size_t i = 0; i < p->n_netifs; i++) {
-		const struct netif_op *n = &p->netifs[i];
+	for (size_t i = 0; i < net->n_netifs; i++) {
+		const struct netif_op *n = &net->netifs[i];
 
 		if (!outside && streq(n->name, name))
 			return true;
@@ -871,89 +927,90 @@ netif_named(const struct plan *p, const char *name, bool outside)
 static void
 check_network(const struct plan *p, struct diag *d)
 {
+	const struct plan_net *n = &p->net;
 	bool have4 = false, have6 = false;
 
-	if (!(p->ns_flags & CLONE_NEWNET) && p->n_netifs)
-		conflict(d, p->netifs[0].origin, "network.netif", sorigin(p, PK_NS_NET),
+	if (!(p->ns_flags & CLONE_NEWNET) && n->n_netifs)
+		conflict(d, n->netifs[0].origin, "network.netif", sorigin(p, PK_NS_NET),
 			 "namespaces.net = no", "interfaces need a private network namespace");
-	for (size_t i = 0; i < p->n_netifs; i++) {
+	for (size_t i = 0; i < n->n_netifs; i++) {
 		for (size_t j = 0; j < i; j++) {
-			if (streq(p->netifs[i].name, p->netifs[j].name))
+			if (streq(n->netifs[i].name, n->netifs[j].name))
 				diag_add(d, "%s: network.netif: interface name '%s' is used twice",
-					 p->netifs[i].origin, p->netifs[i].name);
-			else if (p->netifs[i].kind == NETIF_VETH &&
-				 p->netifs[j].kind == NETIF_VETH && p->netifs[i].dev &&
-				 p->netifs[j].dev && streq(p->netifs[i].dev, p->netifs[j].dev))
+					 n->netifs[i].origin, n->netifs[i].name);
+			else if (n->netifs[i].kind == NETIF_VETH &&
+				 n->netifs[j].kind == NETIF_VETH && n->netifs[i].dev &&
+				 n->netifs[j].dev && streq(n->netifs[i].dev, n->netifs[j].dev))
 				diag_add(d, "%s: network.netif: host name '%s' is used twice",
-					 p->netifs[i].origin, p->netifs[i].dev);
+					 n->netifs[i].origin, n->netifs[i].dev);
 		}
 	}
-	for (size_t i = 0; i < p->n_addrs; i++) {
-		if (!netif_named(p, p->addrs[i].ifname, false))
+	for (size_t i = 0; i < n->n_addrs; i++) {
+		if (!netif_named(n, n->addrs[i].ifname, false))
 			diag_add(d, "%s: network.address: no container interface '%s'",
-				 p->addrs[i].origin, p->addrs[i].ifname);
-		have4 |= p->addrs[i].family == AF_INET;
-		have6 |= p->addrs[i].family == AF_INET6;
+				 n->addrs[i].origin, n->addrs[i].ifname);
+		have4 |= n->addrs[i].family == AF_INET;
+		have6 |= n->addrs[i].family == AF_INET6;
 	}
-	for (size_t i = 0; i < p->n_addrs_out; i++)
-		if (!netif_named(p, p->addrs_out[i].ifname, true))
+	for (size_t i = 0; i < n->n_addrs_out; i++)
+		if (!netif_named(n, n->addrs_out[i].ifname, true))
 			diag_add(d,
 				 "%s: network.address-outside: no veth with host name '%s' "
 				 "(auto names cannot be addressed)",
-				 p->addrs_out[i].origin, p->addrs_out[i].ifname);
-	if (p->gw_family &&
-	    !((p->gw_family == AF_INET && have4) || (p->gw_family == AF_INET6 && have6)))
+				 n->addrs_out[i].origin, n->addrs_out[i].ifname);
+	if (n->gateway.family &&
+	    !((n->gateway.family == AF_INET && have4) || (n->gateway.family == AF_INET6 && have6)))
 		diag_add(d, "%s: network.gateway: no container address of the same family",
-			 sorigin(p, PK_GATEWAY));
+			 n->gateway.origin);
 }
 
 /* The first origin of anything that needs a mount namespace. */
 static const char *
-needs_mountns(const struct plan *p, const char **what)
+needs_mountns(const struct plan_root *r, const char **what)
 {
-	static const struct {
-		enum plan_scalar k;
+	const struct {
+		const struct setting_str *s;
 		const char *name;
-	} s[] = {{PK_DIRECTORY, "root.directory"},
-		 {PK_TARBALL, "root.tarball"},
-		 {PK_UPPER, "root.upper"}};
+	} s[] = {{&r->directory, "root.directory"},
+		 {&r->tarball, "root.tarball"},
+		 {&r->upper, "root.upper"}};
 
 	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
-		if (sval(p, s[i].k)) {
+		if (s[i].s->value) {
 			*what = s[i].name;
-			return sorigin(p, s[i].k);
+			return s[i].s->origin;
 		}
 	}
-	if (p->ephemeral) {
+	if (r->ephemeral.value) {
 		*what = "root.ephemeral";
-		return sorigin(p, PK_EPHEMERAL);
+		return r->ephemeral.origin;
 	}
-	if (p->n_overlays) {
+	if (r->n_overlays) {
 		*what = "root.overlay";
-		return p->list[PL_OVERLAY].v[0].origin;
+		return r->overlays[0].origin;
 	}
-	if (p->n_mounts) {
+	if (r->n_mounts) {
 		*what = "mount";
-		return p->mounts[0].origin;
+		return r->mounts[0].origin;
 	}
 	return NULL;
 }
 
 /* An overlay on the host root is not supported: the layers need a root. */
 static void
-check_root(const struct plan *p, struct diag *d)
+check_root(const struct plan_root *r, struct diag *d)
 {
 	static const char why[] = "needs root.directory or root.tarball (an overlay on the "
 				  "host root is not supported)";
 
-	if (p->rootfs || p->tarball)
+	if (r->directory.value || r->tarball.value)
 		return;
-	if (p->ephemeral)
-		diag_add(d, "%s: root.ephemeral: %s", sorigin(p, PK_EPHEMERAL), why);
-	if (p->upper)
-		diag_add(d, "%s: root.upper: %s", sorigin(p, PK_UPPER), why);
-	if (p->n_overlays)
-		diag_add(d, "%s: root.overlay: %s", p->list[PL_OVERLAY].v[0].origin, why);
+	if (r->ephemeral.value)
+		diag_add(d, "%s: root.ephemeral: %s", r->ephemeral.origin, why);
+	if (r->upper.value)
+		diag_add(d, "%s: root.upper: %s", r->upper.origin, why);
+	if (r->n_overlays)
+		diag_add(d, "%s: root.overlay: %s", r->overlays[0].origin, why);
 }
 
 /* Booting an init (process.init = auto, the command an init) as nspawn does. */
@@ -962,7 +1019,8 @@ check_boot(const struct plan *p, struct diag *d)
 {
 	const unsigned long need = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWCGROUP;
 
-	if (p->boot && ((p->ns_flags & need) != need || (!p->rootfs && !p->tarball)))
+	if (p->process.boot &&
+	    ((p->ns_flags & need) != need || (!p->root.directory.value && !p->root.tarball.value)))
 		diag_add(d,
 			 "command line: process.init: %s is an init: booting it needs a root "
 			 "(root.directory or root.tarball) and mount, pid and cgroup namespaces",
@@ -972,29 +1030,30 @@ check_boot(const struct plan *p, struct diag *d)
 static void
 check_conflicts(const struct plan *p, struct diag *d)
 {
+	const struct plan_root *r = &p->root;
 	const char *o, *what = NULL;
 
-	if (p->rootfs && p->tarball)
-		conflict(d, sorigin(p, PK_TARBALL), "root.tarball", sorigin(p, PK_DIRECTORY),
+	if (r->directory.value && r->tarball.value)
+		conflict(d, r->tarball.origin, "root.tarball", r->directory.origin,
 			 "root.directory", "a root is a directory or a tarball, not both");
-	if (p->ephemeral && p->upper)
-		conflict(d, sorigin(p, PK_UPPER), "root.upper", sorigin(p, PK_EPHEMERAL),
+	if (r->ephemeral.value && r->upper.value)
+		conflict(d, r->upper.origin, "root.upper", r->ephemeral.origin,
 			 "root.ephemeral = yes", "an ephemeral root has no persistent upper");
-	if (!(p->ns_flags & CLONE_NEWNS) && (o = needs_mountns(p, &what)))
+	if (!(p->ns_flags & CLONE_NEWNS) && (o = needs_mountns(r, &what)))
 		conflict(d, o, what, sorigin(p, PK_NS_MOUNT), "namespaces.mount = no",
 			 "this needs a mount namespace");
-	if (!(p->ns_flags & CLONE_NEWUTS) && p->hostname)
-		conflict(d, sorigin(p, PK_HOSTNAME), "root.hostname", sorigin(p, PK_NS_UTS),
+	if (!(p->ns_flags & CLONE_NEWUTS) && r->hostname.value)
+		conflict(d, r->hostname.origin, "root.hostname", sorigin(p, PK_NS_UTS),
 			 "namespaces.uts = no", "a hostname needs a UTS namespace");
-	if (!(p->ns_flags & CLONE_NEWPID) && p->init == TRI_YES)
-		conflict(d, sorigin(p, PK_INIT), "process.init = yes", sorigin(p, PK_NS_PID),
+	if (!(p->ns_flags & CLONE_NEWPID) && p->process.init.value == TRI_YES)
+		conflict(d, p->process.init.origin, "process.init = yes", sorigin(p, PK_NS_PID),
 			 "namespaces.pid = no", "nsbox's init needs a PID namespace");
-	if (p->userns == TRI_NO && p->list[PL_IDMAP].n)
-		conflict(d, p->list[PL_IDMAP].v[0].origin, "user.map", sorigin(p, PK_USERNS),
+	if (p->user.userns.value == TRI_NO && p->list[PL_IDMAP].n)
+		conflict(d, p->list[PL_IDMAP].v[0].origin, "user.map", p->user.userns.origin,
 			 "user.userns = no", "maps need a user namespace");
-	if (p->memory == 0 && sval(p, PK_MEMORY))
-		diag_add(d, "%s: limits.memory: must be more than 0", sorigin(p, PK_MEMORY));
-	check_root(p, d);
+	if (p->limits.memory.origin && p->limits.memory.value == 0)
+		diag_add(d, "%s: limits.memory: must be more than 0", p->limits.memory.origin);
+	check_root(r, d);
 	check_boot(p, d);
 }
 
@@ -1008,7 +1067,7 @@ plan_validate(struct plan *p, struct diag *d)
 	derive_lists(p);
 	check_conflicts(p, d);
 	check_network(p, d);
-	check_maps(p, d);
+	check_maps(&p->user, d);
 	return d->n - before;
 }
 
@@ -1106,9 +1165,9 @@ print_scalar(const struct pscalar *s, const char *key, FILE *f, bool json, bool 
 static bool
 printable(const struct plan *p, const struct keydef *kd)
 {
-	if (kd->flags & K_ALIAS || kd->type == T_INCLUDE)
+	if (kd->flags & K_ALIAS || kd->idx < 0)
 		return false;
-	if (kd->type < L_PATH)
+	if (!(kd->flags & K_LIST))
 		return p->scalar[kd->idx].text != NULL;
 	return true; /* lists: JSON prints empty ones as [] */
 }
@@ -1123,7 +1182,7 @@ section_empty(const struct plan *p, const char *section)
 
 		if (!streq(kd->section, section) || !printable(p, kd))
 			continue;
-		if (kd->type < L_PATH || p->list[kd->idx].n || p->list[kd->idx].cleared)
+		if (!(kd->flags & K_LIST) || p->list[kd->idx].n || p->list[kd->idx].cleared)
 			return false;
 	}
 	return true;
@@ -1163,7 +1222,7 @@ plan_print(const struct plan *p, FILE *f, bool json)
 		}
 		if (!printable(p, kd))
 			continue;
-		if (kd->type < L_PATH) {
+		if (!(kd->flags & K_LIST)) {
 			print_scalar(&p->scalar[kd->idx], kd->key, f, json, &kfirst);
 		} else if (!(printed_lists & (1u << kd->idx))) {
 			printed_lists |= 1u << kd->idx;
@@ -1185,7 +1244,7 @@ plan_get(const struct plan *p, const char *name, const char **why)
 		*why = "no such key (see nsbox show --keys)";
 		return NULL;
 	}
-	if (k->idx < 0 || k->type >= L_PATH) {
+	if (k->idx < 0 || k->flags & K_LIST) {
 		*why = "a list, or not a value of the plan: see nsbox show";
 		return NULL;
 	}

@@ -88,18 +88,61 @@ enum plan_list {
 	PL__COUNT
 };
 
+/* A value parsed from its text by the key's parser, once, at merge time;
+ * which member holds it is the parser's business (plan.c). */
+union pvalue {
+	bool b;
+	enum tristate tri;
+	uint64_t u;
+	unsigned milli;
+	struct {
+		uint64_t soft, hard;
+	} rlim;
+	struct {
+		int family;
+		unsigned char addr[16];
+	} ip;
+	struct {
+		uint64_t set, clear; /* capabilities: bits turned on, bits turned off */
+	} caps;
+	struct mount_op mount;
+	struct netif_op netif;
+	struct addr_op addr;
+	struct idmap idmap;
+};
+
 struct pscalar {
 	char *text, *origin; /* text NULL: not set */
+	union pvalue v;
 };
 
 struct pitem {
 	char *key, *text, *origin;
+	union pvalue v; /* owns what a mount, netif or address holds */
 };
 
 struct plist {
 	struct pitem *v;
 	size_t n, cap;
 	char *cleared; /* origin of the empty value that last cleared the list */
+};
+
+/* A typed setting and where its value came from ("FILE:LINE", "command
+ * line", "default"). origin NULL: not set, and the value is NULL, 0 or no. */
+struct setting_str {
+	const char *value, *origin;
+};
+struct setting_bool {
+	bool value;
+	const char *origin;
+};
+struct setting_tri {
+	enum tristate value;
+	const char *origin;
+};
+struct setting_u64 {
+	uint64_t value;
+	const char *origin;
 };
 
 struct env_var {
@@ -113,49 +156,96 @@ struct rlimit_op {
 	const char *origin;
 };
 
+/* [root] and [mount]: the root and what is mounted on it. */
+struct plan_root {
+	struct setting_str directory, tarball, upper, hostname, chdir;
+	struct setting_bool ephemeral;
+	struct setting_str *overlays; /* read-only layers, lowest first */
+	size_t n_overlays;
+	struct mount_op *mounts; /* applied in order */
+	size_t n_mounts;
+};
+
+/* [network]: interfaces, addresses and the gateway (the namespace itself is
+ * CLONE_NEWNET in plan.ns_flags). */
+struct plan_net {
+	struct netif_op *netifs;
+	size_t n_netifs;
+	struct addr_op *addrs, *addrs_out; /* inside, and on the host's veth ends */
+	size_t n_addrs, n_addrs_out;
+	struct {
+		int family; /* 0: no gateway */
+		unsigned char addr[16];
+		const char *origin;
+	} gateway;
+};
+
+/* [user]: who runs the command, and the user namespace with its maps. */
+struct plan_user {
+	struct setting_str name; /* user.user: a name or a uid; NULL: root */
+	struct setting_tri userns;
+	struct idmap *uid_map, *gid_map; /* both or neither, once validated */
+	size_t n_uid_map, n_gid_map;
+};
+
+/* [env]: the command's environment. */
+struct plan_env {
+	struct setting_bool clear;
+	struct env_var *vars; /* one per variable: a later setting replaced an earlier */
+	size_t n_vars;
+};
+
+/* [limits]: cgroup limits, resource limits and /dev/shm's size. */
+struct plan_limits {
+	struct setting_u64 memory;    /* bytes; UINT64_MAX: max; 0: no limit */
+	struct setting_u64 pids;      /* UINT64_MAX: max; 0: no limit */
+	struct setting_u64 cpu;       /* milli-CPUs; 0: no limit */
+	struct setting_u64 io_weight; /* 1-10000 as cgroup v2 io.weight; 0: not set */
+	struct setting_u64 shm_size;  /* bytes */
+	struct rlimit_op rlimits[7];
+	size_t n_rlimits;
+	struct setting_str *cgroups; /* pflask's --cgroup: controllers with no limit */
+	size_t n_cgroups;
+};
+
+/* [security] */
+struct plan_security {
+	uint64_t caps; /* bit N: keep capability N (the origins are in the text list) */
+	struct setting_bool no_new_privs, seccomp;
+};
+
+/* [process] */
+struct plan_process {
+	struct setting_tri init, tty, reg;
+	struct setting_bool detach;
+	struct setting_u64 grace; /* seconds from SIGTERM to SIGKILL */
+	struct setting_str name;  /* NULL: PROFILE-PID, or nsbox-PID */
+	bool use_init;            /* nsbox's init is PID 1; else the command is */
+	bool boot;                /* the command is an init (systemd), booted as PID 1 */
+};
+
+/* [hooks] */
+struct plan_hooks {
+	struct setting_str pre_exec, post_exit;
+};
+
 struct plan {
-	/* What was merged: the winning text and origin of each setting. */
+	/* What was merged: the winning text and origin of each setting, and
+	 * its value as parsed. */
 	struct pscalar scalar[PK__COUNT];
 	struct plist list[PL__COUNT];
 
-	/* The same, typed, filled by plan_validate(); what the executor reads.
-	 * Strings point into the texts above. */
+	/* The same, typed and grouped by section, filled by plan_validate();
+	 * all the executor reads. Strings point into the texts above. */
 	unsigned long ns_flags; /* CLONE_NEW*, without CLONE_NEWUSER */
-	const char *rootfs, *tarball, *upper, *hostname, *chdir, *user;
-	const char **overlays;
-	size_t n_overlays;
-	bool ephemeral, env_clear, no_new_privs, seccomp, detach;
-	enum tristate userns, init, tty, reg;
-	bool use_init; /* nsbox's init is PID 1; else the command is */
-	bool boot;     /* the command is an init (systemd), booted as PID 1 */
-	struct mount_op *mounts;
-	size_t n_mounts;
-	struct netif_op *netifs;
-	size_t n_netifs;
-	struct addr_op *addrs, *addrs_out;
-	size_t n_addrs, n_addrs_out;
-	int gw_family;
-	unsigned char gateway[16];
-	struct idmap *uid_map, *gid_map;
-	size_t n_uid_map, n_gid_map;
-	struct env_var *env;
-	size_t n_env;
-	uint64_t caps; /* bit N: keep capability N */
-	uint64_t memory, pids, shm_size;
-	unsigned cpu_milli; /* 0: no limit */
-	uint64_t io_weight; /* 1-10000 as cgroup v2 io.weight; 0: not set */
-	struct rlimit_op rlimits[7];
-	size_t n_rlimits;
-	const char **cgroups;
-	size_t n_cgroups;
-	unsigned grace;
-	const char *pre_exec, *post_exit;
-	const char *name; /* NULL: PROFILE-PID, or nsbox-PID */
-	/* Where the values above that the executor names in messages came from. */
-	struct {
-		const char *tarball, *upper, *userns, *gateway, *memory, *pids, *cpu, *io_weight,
-			*name, *reg, *pre_exec, *post_exit;
-	} origin;
+	struct plan_root root;
+	struct plan_net net;
+	struct plan_user user;
+	struct plan_env env;
+	struct plan_limits limits;
+	struct plan_security security;
+	struct plan_process process;
+	struct plan_hooks hooks;
 
 	const char *profile; /* the last profile named, for the default name */
 	int status_fd;       /* --json-status-fd, or -1 */

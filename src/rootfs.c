@@ -54,20 +54,20 @@ host_fd_slot(struct hostfds *h, const struct plan *p, size_t i)
 	if (i < ARRAY_SIZE(one))
 		return one[i];
 	i -= ARRAY_SIZE(one);
-	return i < p->n_overlays ? &h->overlays[i] : &h->srcs[i - p->n_overlays];
+	return i < p->root.n_overlays ? &h->overlays[i] : &h->srcs[i - p->root.n_overlays];
 }
 
 static size_t
 host_fd_count(const struct plan *p)
 {
-	return 5 + p->n_overlays + p->n_mounts;
+	return 5 + p->root.n_overlays + p->root.n_mounts;
 }
 
 static void
 host_fds_alloc(struct hostfds *h, const struct plan *p)
 {
-	h->overlays = xcalloc(p->n_overlays + 1, sizeof(int));
-	h->srcs = xcalloc(p->n_mounts + 1, sizeof(int));
+	h->overlays = xcalloc(p->root.n_overlays + 1, sizeof(int));
+	h->srcs = xcalloc(p->root.n_mounts + 1, sizeof(int));
 	for (size_t i = 0; i < host_fd_count(p); i++)
 		*host_fd_slot(h, p, i) = -1;
 }
@@ -96,9 +96,10 @@ step_host_fds(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 	struct hostfds *h = &ctx->fd;
-	_cleanup_free_ char *work = p->upper ? xasprintf("%s.work", p->upper) : NULL;
+	_cleanup_free_ char *work =
+		p->root.upper.value ? xasprintf("%s.work", p->root.upper.value) : NULL;
 	const char *paths[] = {ctx->newroot, ctx->lower, ctx->rundir_made ? ctx->rundir : NULL,
-			       p->upper, work};
+			       p->root.upper.value, work};
 	char text[4 * HOST_FDS_MAX + 2] = "F";
 	int fds[HOST_FDS_MAX];
 	size_t n = 0, len = 1;
@@ -110,13 +111,15 @@ step_host_fds(struct run_ctx *ctx, struct nsbox_err *err)
 	host_fds_alloc(h, p);
 	for (size_t i = 0; i < host_fd_count(p); i++) {
 		int *fd = host_fd_slot(h, p, i);
-		const struct mount_op *m =
-			i >= 5 + p->n_overlays ? &p->mounts[i - 5 - p->n_overlays] : NULL;
+		const struct mount_op *m = i >= 5 + p->root.n_overlays
+						   ? &p->root.mounts[i - 5 - p->root.n_overlays]
+						   : NULL;
 
 		if (i < ARRAY_SIZE(paths) && paths[i] &&
 		    open_in_child(ctx->pid, paths[i], fd, err) < 0)
 			return -1;
-		if (i >= 5 && !m && open_in_child(ctx->pid, p->overlays[i - 5], fd, err) < 0)
+		if (i >= 5 && !m &&
+		    open_in_child(ctx->pid, p->root.overlays[i - 5].value, fd, err) < 0)
 			return -1;
 		/* a bind's source that is not there: the child says so, by name */
 		if (m && m->kind <= MOUNT_BIND_RO)
@@ -198,17 +201,20 @@ step_prepare_root(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
 
-	if (p->rootfs) {
+	if (p->root.directory.value) {
 		struct stat st;
 
-		if (stat(p->rootfs, &st) < 0)
-			return nsbox_error(err, errno, "root.directory %s", p->rootfs);
+		if (stat(p->root.directory.value, &st) < 0)
+			return nsbox_error(err, errno, "root.directory %s",
+					   p->root.directory.value);
 		if (!S_ISDIR(st.st_mode))
-			return nsbox_error(err, ENOTDIR, "root.directory %s", p->rootfs);
-		ctx->lower = xstrdup(p->rootfs);
-	} else if (p->tarball) {
-		if (cache_root(p->tarball, p->origin.tarball, ctx->userns ? &ctx->maps : NULL,
-			       &ctx->cache, &ctx->interrupted, err) < 0)
+			return nsbox_error(err, ENOTDIR, "root.directory %s",
+					   p->root.directory.value);
+		ctx->lower = xstrdup(p->root.directory.value);
+	} else if (p->root.tarball.value) {
+		if (cache_root(p->root.tarball.value, p->root.tarball.origin,
+			       ctx->userns ? &ctx->maps : NULL, &ctx->cache, &ctx->interrupted,
+			       err) < 0)
 			return -1;
 		ctx->lower = xstrdup(ctx->cache.tree);
 	}
@@ -217,34 +223,36 @@ step_prepare_root(struct run_ctx *ctx, struct nsbox_err *err)
 	if (ctx->lower)
 		ctx->newroot = xstrdup(ctx->statedir);
 	/* The child makes the ephemeral upper there (step_rootfs). */
-	if (ctx->lower && !p->upper && (p->ephemeral || p->tarball) && run_dir(ctx, err) < 0)
+	if (ctx->lower && !p->root.upper.value &&
+	    (p->root.ephemeral.value || p->root.tarball.value) && run_dir(ctx, err) < 0)
 		return -1;
 	/* A persistent upper is made here, by the caller, so that it may be
 	 * where only the caller can write; overlayfs wants its work dir on
 	 * the same filesystem. What nsbox makes is the container root's. */
-	_cleanup_free_ char *work = p->upper ? xasprintf("%s.work", p->upper) : NULL;
+	_cleanup_free_ char *work =
+		p->root.upper.value ? xasprintf("%s.work", p->root.upper.value) : NULL;
 	bool made_upper = false, made_work = false;
 
 	/* Root makes and chowns them by name, and overlayfs takes them by
 	 * name in the child: only where no one else can swap what a name is. */
-	if (p->upper && geteuid() == 0) {
-		_cleanup_free_ char *parent = xstrdup(p->upper), *bad = NULL;
+	if (p->root.upper.value && geteuid() == 0) {
+		_cleanup_free_ char *parent = xstrdup(p->root.upper.value), *bad = NULL;
 		char *slash = strrchr(parent, '/');
 
 		if (slash)
 			slash[slash == parent] = '\0';
 		if (path_root_only(slash ? parent : ".", &bad) < 0)
-			return nsbox_error_at(err, p->origin.upper,
+			return nsbox_error_at(err, p->root.upper.origin,
 					      "root.upper: %s: %s is missing, not root's or "
 					      "writable by others; as root, nsbox makes and "
 					      "uses an upper only where only root can change "
 					      "the path",
-					      p->upper, bad);
+					      p->root.upper.value, bad);
 	}
-	if (p->upper) {
-		made_upper = mkdir(p->upper, 0755) == 0;
+	if (p->root.upper.value) {
+		made_upper = mkdir(p->root.upper.value, 0755) == 0;
 		if (!made_upper && errno != EEXIST)
-			return nsbox_error(err, errno, "root.upper %s", p->upper);
+			return nsbox_error(err, errno, "root.upper %s", p->root.upper.value);
 		made_work = mkdir(work, 0700) == 0;
 		if (!made_work && errno != EEXIST)
 			return nsbox_error(err, errno, "root.upper %s", work);
@@ -252,23 +260,24 @@ step_prepare_root(struct run_ctx *ctx, struct nsbox_err *err)
 	/* Root with a user namespace: a persistent upper nsbox made is the
 	 * container root's. */
 	if (ctx->userns && geteuid() == 0) {
-		const char *own[] = {made_upper ? p->upper : NULL, made_work ? work : NULL};
+		const char *own[] = {made_upper ? p->root.upper.value : NULL,
+				     made_work ? work : NULL};
 
 		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
 			if (own[i] && chown(own[i], ctx->maps.root_uid, ctx->maps.root_gid) < 0)
 				return nsbox_error(err, errno, "chown %s", own[i]);
 	}
 	/* overlayfs writes the upper as the container's root */
-	if (ctx->by_fd && p->upper) {
+	if (ctx->by_fd && p->root.upper.value) {
 		struct stat st;
 
-		if (stat(p->upper, &st) == 0 &&
+		if (stat(p->root.upper.value, &st) == 0 &&
 		    !idmaps_host_mapped(ctx->maps.uid, ctx->maps.n_uid, st.st_uid))
-			return nsbox_error_at(err, p->origin.upper,
+			return nsbox_error_at(err, p->root.upper.origin,
 					      "root.upper: %s belongs to uid %u, which the map "
 					      "leaves out: the container's root (uid %u on the "
 					      "host) cannot write it",
-					      p->upper, (unsigned)st.st_uid,
+					      p->root.upper.value, (unsigned)st.st_uid,
 					      (unsigned)ctx->maps.root_uid);
 	}
 	return 0;
@@ -291,9 +300,10 @@ overlay_lower(const struct run_ctx *ctx)
 	char *s = host_path(ctx, ctx->lower, ctx->fd.lower, NULL);
 
 	/* overlayfs lists the top layer first; the root is the bottom. */
-	for (size_t i = 0; i < p->n_overlays; i++) {
-		_cleanup_free_ char *o = host_path(
-			ctx, p->overlays[i], ctx->fd.overlays ? ctx->fd.overlays[i] : -1, NULL);
+	for (size_t i = 0; i < p->root.n_overlays; i++) {
+		_cleanup_free_ char *o =
+			host_path(ctx, p->root.overlays[i].value,
+				  ctx->fd.overlays ? ctx->fd.overlays[i] : -1, NULL);
 		char *t = xasprintf("%s:%s", o, s);
 
 		free(s);
@@ -318,15 +328,16 @@ step_rootfs(struct run_ctx *ctx, struct nsbox_err *err)
 	if (target < 0)
 		return nsbox_error(err, errno, "%s", ctx->newroot);
 	/* A tarball's tree is shared: its changes go to an upper, always. */
-	if (p->ephemeral || p->upper || p->n_overlays || p->tarball) {
+	if (p->root.ephemeral.value || p->root.upper.value || p->root.n_overlays ||
+	    p->root.tarball.value) {
 		lower = overlay_lower(ctx);
-		if (p->upper) {
-			upper = host_path(ctx, p->upper, ctx->fd.upper, NULL);
+		if (p->root.upper.value) {
+			upper = host_path(ctx, p->root.upper.value, ctx->fd.upper, NULL);
 			/* overlayfs wants its work dir on the upper's filesystem. */
-			_cleanup_free_ char *w = xasprintf("%s.work", p->upper);
+			_cleanup_free_ char *w = xasprintf("%s.work", p->root.upper.value);
 
 			work = host_path(ctx, w, ctx->fd.work, NULL);
-		} else if (p->ephemeral || p->tarball) {
+		} else if (p->root.ephemeral.value || p->root.tarball.value) {
 			if (mkdir_in_run(ctx, "upper", &upper, err) < 0 ||
 			    mkdir_in_run(ctx, "work", &work, err) < 0)
 				return -1;
@@ -347,7 +358,8 @@ step_rootfs(struct run_ctx *ctx, struct nsbox_err *err)
 		}
 		ctx->rootfd = mount_fs_attach("overlay", o, 0, target, err);
 	} else {
-		_cleanup_free_ char *src = host_path(ctx, p->rootfs, ctx->fd.lower, NULL);
+		_cleanup_free_ char *src =
+			host_path(ctx, p->root.directory.value, ctx->fd.lower, NULL);
 
 		ctx->rootfd = mount_bind_attach(src, false, target, err);
 	}
@@ -375,7 +387,7 @@ step_api_fs(struct run_ctx *ctx, struct nsbox_err *err)
 	if (r == 0 && ctx->boot)
 		r = mount_cgroup2(ctx->rootfd, err);
 	if (r == 0)
-		r = mount_dev(ctx->rootfd, ctx->p->shm_size, err);
+		r = mount_dev(ctx->rootfd, ctx->p->limits.shm_size.value, err);
 out:
 	mount_masks_close(&mk);
 	return r;
@@ -384,8 +396,8 @@ out:
 int
 step_mounts(struct run_ctx *ctx, struct nsbox_err *err)
 {
-	for (size_t i = 0; i < ctx->p->n_mounts; i++) {
-		struct mount_op m = ctx->p->mounts[i];
+	for (size_t i = 0; i < ctx->p->root.n_mounts; i++) {
+		struct mount_op m = ctx->p->root.mounts[i];
 		_cleanup_free_ char *src = NULL;
 
 		if (ctx->by_fd && ctx->fd.srcs[i] >= 0)

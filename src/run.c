@@ -145,7 +145,7 @@ step_terminal(struct run_ctx *ctx, struct nsbox_err *err)
 static int
 step_hostname(struct run_ctx *ctx, struct nsbox_err *err)
 {
-	const char *h = ctx->p->hostname;
+	const char *h = ctx->p->root.hostname.value;
 
 	if (h && sethostname(h, strlen(h)) < 0)
 		return nsbox_error(err, errno, "sethostname");
@@ -165,13 +165,13 @@ step_user(struct run_ctx *ctx, struct nsbox_err *err)
 	 * root it is the host's file, read as a file, never through NSS. */
 	_cleanup_fclose_ FILE *pw = fopen("/etc/passwd", "re"), *gr = fopen("/etc/group", "re");
 
-	return user_lookup(ctx->p->user, pw, gr, &ctx->user, err);
+	return user_lookup(ctx->p->user.name.value, pw, gr, &ctx->user, err);
 }
 
 static int
 step_chdir(struct run_ctx *ctx, struct nsbox_err *err)
 {
-	const char *dir = ctx->p->chdir;
+	const char *dir = ctx->p->root.chdir.value;
 	char cwd[4096];
 
 	if (!dir && !ctx->newroot)
@@ -188,8 +188,8 @@ step_chdir(struct run_ctx *ctx, struct nsbox_err *err)
 static int
 step_rlimits(struct run_ctx *ctx, struct nsbox_err *err)
 {
-	for (size_t i = 0; i < ctx->p->n_rlimits; i++) {
-		const struct rlimit_op *r = &ctx->p->rlimits[i];
+	for (size_t i = 0; i < ctx->p->limits.n_rlimits; i++) {
+		const struct rlimit_op *r = &ctx->p->limits.rlimits[i];
 		struct rlimit cur, lim = {r->soft == UINT64_MAX ? RLIM_INFINITY : r->soft,
 					  r->hard == UINT64_MAX ? RLIM_INFINITY : r->hard};
 
@@ -388,14 +388,18 @@ step_cgroup(struct run_ctx *ctx, struct nsbox_err *err)
 	_cleanup_close_ int fd = -1;
 
 	const struct plan *p = ctx->p;
+	const struct plan_limits *l = &p->limits;
+	/* a registration names the machine's unit: the run's own scope */
+	bool reg = p->process.reg.value == TRI_YES ||
+		   (p->process.reg.value == TRI_AUTO && geteuid() == 0);
 
 	/* Where systemd manages the cgroups, a run that needs one gets them
 	 * in a scope systemd delegates to it (nsbox(1), CGROUPS). */
-	if ((p->memory || p->pids || p->cpu_milli || p->io_weight || p->n_cgroups ||
-	     !(p->ns_flags & CLONE_NEWPID) || ctx->boot) &&
+	if ((l->memory.value || l->pids.value || l->cpu.value || l->io_weight.value ||
+	     l->n_cgroups || !(p->ns_flags & CLONE_NEWPID) || ctx->boot || reg) &&
 	    cgroup_delegate(&ctx->cg, ctx->id, err) < 0)
 		return -1;
-	if (cgroup_setup(p, ctx->id, &ctx->cg, err) < 0)
+	if (cgroup_setup(l, ctx->id, &ctx->cg, err) < 0)
 		return -1;
 	/* Without a PID namespace, nothing ends the payload's daemons with
 	 * the run: a cgroup of the run's holds them, and teardown (or gc,
@@ -460,7 +464,7 @@ step_maps(struct run_ctx *ctx, struct nsbox_err *err)
 static int
 step_netif(struct run_ctx *ctx, struct nsbox_err *err)
 {
-	return netif_setup(ctx->p, ctx->pid, ctx->id, &ctx->net, err);
+	return netif_setup(&ctx->p->net, ctx->pid, ctx->id, &ctx->net, err);
 }
 
 /* machinectl sees the container from here on; nspawn's RegisterMachine. */
@@ -468,8 +472,8 @@ static int
 step_register(struct run_ctx *ctx, struct nsbox_err *err)
 {
 	const struct plan *p = ctx->p;
-	int r = machined_register(ctx->name, ctx->pid, ctx->lower ? ctx->lower : "/", p->reg,
-				  p->origin.reg, err);
+	int r = machined_register(ctx->name, ctx->pid, ctx->lower ? ctx->lower : "/",
+				  p->process.reg.value, p->process.reg.origin, err);
 
 	if (r < 0)
 		return -1;
@@ -493,7 +497,7 @@ step_pre_exec(struct run_ctx *ctx, struct nsbox_err *err)
 	size_t n = 3;
 	int st;
 
-	if (!p->pre_exec)
+	if (!p->hooks.pre_exec.value)
 		return 0;
 	pidfd = (int)syscall(SYS_pidfd_open, ctx->pid, 0);
 	if (pidfd >= 0)
@@ -502,7 +506,7 @@ step_pre_exec(struct run_ctx *ctx, struct nsbox_err *err)
 		env[n++] = "CLONE_NEWUSER=1";
 	if (p->ns_flags & CLONE_NEWNET)
 		env[n++] = "CLONE_NEWNET=1";
-	st = hook_run(p->pre_exec, pid, env, pidfd, &ctx->interrupted, err);
+	st = hook_run(p->hooks.pre_exec.value, pid, env, pidfd, &ctx->interrupted, err);
 	if (st < 0)
 		return -1;
 	if (ctx->interrupted)
@@ -510,11 +514,12 @@ step_pre_exec(struct run_ctx *ctx, struct nsbox_err *err)
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	if (WIFEXITED(st))
-		return nsbox_error_at(err, p->origin.pre_exec,
-				      "hooks.pre-exec: %s exited with status %d", p->pre_exec,
-				      WEXITSTATUS(st));
-	return nsbox_error_at(err, p->origin.pre_exec, "hooks.pre-exec: %s was killed by SIG%s",
-			      p->pre_exec, sigabbrev_np(WTERMSIG(st)));
+		return nsbox_error_at(err, p->hooks.pre_exec.origin,
+				      "hooks.pre-exec: %s exited with status %d",
+				      p->hooks.pre_exec.value, WEXITSTATUS(st));
+	return nsbox_error_at(err, p->hooks.pre_exec.origin,
+			      "hooks.pre-exec: %s was killed by SIG%s", p->hooks.pre_exec.value,
+			      sigabbrev_np(WTERMSIG(st)));
 }
 
 /* post-exit: once the container is gone, with its exit status. */
@@ -526,13 +531,13 @@ post_exit(const struct plan *p, int status)
 	char *env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", est,
 		       NULL};
 	struct nsbox_err err = {0};
-	int sig, st = hook_run(p->post_exit, arg, env, -1, &sig, &err);
+	int sig, st = hook_run(p->hooks.post_exit.value, arg, env, -1, &sig, &err);
 
 	if (st < 0)
 		fprintf(stderr, "nsbox: hooks.post-exit: %s\n", err.msg);
 	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fprintf(stderr, "nsbox: %s: hooks.post-exit: %s failed (status %d)\n",
-			p->origin.post_exit, p->post_exit,
+			p->hooks.post_exit.origin, p->hooks.post_exit.value,
 			WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
@@ -628,14 +633,15 @@ decide_userns(struct run_ctx *ctx, struct nsbox_err *err)
 	struct passwd *pw;
 	struct stat st;
 
-	if (p->userns == TRI_NO) {
+	if (p->user.userns.value == TRI_NO) {
 		if (uid != 0)
-			return nsbox_error_at(err, p->origin.userns,
+			return nsbox_error_at(err, p->user.userns.origin,
 					      "user.userns: without a user namespace nsbox needs "
 					      "root");
 		return 0;
 	}
-	ctx->userns = p->userns == TRI_YES || uid != 0 || p->n_uid_map || p->n_gid_map;
+	ctx->userns = p->user.userns.value == TRI_YES || uid != 0 || p->user.n_uid_map ||
+		      p->user.n_gid_map;
 	if (!ctx->userns)
 		return 0;
 	pw = getpwuid(uid);
@@ -644,11 +650,12 @@ decide_userns(struct run_ctx *ctx, struct nsbox_err *err)
 	sg = fopen("/etc/subgid", "re");
 	/* No map, and a root of one of the caller's subordinate ids: the
 	 * ownership it was made with. */
-	if (uid != 0 && !p->n_uid_map && !p->n_gid_map && p->rootfs && stat(p->rootfs, &st) == 0 &&
+	if (uid != 0 && !p->user.n_uid_map && !p->user.n_gid_map && p->root.directory.value &&
+	    stat(p->root.directory.value, &st) == 0 &&
 	    idmaps_from_owner(uid, getegid(), name, st.st_uid, st.st_gid, su, sg, &ctx->maps)) {
 		if (ctx->verbose)
 			fprintf(stderr, "nsbox: %s belongs to %u:%u: --user-map=0:%u:%u\n",
-				p->rootfs, (unsigned)st.st_uid, (unsigned)st.st_gid,
+				p->root.directory.value, (unsigned)st.st_uid, (unsigned)st.st_gid,
 				ctx->maps.uid[0].outside, ctx->maps.uid[0].count);
 		ctx->by_fd = !ctx->maps.caller_mapped;
 		return 0;
@@ -657,7 +664,7 @@ decide_userns(struct run_ctx *ctx, struct nsbox_err *err)
 		rewind(su);
 	if (sg)
 		rewind(sg);
-	if (idmaps_build(p, uid, getegid(), name, su, sg, &ctx->maps, err) < 0)
+	if (idmaps_build(&p->user, uid, getegid(), name, su, sg, &ctx->maps, err) < 0)
 		return -1;
 	ctx->by_fd = !ctx->maps.caller_mapped;
 	return 0;
@@ -669,12 +676,12 @@ check_hooks(const struct plan *p, struct nsbox_err *err)
 {
 	const char *why;
 	/* hooks are checked before anything exists */
-	if (p->pre_exec && (why = hook_check(p->pre_exec)))
-		return nsbox_error_at(err, p->origin.pre_exec, "hooks.pre-exec: %s %s", p->pre_exec,
-				      why);
-	if (p->post_exit && (why = hook_check(p->post_exit)))
-		return nsbox_error_at(err, p->origin.post_exit, "hooks.post-exit: %s %s",
-				      p->post_exit, why);
+	if (p->hooks.pre_exec.value && (why = hook_check(p->hooks.pre_exec.value)))
+		return nsbox_error_at(err, p->hooks.pre_exec.origin, "hooks.pre-exec: %s %s",
+				      p->hooks.pre_exec.value, why);
+	if (p->hooks.post_exit.value && (why = hook_check(p->hooks.post_exit.value)))
+		return nsbox_error_at(err, p->hooks.post_exit.origin, "hooks.post-exit: %s %s",
+				      p->hooks.post_exit.value, why);
 	return 0;
 }
 
@@ -705,10 +712,11 @@ run_plan(const struct plan *p, bool verbose, bool dryrun, bool *detached, struct
 		return -1;
 	/* Blocked from before clone, so none is lost; the child inherits the
 	 * mask and its init waits for them too. */
-	ctx.use_init = p->use_init;
-	ctx.boot = p->boot;
-	ctx.use_pty = p->tty == TRI_YES || (p->tty == TRI_AUTO && isatty(STDIN_FILENO));
-	if (p->detach) {
+	ctx.use_init = p->process.use_init;
+	ctx.boot = p->process.boot;
+	ctx.use_pty = p->process.tty.value == TRI_YES ||
+		      (p->process.tty.value == TRI_AUTO && isatty(STDIN_FILENO));
+	if (p->process.detach.value) {
 		ctx.use_pty = true; /* what nsbox attach shows */
 		int d = detach(&ctx, err);
 
@@ -767,7 +775,7 @@ run_plan(const struct plan *p, bool verbose, bool dryrun, bool *detached, struct
 		fprintf(stderr, "nsbox: the container hit its memory limit (limits.memory) and the "
 				"kernel killed a process\n");
 	cleanup(&ctx);
-	if (rc >= 0 && p->post_exit)
+	if (rc >= 0 && p->hooks.post_exit.value)
 		post_exit(p, rc);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	/* Stopped before the container started: as if it had been killed. */

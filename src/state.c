@@ -634,8 +634,8 @@ name_run(struct run_ctx *ctx, struct nsbox_err *err)
 	DIR *d;
 	struct dirent *de;
 
-	if (p->name) {
-		ctx->name = xstrdup(p->name);
+	if (p->process.name.value) {
+		ctx->name = xstrdup(p->process.name.value);
 	} else {
 		const char *b = p->profile ? strrchr(p->profile, '/') : NULL;
 		_cleanup_free_ char *prof = xstrdup(b ? b + 1 : p->profile ? p->profile : "nsbox");
@@ -655,7 +655,8 @@ name_run(struct run_ctx *ctx, struct nsbox_err *err)
 			    streq(other, ctx->name)) {
 				closedir(d);
 				return nsbox_error_at(err,
-						      p->name ? p->origin.name : "command line",
+						      p->process.name.value ? p->process.name.origin
+									    : "command line",
 						      "process.name: a running container is "
 						      "already named %s",
 						      ctx->name);
@@ -775,10 +776,11 @@ write_state(const struct run_ctx *ctx)
 		.nsbox_pid = getpid(),
 		.pid = ctx->pid,
 		.started = (long long)time(NULL),
-		.root = (char *)(p->rootfs ? p->rootfs : p->tarball),
+		.root = (char *)(p->root.directory.value ? p->root.directory.value
+							 : p->root.tarball.value),
 		.command = p->argv,
-		.seccomp = p->seccomp,
-		.no_new_privs = p->no_new_privs,
+		.seccomp = p->security.seccomp.value,
+		.no_new_privs = p->security.no_new_privs.value,
 	};
 	FILE *f = fopen(tmp, "we");
 

@@ -128,19 +128,19 @@ default_map(struct idmap *out, unsigned long self, FILE *sub, const char *name, 
 }
 
 int
-idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, FILE *subuid,
+idmaps_build(const struct plan_user *u, uid_t uid, gid_t gid, const char *name, FILE *subuid,
 	     FILE *subgid, struct idmaps *m, struct nsbox_err *err)
 {
 	bool root = uid == 0;
 
 	*m = (struct idmaps){0};
-	if (p->n_uid_map || p->n_gid_map) {
-		m->uid = xcalloc(p->n_uid_map, sizeof(*m->uid));
-		m->gid = xcalloc(p->n_gid_map, sizeof(*m->gid));
-		memcpy(m->uid, p->uid_map, p->n_uid_map * sizeof(*m->uid));
-		memcpy(m->gid, p->gid_map, p->n_gid_map * sizeof(*m->gid));
-		m->n_uid = p->n_uid_map;
-		m->n_gid = p->n_gid_map;
+	if (u->n_uid_map || u->n_gid_map) {
+		m->uid = xcalloc(u->n_uid_map, sizeof(*m->uid));
+		m->gid = xcalloc(u->n_gid_map, sizeof(*m->gid));
+		memcpy(m->uid, u->uid_map, u->n_uid_map * sizeof(*m->uid));
+		memcpy(m->gid, u->gid_map, u->n_gid_map * sizeof(*m->gid));
+		m->n_uid = u->n_uid_map;
+		m->n_gid = u->n_gid_map;
 		if (!root && (check_delegated(m->uid, m->n_uid, uid, name, subuid, "/etc/subuid",
 					      "uid", err) < 0 ||
 			      check_delegated(m->gid, m->n_gid, gid, name, subgid, "/etc/subgid",

@@ -30,7 +30,7 @@ size_t subid_read(FILE *f, const char *name, unsigned long id, struct idmap *out
  * the caller's own id need not be mapped at all);
  * without maps, root gets a private range and another user its own id as
  * root plus its delegated range. subuid and subgid may be NULL (no file). */
-int idmaps_build(const struct plan *p, uid_t uid, gid_t gid, const char *name, FILE *subuid,
+int idmaps_build(const struct plan_user *u, uid_t uid, gid_t gid, const char *name, FILE *subuid,
 		 FILE *subgid, struct idmaps *m, struct nsbox_err *err);
 void idmaps_clear(struct idmaps *m);
 

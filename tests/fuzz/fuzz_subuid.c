@@ -13,7 +13,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct idmap out[16];
 	struct idmaps m = {0};
 	struct nsbox_err err = {0};
-	struct plan none = {0};
+	struct plan_user none = {0};
 	FILE *f = fuzz_stream(data, size), *g = fuzz_stream(data, size);
 
 	if (f) {

@@ -13,12 +13,21 @@ check "run -d: returns at once, printing the name" "0 bg" "$rc $out"
 only "$PRIV" 1 "$NO_USER_EXEC" &&
 check "run -d: the container runs on, with a pty" "bg /dev/pts/0" \
 	"$("$NSBOX" ps | awk '$1 == "bg" {print $1}') $("$NSBOX" exec bg -- readlink /proc/2/fd/0)"
-sleep 1
+# until the container has printed something: attach then replays it
+wait_until "printf '\\0' | timeout 5 \"\$NSBOX\" attach bg 2>/dev/null | grep -q '^tick'" ||
+	not_ok "run -d: the container prints" "no tick in 10 s"
 check "attach: shows what was missed, then Ctrl-@ detaches" "tick 0" \
 	"$(printf '\0' | timeout 5 "$NSBOX" attach bg 2>/dev/null | tr -d '\r' | head -1)"
 check "attach again: it still runs" "yes" \
 	"$(printf '\0' | timeout 5 "$NSBOX" attach bg 2>/dev/null | tr -d '\r' | grep -q '^tick' && echo yes)"
-got=$( (sleep 0.5; printf 'hello\n'; sleep 0.8; printf '\0') | timeout 5 "$NSBOX" attach bg 2>/dev/null | tr -d '\r' | grep '^got')
+# Type once attached (the replay has come), detach once answered.
+typist() {
+	wait_until "[ -s '$W/attach.out' ]" && printf 'hello\n'
+	wait_until "grep -q '^got' '$W/attach.out'"; printf '\0'
+}
+: >"$W/attach.out"
+typist | timeout 5 "$NSBOX" attach bg >"$W/attach.out" 2>/dev/null
+got=$(tr -d '\r' <"$W/attach.out" | grep '^got')
 check "attach: what is typed reaches the container" "got hello" "$got"
 pid=$("$NSBOX" ps | awk '$1 == "bg" {print $3}')
 nb=$("$NSBOX" ps --json | python3 -c 'import json, sys; print([r["nsbox_pid"] for r in json.load(sys.stdin) if r["name"] == "bg"][0])')
@@ -31,7 +40,7 @@ mv "$sock" "$sock.real"
 $AS_CALLER /usr/bin/python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); time.sleep(3)' "$sock" &
 squat=$!
-sleep 0.5
+wait_until "[ -S '$sock' ]" || not_ok "L19: the squatter serves $sock"
 err=$(printf '\0' | timeout 5 "$NSBOX" attach bg 2>&1); rc=$?
 check "L19: a squatted socket is refused (server credentials)" "125|nsbox: attach: $sock is not served by the container's nsbox" "$rc|$err"
 kill $squat 2>/dev/null; wait $squat 2>/dev/null
@@ -46,7 +55,7 @@ check "run -d: a failed start is the caller's error (125, one line)" \
 	"125|nsbox: prepare-root: root.directory $W/nonexistent: No such file or directory" "$rc|$err"
 "$NSBOX" run --chroot="$ROOT" --name=fg -- sleep 1725 &
 fg=$!
-sleep 0.5
+wait_running fg || not_ok "a container run in the foreground starts"
 err=$("$NSBOX" attach fg 2>&1); rc=$?
 check "attach to a container that was not detached: 125" "125|nsbox: command line: nsbox attach: fg was not started with --detach" "$rc|$err"
 "$NSBOX" stop fg; wait $fg

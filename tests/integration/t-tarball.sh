@@ -126,16 +126,12 @@ slow_start() { # start an extraction of slow.tar.zst and wait until it is under 
 	# "$NSBOX" itself, so that $! is nsbox and not a subshell
 	"$NSBOX" run --set root.tarball="$T/slow.tar.zst" -- true >/dev/null 2>"$W/slow.err" &
 	pid=$!
-	k=0; while [ $k -lt 200 ]; do
-		[ -n "$(find "$CACHE/roots/tmp" -maxdepth 3 -name many 2>/dev/null)" ] && sleep 0.3 && return 0
-		sleep 0.05; k=$((k + 1))
-	done
-	return 1
+	# under way: files are arriving in many/
+	wait_until "[ -n \"\$(find '$CACHE/roots/tmp' -maxdepth 4 -path '*/many/*' -print -quit 2>/dev/null)\" ]"
 }
 slow_entries() { grep -l slow.tar.zst "$CACHE"/roots/*/info 2>/dev/null | wc -l; }
 slow_start || not_ok "A16: the extraction started"
-kill -9 "$pid"; wait "$pid" 2>/dev/null
-sleep 0.2
+kill -9 "$pid"; wait "$pid" 2>/dev/null # reaped: the extraction (threads of it) is over
 check "A16: kill -9 leaves a half tree in tmp, not an entry" "1 0" \
 	"$(ls "$CACHE/roots/tmp" | wc -l) $(slow_entries)"
 check "A16: the next run recovers" "0" "$(tb "$T/slow.tar.zst" -- true 2>/dev/null; echo $?)"
@@ -239,8 +235,8 @@ rm "$T/root.tar.bz2"
 list=$("$NSBOX" cache list)
 check "cache list: a header, an entry per tarball, a total" 5 "$(echo "$list" | wc -l)"
 check "cache list: a gone tarball" 1 "$(echo "$list" | grep -c "gone     $T/root.tar.bz2")"
-"$NSBOX" run --set root.tarball="$T/root.tar.gz" -- sleep 3 &
-sleep 1
+"$NSBOX" run --set root.tarball="$T/root.tar.gz" -- sleep 3.25 &
+wait_proc 'sleep 3.25' || not_ok "a run on root.tar.gz starts"
 check "cache list: in use" 1 "$("$NSBOX" cache list | grep -c "in use   $T/root.tar.gz")"
 check "cache prune --dry-run: says what would go, removes nothing" "1 3" \
 	"$("$NSBOX" cache prune --dry-run | grep -c "^would remove .*root.tar.bz2: gone") $(entries)"

@@ -2,6 +2,8 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "unit.h"
 #include "plan.h"
@@ -34,13 +36,13 @@ test_defaults(void **state)
 	assert_int_equal(plan_validate(p, &d), 0);
 	assert_int_equal(p->ns_flags, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
 					      CLONE_NEWNET | CLONE_NEWCGROUP);
-	assert_null(p->rootfs);
-	assert_true(p->env_clear);
-	assert_true(p->no_new_privs);
-	assert_int_equal(p->grace, 10);
+	assert_null(p->root.directory.value);
+	assert_true(p->env.clear.value);
+	assert_true(p->security.no_new_privs.value);
+	assert_int_equal(p->process.grace.value, 10);
 	assert_string_equal(p->scalar[PK_EPHEMERAL].origin, "default");
 	/* podman's 11 */
-	assert_int_equal(__builtin_popcountll(p->caps), 11);
+	assert_int_equal(__builtin_popcountll(p->security.caps), 11);
 }
 
 /* Without a profile, pflask's defaults: the command line decides. */
@@ -57,7 +59,7 @@ pflask(const char *const *q, size_t n, bool *clear)
 	plan_merge(p, &l, &d);
 	plan_merge(p, &cl, &d);
 	assert_int_equal(plan_validate(p, &d), 0);
-	*clear = p->env_clear;
+	*clear = p->env.clear.value;
 	layer_free(&l);
 	layer_free(&cl);
 	return p->ns_flags & CLONE_NEWNET;
@@ -99,9 +101,9 @@ test_precedence(void **state)
 	MERGE(p, &d, "root", "hostname", "cli", "command line");
 	assert_int_equal(d.n, 0);
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_string_equal(p->hostname, "cli");
+	assert_string_equal(p->root.hostname.value, "cli");
 	assert_string_equal(p->scalar[PK_HOSTNAME].origin, "command line");
-	assert_string_equal(p->chdir, "/inc");
+	assert_string_equal(p->root.chdir.value, "/inc");
 	assert_string_equal(p->scalar[PK_CHDIR].origin, "inc.conf:2");
 }
 
@@ -118,16 +120,116 @@ test_lists(void **state)
 	assert_int_equal(d.n, 0);
 	assert_int_equal(plan_validate(p, &d), 0);
 	/* the empty value cleared everything before it */
-	assert_int_equal(p->n_mounts, 2);
-	assert_int_equal(p->mounts[0].kind, MOUNT_BIND_RO);
-	assert_string_equal(p->mounts[0].origin, "x.conf:4");
-	assert_int_equal(p->mounts[1].kind, MOUNT_OVERLAY);
+	assert_int_equal(p->root.n_mounts, 2);
+	assert_int_equal(p->root.mounts[0].kind, MOUNT_BIND_RO);
+	assert_string_equal(p->root.mounts[0].origin, "x.conf:4");
+	assert_int_equal(p->root.mounts[1].kind, MOUNT_OVERLAY);
 	assert_string_equal(p->list[PL_MOUNT].cleared, "x.conf:3");
 	/* capabilities: the default list can be cleared and rebuilt */
 	MERGE(p, &d, "security", "capabilities", "", "c:1", "security", "capabilities",
 	      "CAP_CHOWN,+kill", "c:2", "security", "capabilities", "-chown", "c:3");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_int_equal(p->caps, 1ULL << 5 /* CAP_KILL */);
+	assert_int_equal(p->security.caps, 1ULL << 5 /* CAP_KILL */);
+}
+
+/* The typed groups: each value as parsed at merge, with the origin of the
+ * text that won; an unset value is 0 and has no origin. */
+static void
+test_groups(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+
+	(void)state;
+	MERGE(p, &d, "limits", "memory", "2G", "l:1", "limits", "pids", "max", "l:2", "limits",
+	      "cpu", "150%", "l:3", "limits", "io-weight", "300", "l:4", "limits", "nofile",
+	      "10:20", "l:5", "limits", "core", "unlimited", "l:6", "limits", "cgroup", "freezer",
+	      "l:7", "network", "netif", "veth:h0:eth0", "n:1", "network", "address",
+	      "eth0:10.1.2.3/24", "n:2", "network", "gateway", "10.1.2.1", "n:3", "user", "user",
+	      "builder", "u:1", "user", "uid-map", "0:100000:10", "u:2", "user", "gid-map",
+	      "0:200000:10", "u:3", "env", "clear", "no", "e:1", "process", "name", "box", "r:1",
+	      "hooks", "pre-exec", "/bin/true", "h:1");
+	assert_int_equal(d.n, 0);
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->limits.memory.value, 2ULL << 30);
+	assert_string_equal(p->limits.memory.origin, "l:1");
+	assert_int_equal(p->limits.pids.value, UINT64_MAX);
+	assert_int_equal(p->limits.cpu.value, 1500);
+	assert_string_equal(p->limits.cpu.origin, "l:3");
+	assert_int_equal(p->limits.io_weight.value, 300);
+	assert_int_equal(p->limits.shm_size.value, 64ULL << 20);
+	assert_string_equal(p->limits.shm_size.origin, "default");
+	/* nofile's default, replaced, and core: in the key table's order */
+	assert_int_equal(p->limits.n_rlimits, 2);
+	assert_int_equal(p->limits.rlimits[0].resource, RLIMIT_NOFILE);
+	assert_int_equal(p->limits.rlimits[0].soft, 10);
+	assert_int_equal(p->limits.rlimits[0].hard, 20);
+	assert_string_equal(p->limits.rlimits[0].origin, "l:5");
+	assert_int_equal(p->limits.rlimits[1].hard, UINT64_MAX);
+	assert_int_equal(p->limits.n_cgroups, 1);
+	assert_string_equal(p->limits.cgroups[0].value, "freezer");
+	assert_string_equal(p->limits.cgroups[0].origin, "l:7");
+	assert_int_equal(p->net.n_netifs, 1);
+	assert_string_equal(p->net.netifs[0].dev, "h0");
+	assert_string_equal(p->net.netifs[0].origin, "n:1");
+	assert_int_equal(p->net.addrs[0].prefix, 24);
+	assert_string_equal(p->net.addrs[0].origin, "n:2");
+	assert_int_equal(p->net.gateway.family, AF_INET);
+	assert_memory_equal(p->net.gateway.addr, "\x0a\x01\x02\x01", 4);
+	assert_string_equal(p->net.gateway.origin, "n:3");
+	assert_string_equal(p->user.name.value, "builder");
+	assert_string_equal(p->user.userns.origin, "default");
+	assert_int_equal(p->user.n_uid_map, 1);
+	assert_int_equal(p->user.uid_map[0].outside, 100000);
+	assert_string_equal(p->user.uid_map[0].origin, "u:2");
+	assert_int_equal(p->user.gid_map[0].outside, 200000);
+	assert_string_equal(p->user.gid_map[0].origin, "u:3");
+	assert_false(p->env.clear.value);
+	assert_string_equal(p->env.clear.origin, "e:1");
+	assert_string_equal(p->process.name.value, "box");
+	assert_string_equal(p->process.name.origin, "r:1");
+	assert_string_equal(p->hooks.pre_exec.origin, "h:1");
+	assert_null(p->hooks.post_exit.value);
+	assert_null(p->hooks.post_exit.origin);
+
+	/* an empty value unsets: no value, no origin */
+	MERGE(p, &d, "limits", "memory", "", "l:8", "network", "gateway", "", "n:4", "network",
+	      "address", "", "n:5");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->limits.memory.value, 0);
+	assert_null(p->limits.memory.origin);
+	assert_int_equal(p->net.gateway.family, 0);
+	assert_null(p->net.gateway.origin);
+	assert_int_equal(p->net.n_addrs, 0);
+}
+
+/* A capability item is kept as what it turns on and off; the items apply
+ * in order, and within one the last word on a capability wins. */
+static void
+test_caps_items(void **state)
+{
+	_cleanup_plan_ struct plan *p = plan_new();
+	struct diag d = {0};
+
+	(void)state;
+	MERGE(p, &d, "security", "capabilities", "-all,+CAP_CHOWN,+kill,-chown", "c:1");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->security.caps, 1ULL << CAP_KILL);
+	MERGE(p, &d, "security", "capabilities", "+chown,-all,+CAP_SETUID", "c:2");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->security.caps, 1ULL << CAP_SETUID);
+	MERGE(p, &d, "security", "capabilities", "+all,-CAP_SYS_ADMIN", "c:3");
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->security.caps, ~(1ULL << CAP_SYS_ADMIN));
+	/* a bad word refuses the item, which changes nothing */
+	assert_int_equal(MERGE(p, &d, "security", "capabilities", "-all,CAP_NOPE", "c:4"), 1);
+	assert_true(unit_diag_has(&d,
+				  "c:4: security.capabilities: '-all,CAP_NOPE': unknown "
+				  "capability",
+				  NULL));
+	assert_int_equal(plan_validate(p, &d), 0);
+	assert_int_equal(p->security.caps, ~(1ULL << CAP_SYS_ADMIN));
+	diag_free(&d);
 }
 
 static void
@@ -140,21 +242,21 @@ test_env(void **state)
 	MERGE(p, &d, "env", "A", "1", "p:1", "env", "B", "x,y", "p:2", "env", "A", "2",
 	      "command line", "env", "clear", "no", "command line", "env", "E", "", "p:3");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_int_equal(p->n_env, 3);
-	assert_string_equal(p->env[0].key, "A");
-	assert_string_equal(p->env[0].value, "2");
-	assert_string_equal(p->env[0].origin, "command line");
-	assert_string_equal(p->env[1].value, "x,y");
-	assert_string_equal(p->env[2].value, "");
-	assert_false(p->env_clear);
+	assert_int_equal(p->env.n_vars, 3);
+	assert_string_equal(p->env.vars[0].key, "A");
+	assert_string_equal(p->env.vars[0].value, "2");
+	assert_string_equal(p->env.vars[0].origin, "command line");
+	assert_string_equal(p->env.vars[1].value, "x,y");
+	assert_string_equal(p->env.vars[2].value, "");
+	assert_false(p->env.clear.value);
 	MERGE(p, &d, "env", "", "", "command line");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_int_equal(p->n_env, 0);
+	assert_int_equal(p->env.n_vars, 0);
 	/* V9: a newline in a value is kept, as runc keeps it */
 	MERGE(p, &d, "env", "NL", "a\nb", "command line");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_int_equal(p->n_env, 1);
-	assert_string_equal(p->env[0].value, "a\nb");
+	assert_int_equal(p->env.n_vars, 1);
+	assert_string_equal(p->env.vars[0].value, "a\nb");
 	{ /* show keeps one line per key: the newline is shown escaped */
 		char *out = NULL;
 		size_t len = 0;
@@ -355,25 +457,26 @@ test_boot(void **state)
 	diag_free(&d);
 	MERGE(p, &d, "root", "directory", "/r", "a:1");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_true(p->boot);
-	assert_false(p->use_init);
+	assert_true(p->process.boot);
+	assert_false(p->process.use_init);
 	/* nspawn's set, less what nsbox cannot have, in place of the default */
-	assert_int_equal(p->caps >> CAP_SYS_ADMIN & 1, prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) == 1);
+	assert_int_equal(p->security.caps >> CAP_SYS_ADMIN & 1,
+			 prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) == 1);
 	MERGE(p, &d, "namespaces", "pid", "no", "a:2");
 	assert_int_equal(plan_validate(p, &d), 1);
 	assert_true(unit_diag_has(&d, "command line: process.init: /lib/systemd/systemd", NULL));
 	diag_free(&d);
 	MERGE(p, &d, "process", "init", "no", "a:3");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_false(p->boot);
-	assert_false(p->use_init);
-	assert_false(p->caps >> CAP_SYS_ADMIN & 1);
+	assert_false(p->process.boot);
+	assert_false(p->process.use_init);
+	assert_false(p->security.caps >> CAP_SYS_ADMIN & 1);
 	strv_free(p->argv);
 	p->argv = NULL;
 	MERGE(p, &d, "process", "init", "auto", "a:4", "namespaces", "pid", "yes", "a:5");
 	assert_int_equal(plan_validate(p, &d), 0);
-	assert_false(p->boot);
-	assert_true(p->use_init); /* the user's shell */
+	assert_false(p->process.boot);
+	assert_true(p->process.use_init); /* the user's shell */
 }
 
 static void
@@ -455,6 +558,8 @@ main(void)
 		cmocka_unit_test(test_checks_before_run),
 		cmocka_unit_test(test_root_conflicts),
 		cmocka_unit_test(test_boot),
+		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_caps_items),
 		cmocka_unit_test(test_all_errors_in_one_pass),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_key_check),

@@ -106,8 +106,8 @@ test_plan_spellings(void **unused)
 		assert_int_equal(plan_merge(p, &l, &d), 0);
 		layer_free(&l);
 		assert_int_equal(plan_validate(p, &d), 0);
-		in.seccomp = p->seccomp;
-		in.no_new_privs = p->no_new_privs;
+		in.seccomp = p->security.seccomp.value;
+		in.no_new_privs = p->security.no_new_privs.value;
 		assert_true(in.seccomp == (i < 3));
 		f = open_memstream(&buf, &len);
 		assert_non_null(f);

@@ -18,7 +18,7 @@ text(const char *s)
 
 /* idmaps_build with the same text as subuid and subgid. */
 static int
-build(const struct plan *p, uid_t uid, const char *name, const char *sub, struct idmaps *m,
+build(const struct plan_user *p, uid_t uid, const char *name, const char *sub, struct idmaps *m,
       struct nsbox_err *err)
 {
 	FILE *u = text(sub), *g = text(sub);
@@ -40,7 +40,7 @@ test_root_defaults(void **unused)
 {
 	struct idmaps m;
 	struct nsbox_err err = {0};
-	struct plan none = {0};
+	struct plan_user none = {0};
 
 	(void)unused;
 	/* nothing delegated to root: a private range high up, 65536 ids */
@@ -66,7 +66,7 @@ test_user_defaults(void **unused)
 {
 	struct idmaps m;
 	struct nsbox_err err = {0};
-	struct plan none = {0};
+	struct plan_user none = {0};
 
 	(void)unused;
 	/* nothing delegated: the caller as root, alone, without helpers */
@@ -104,7 +104,7 @@ test_user_maps(void **unused)
 {
 	struct idmap uid[] = {{0, 100000, 65536, "p.conf:3"}}, self[] = {{0, 1000, 1, "p.conf:3"}};
 	struct idmap wide[] = {{0, 100000, 65537, "p.conf:4"}};
-	struct plan p = {.uid_map = uid, .gid_map = uid, .n_uid_map = 1, .n_gid_map = 1};
+	struct plan_user p = {.uid_map = uid, .gid_map = uid, .n_uid_map = 1, .n_gid_map = 1};
 	struct idmaps m;
 	struct nsbox_err err = {0};
 

@@ -276,7 +276,7 @@ test_user_lookup(void **state)
 			assert_int_equal(u.gid, 6);
 			assert_string_equal(u.shell, "/bin/sh"); /* empty: the default */
 			assert_int_equal(plan_validate(p, &d), 0);
-			env = env_build(p, caller, &u);
+			env = env_build(&p->env, caller, &u);
 			/* env.clear = yes by default: the caller's HOME and PATH go */
 			assert_true(has(env, "HOME=/home/r1"));
 			assert_true(has(env, "USER=root1"));
