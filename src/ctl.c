@@ -256,24 +256,37 @@ ctl_kill(const char *what, const char *sig, struct nsbox_err *err)
 
 /* --- nsbox exec: a command in a running container --- */
 
-/* The process whose identity exec copies: the command nsbox runs, the
- * first child of nsbox's init, or the first process when it is the
- * command itself (init = no). */
-static pid_t
-payload_of(pid_t init)
+/* The name of pid's command (/proc/PID/comm), or "". */
+static void
+comm_of(pid_t pid, char buf[static 32])
 {
-	_cleanup_free_ char *comm = xasprintf("/proc/%d/comm", (int)init);
-	_cleanup_free_ char *kids = xasprintf("/proc/%d/task/%d/children", (int)init, (int)init);
-	char buf[64] = "";
+	_cleanup_free_ char *comm = xasprintf("/proc/%d/comm", (int)pid);
 	FILE *f = fopen(comm, "re");
-	long child = 0;
 
+	buf[0] = '\0';
 	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
+		if (!fgets(buf, 32, f))
 			buf[0] = '\0';
 		fclose(f);
 	}
-	if (!streq(buf, "nsbox\n"))
+}
+
+/* The process whose identity exec copies: the command nsbox runs, the
+ * first child of nsbox's init, or the first process when it is the
+ * command itself (init = no). nsbox's init is a fork of the nsbox that
+ * runs it, so it has that one's name, whatever the binary is called (not
+ * always "nsbox"); a command that is PID 1 has exec'd. */
+static pid_t
+payload_of(pid_t init, pid_t nsbox)
+{
+	_cleanup_free_ char *kids = xasprintf("/proc/%d/task/%d/children", (int)init, (int)init);
+	char a[32], b[32];
+	FILE *f;
+	long child = 0;
+
+	comm_of(init, a);
+	comm_of(nsbox, b);
+	if (!a[0] || !streq(a, b))
 		return init;
 	f = fopen(kids, "re");
 	if (f) {
@@ -379,6 +392,67 @@ ns_open(pid_t pid, int fds[], struct nsbox_err *err)
 			close(steal_fd(&fds[i]));
 	}
 	return 0;
+}
+
+/* The container's namespaces as the nsbox that runs it holds them
+ * (step_ns_fds in run.c): for a caller who is not root, who may not open
+ * those of nsbox's init, which is not dumpable. Each fd of nsbox's that is
+ * a namespace of one of the types, other than the caller's own of that
+ * type (nsbox's host network namespace, for one), is opened again through
+ * /proc/NSBOX/fd/N, which the kernel allows the caller as the owner of
+ * that process. fds[i] stays -1 for a type it does not hold; two of one
+ * type are an error. Returns 0, or -1 with err (no user namespace held:
+ * an nsbox from before). */
+static int
+ns_open_held(pid_t nsbox, int fds[], struct nsbox_err *err)
+{
+	_cleanup_free_ char *dir = xasprintf("/proc/%d/fd", (int)nsbox);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d)
+		return nsbox_error(err, errno, "nsbox exec: %s", dir);
+	while (rc == 0 && (de = readdir(d))) {
+		char link[64] = "";
+		struct stat a, b;
+
+		if (de->d_name[0] == '.' ||
+		    readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1) < 0)
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(nstypes); i++) {
+			size_t n = strlen(nstypes[i].name);
+			_cleanup_free_ char *ours = NULL;
+			int fd;
+
+			if (strncmp(link, nstypes[i].name, n) != 0 || link[n] != ':')
+				continue;
+			fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
+			ours = xasprintf("/proc/self/ns/%s", nstypes[i].name);
+			if (fd < 0 || fstat(fd, &a) < 0 ||
+			    (stat(ours, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)) {
+				if (fd >= 0)
+					close(fd);
+				break;
+			}
+			if (fds[i] >= 0 && fstat(fds[i], &b) == 0 && b.st_ino != a.st_ino)
+				rc = nsbox_error(
+					err, 0,
+					"nsbox exec: nsbox (pid %d) holds two %s namespaces",
+					(int)nsbox, nstypes[i].name);
+			if (fds[i] >= 0)
+				close(fds[i]);
+			fds[i] = fd;
+			break;
+		}
+	}
+	closedir(d);
+	if (rc == 0 && fds[0] < 0)
+		rc = nsbox_error(err, 0,
+				 "nsbox exec: nsbox (pid %d) holds no namespace of its container's "
+				 "(an nsbox before 0.1.0's issue 25?)",
+				 (int)nsbox);
+	return rc;
 }
 
 /* Join the namespaces of fds among those of mask. */
@@ -579,7 +653,7 @@ ctl_exec(const char *what, char **argv, const struct exec_opts *eo, struct nsbox
 	/* the filter of the run's command applies to what joins it too */
 	id.seccomp = st.seccomp;
 	init = st.pid;
-	payload = payload_of(init);
+	payload = payload_of(init, st.nsbox_pid);
 	{
 		_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)init);
 		_cleanup_free_ char *cwd = xasprintf("/proc/%d/cwd", (int)payload);
@@ -588,9 +662,10 @@ ctl_exec(const char *what, char **argv, const struct exec_opts *eo, struct nsbox
 		_cleanup_free_ char *userns = xasprintf("/proc/%d/ns/user", (int)init);
 		_cleanup_close_ int probe = open(userns, O_RDONLY | O_CLOEXEC);
 
-		/* nsbox's init never execs, so only root may look into it;
-		 * others join the namespaces of the command, and get the root
-		 * of its mount namespace from setns. */
+		/* nsbox's init never execs and is not dumpable, so only root
+		 * may look into it; others join the namespaces the nsbox that
+		 * runs it holds (ns_open_held), and get the root of the mount
+		 * namespace from setns. */
 		if (probe < 0 && errno == EACCES && geteuid() != 0)
 			rootfd = AT_FDCWD;
 		else
@@ -604,7 +679,8 @@ ctl_exec(const char *what, char **argv, const struct exec_opts *eo, struct nsbox
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
 		ns[i] = -1;
-	if (ns_open(rootfd == AT_FDCWD ? payload : init, ns, err) < 0) {
+	if ((rootfd == AT_FDCWD ? ns_open_held(st.nsbox_pid, ns, err) : ns_open(init, ns, err)) <
+	    0) {
 		state_clear(&st);
 		for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
 			if (ns[i] >= 0)

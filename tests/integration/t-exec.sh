@@ -4,11 +4,12 @@
 # security.seccomp and no-new-privileges that the parser takes, read back
 # typed from the state; and the joining process, which is the host's
 # nsbox until its execve, out of reach of what runs in the container
-# (CVE-2019-5736: /proc/PID/exe).
+# (CVE-2019-5736: /proc/PID/exe). In every mode: in mode user, exec by the
+# run's own user enters through the namespaces the run's nsbox holds,
+# while the init stays closed to that user.
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-modes "$PRIV" "$NO_USER_EXEC"
 
 # state KEY NAME: the typed value of security.KEY in NAME's state
 state() {
@@ -57,6 +58,28 @@ check "a cut-short state: exec finds no such container, and says why" "125 yes y
 cp "$W/state.saved" "$STATEDIR/$id.json"
 check "the state put back: exec works again" "ok" "$("$NSBOX" exec keep -- echo ok)"
 "$NSBOX" stop keep
+
+# --- the namespaces exec enters are the init's (issue 25) ---
+"$NSBOX" run --detach --name=ns --chroot="$ROOT" -- sleep 1729 >/dev/null
+nsb=$("$NSBOX" ps --json | python3 -c 'import json, sys; print([r["nsbox_pid"] for r in json.load(sys.stdin) if r["name"] == "ns"][0])')
+init=$("$NSBOX" ps | awk '$1 == "ns" {print $3}')
+# read from the host as root: the init's, and what exec's command is in
+want=$(for t in user mnt pid net ipc uts cgroup; do readlink "/proc/$init/ns/$t"; done | tr '\n' ' ')
+got=$("$NSBOX" exec ns -- sh -c 'for t in user mnt pid net ipc uts cgroup; do readlink /proc/self/ns/$t; done' | tr '\n' ' ')
+check "exec: in each of the init's namespaces" "$want" "$got"
+check "exec: under the container's root, in its PID namespace" "yes 1729" \
+	"$("$NSBOX" exec ns -- test -x /bin/nsbox-probe && echo yes) $("$NSBOX" exec ns -- cat /proc/2/cmdline | tr '\0' ' ' | cut -d' ' -f2)"
+if [ "$MODE" = user ]; then
+	# the init is still not dumpable: its namespaces and environment
+	# stay closed to the user, who enters through those nsbox holds
+	check "mode user: the init's /proc/PID/ns and environ stay closed to the user (EACCES)" "no no" \
+		"$($AS_CALLER readlink "/proc/$init/ns/user" >/dev/null 2>&1 && echo yes || echo no) $($AS_CALLER cat "/proc/$init/environ" >/dev/null 2>&1 && echo yes || echo no)"
+	check "mode user: nsbox (the run's, on the host) holds them" "yes" \
+		"$(for f in "/proc/$nsb/fd/"*; do readlink "$f"; done | grep -q '^user:\[' && echo yes)"
+fi
+check "the container's init holds no namespace fd" 0 \
+	"$(for f in "/proc/$init/fd/"*; do readlink "$f"; done 2>/dev/null | grep -cE '^(user|mnt|pid|net|ipc|uts|cgroup):')"
+"$NSBOX" stop ns
 
 # --- nsbox's failure and the command's status (issue 25) ---
 "$NSBOX" run --detach --name=st --chroot="$ROOT" -- sleep 1728 >/dev/null
