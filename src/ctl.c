@@ -161,15 +161,19 @@ state_one(struct run *r, void *arg)
 	return 1;
 }
 
-/* The state of the caller's live run named what, into *st. */
+/* The state of the caller's live run named what, into *st; with
+ * gone_ok, 1 (and no error) when there is none. */
 static int
-state_named(const char *what, const char *cmd, struct run_state *st, struct nsbox_err *err)
+state_find(const char *what, const char *cmd, bool gone_ok, struct run_state *st,
+	   struct nsbox_err *err)
 {
 	struct state_of so = {.what = what, .st = st};
 
 	*st = (struct run_state){0};
 	if (each_run(state_one, &so, err) < 0)
 		return -1;
+	if (!so.found && gone_ok)
+		return 1;
 	if (!so.found)
 		return nsbox_error(err, 0,
 				   "command line: nsbox %s: no running container named '%.64s' "
@@ -178,21 +182,47 @@ state_named(const char *what, const char *cmd, struct run_state *st, struct nsbo
 	return 0;
 }
 
+static int
+state_named(const char *what, const char *cmd, struct run_state *st, struct nsbox_err *err)
+{
+	return state_find(what, cmd, false, st, err);
+}
+
+/* Whether pid has exited and waits for its parent to reap it. */
+static bool
+zombie(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	char buf[512] = "", *p;
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'Z';
+}
+
 int
-ctl_stop(const char *what, struct nsbox_err *err)
+ctl_stop(const char *what, bool ignore, struct nsbox_err *err)
 {
 	struct run_state st;
 	struct timespec tick = {0, 50 * 1000 * 1000};
 	pid_t nsbox;
+	int rc = state_find(what, "stop", ignore, &st, err);
 
-	if (state_named(what, "stop", &st, err) < 0)
-		return -1;
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	nsbox = st.nsbox_pid;
 	state_clear(&st);
-	if (kill(nsbox, SIGTERM) < 0)
+	if (kill(nsbox, SIGTERM) < 0 && !(ignore && errno == ESRCH))
 		return nsbox_error(err, errno, "nsbox stop: %s", what);
-	/* gone when its process is; the grace period bounds the wait */
-	while (kill(nsbox, 0) == 0)
+	/* gone when its process is (a zombie is: its parent, an
+	 * autopkgtest-virt-nsbox, may reap it only later); the grace period
+	 * bounds the wait */
+	while (kill(nsbox, 0) == 0 && !zombie(nsbox))
 		nanosleep(&tick, NULL);
 	return 0;
 }
@@ -226,24 +256,37 @@ ctl_kill(const char *what, const char *sig, struct nsbox_err *err)
 
 /* --- nsbox exec: a command in a running container --- */
 
-/* The process whose identity exec copies: the command nsbox runs, the
- * first child of nsbox's init, or the first process when it is the
- * command itself (init = no). */
-static pid_t
-payload_of(pid_t init)
+/* The name of pid's command (/proc/PID/comm), or "". */
+static void
+comm_of(pid_t pid, char buf[static 32])
 {
-	_cleanup_free_ char *comm = xasprintf("/proc/%d/comm", (int)init);
-	_cleanup_free_ char *kids = xasprintf("/proc/%d/task/%d/children", (int)init, (int)init);
-	char buf[64] = "";
+	_cleanup_free_ char *comm = xasprintf("/proc/%d/comm", (int)pid);
 	FILE *f = fopen(comm, "re");
-	long child = 0;
 
+	buf[0] = '\0';
 	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
+		if (!fgets(buf, 32, f))
 			buf[0] = '\0';
 		fclose(f);
 	}
-	if (!streq(buf, "nsbox\n"))
+}
+
+/* The process whose identity exec copies: the command nsbox runs, the
+ * first child of nsbox's init, or the first process when it is the
+ * command itself (init = no). nsbox's init is a fork of the nsbox that
+ * runs it, so it has that one's name, whatever the binary is called (not
+ * always "nsbox"); a command that is PID 1 has exec'd. */
+static pid_t
+payload_of(pid_t init, pid_t nsbox)
+{
+	_cleanup_free_ char *kids = xasprintf("/proc/%d/task/%d/children", (int)init, (int)init);
+	char a[32], b[32];
+	FILE *f;
+	long child = 0;
+
+	comm_of(init, a);
+	comm_of(nsbox, b);
+	if (!a[0] || !streq(a, b))
 		return init;
 	f = fopen(kids, "re");
 	if (f) {
@@ -351,6 +394,67 @@ ns_open(pid_t pid, int fds[], struct nsbox_err *err)
 	return 0;
 }
 
+/* The container's namespaces as the nsbox that runs it holds them
+ * (step_ns_fds in run.c): for a caller who is not root, who may not open
+ * those of nsbox's init, which is not dumpable. Each fd of nsbox's that is
+ * a namespace of one of the types, other than the caller's own of that
+ * type (nsbox's host network namespace, for one), is opened again through
+ * /proc/NSBOX/fd/N, which the kernel allows the caller as the owner of
+ * that process. fds[i] stays -1 for a type it does not hold; two of one
+ * type are an error. Returns 0, or -1 with err (no user namespace held:
+ * an nsbox from before). */
+static int
+ns_open_held(pid_t nsbox, int fds[], struct nsbox_err *err)
+{
+	_cleanup_free_ char *dir = xasprintf("/proc/%d/fd", (int)nsbox);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d)
+		return nsbox_error(err, errno, "nsbox exec: %s", dir);
+	while (rc == 0 && (de = readdir(d))) {
+		char link[64] = "";
+		struct stat a, b;
+
+		if (de->d_name[0] == '.' ||
+		    readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1) < 0)
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(nstypes); i++) {
+			size_t n = strlen(nstypes[i].name);
+			_cleanup_free_ char *ours = NULL;
+			int fd;
+
+			if (strncmp(link, nstypes[i].name, n) != 0 || link[n] != ':')
+				continue;
+			fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
+			ours = xasprintf("/proc/self/ns/%s", nstypes[i].name);
+			if (fd < 0 || fstat(fd, &a) < 0 ||
+			    (stat(ours, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)) {
+				if (fd >= 0)
+					close(fd);
+				break;
+			}
+			if (fds[i] >= 0 && fstat(fds[i], &b) == 0 && b.st_ino != a.st_ino)
+				rc = nsbox_error(
+					err, 0,
+					"nsbox exec: nsbox (pid %d) holds two %s namespaces",
+					(int)nsbox, nstypes[i].name);
+			if (fds[i] >= 0)
+				close(fds[i]);
+			fds[i] = fd;
+			break;
+		}
+	}
+	closedir(d);
+	if (rc == 0 && fds[0] < 0)
+		rc = nsbox_error(err, 0,
+				 "nsbox exec: nsbox (pid %d) holds no namespace of its container's "
+				 "(an nsbox before 0.1.0's issue 25?)",
+				 (int)nsbox);
+	return rc;
+}
+
 /* Join the namespaces of fds among those of mask. */
 static int
 ns_enter(const int fds[], int mask, struct nsbox_err *err)
@@ -363,8 +467,9 @@ ns_enter(const int fds[], int mask, struct nsbox_err *err)
 
 /* The command, as the run's own: its ids, groups, capabilities,
  * no-new-privileges and environment, the run's filter, and always the
- * TIOCSTI one, since the caller's terminal may be on 0-2. */
-static void __attribute__((noreturn)) enter_child(const struct ident *id, char **argv)
+ * TIOCSTI one, since the caller's terminal may be on 0-2. nsbox's own
+ * failure is said on fail_fd. */
+static void __attribute__((noreturn)) enter_child(const struct ident *id, char **argv, int fail_fd)
 {
 	struct payload pl = {
 		.argv = argv,
@@ -380,6 +485,7 @@ static void __attribute__((noreturn)) enter_child(const struct ident *id, char *
 		.no_new_privs = id->nnp,
 		.filter = id->seccomp ? PAYLOAD_FILTER_DENYLIST : PAYLOAD_FILTER_TTY,
 		.may_mount = id->bnd >> CAP_SYS_ADMIN & 1,
+		.fail_fd = fail_fd,
 	};
 
 	for (int c = 0; pl.caps && c <= CAP_LAST_CAP; c++) {
@@ -410,7 +516,8 @@ cgroups_join(char *const *dirs)
 }
 
 /* Wait for pid, passing on the signals that stop nsbox (blocked in set);
- * returns its wait status. */
+ * returns its wait status. Other children (the orphans a subreaper is
+ * given) are reaped on the way. */
 static int
 wait_forward(pid_t pid, const sigset_t *set)
 {
@@ -419,9 +526,11 @@ wait_forward(pid_t pid, const sigset_t *set)
 	for (;;) {
 		struct timespec tick = {0, 100 * 1000 * 1000};
 		siginfo_t si;
+		pid_t p;
 
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+			if (p == pid)
+				return status;
 		if ((sig = sigtimedwait(set, &si, &tick)) > 0 && sig != SIGCHLD)
 			kill(pid, sig); /* passed on, as run does */
 	}
@@ -433,13 +542,108 @@ exit_code(int status)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* SIGKILL to every child of this process, over and over, until it has
+ * none: as a subreaper, it is given the children of each one that dies,
+ * so this ends with the whole tree the command left. The list is the
+ * container's /proc (the process is in its PID namespace). */
+static int
+kill_children(struct nsbox_err *err)
+{
+	for (;;) {
+		FILE *f = fopen("/proc/thread-self/children", "re");
+		long pid;
+
+		if (!f) {
+			if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
+				return 0; /* nothing was left: no list needed */
+			return nsbox_error(err, errno,
+					   "nsbox exec: --kill-leftovers: the container's "
+					   "/proc/thread-self/children");
+		}
+		while (fscanf(f, "%ld", &pid) == 1)
+			kill((pid_t)pid, SIGKILL);
+		fclose(f);
+		if (waitpid(-1, NULL, 0) < 0)
+			return errno == ECHILD ? 0 : nsbox_error(err, errno, "nsbox exec: wait");
+	}
+}
+
+/* --kill-leftovers: between the joining process and the command, in the
+ * container's PID namespace, a subreaper (PR_SET_CHILD_SUBREAPER): what
+ * the command leaves, even daemons that fork twice and call setsid, is
+ * reparented to it, not to the container's init, and it kills them all
+ * once the command returns. Orphans go to the nearest subreaper in their
+ * own PID namespace only, so the joining process outside could not be it.
+ * It holds none of the caller's descriptors, and it is the host's nsbox,
+ * not dumpable (see ctl_exec), as the container's init is. */
+static void __attribute__((noreturn))
+exec_reaper(const struct ident *id, char **argv, int fail_fd, const sigset_t *set)
+{
+	struct nsbox_err e = {0};
+	pid_t cmd;
+	int status;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		nsbox_error(&e, errno, "nsbox exec: --kill-leftovers: PR_SET_CHILD_SUBREAPER");
+		payload_fail(fail_fd, e.msg);
+	}
+	cmd = fork();
+	if (cmd == 0)
+		enter_child(id, argv, fail_fd);
+	if (cmd < 0) {
+		nsbox_error(&e, errno, "nsbox exec: fork");
+		payload_fail(fail_fd, e.msg);
+	}
+	close_range(0, 2, 0); /* the caller's pipes see EOF once the tree is gone */
+	status = wait_forward(cmd, set);
+	if (kill_children(&e) < 0)
+		payload_fail(fail_fd, e.msg);
+	_exit(exit_code(status));
+}
+
+/* A pipe whose ends are above 2 even when the caller closed 0-2. */
+static int
+fail_pipe(int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] <= 2) {
+			int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+
+			if (fd < 0)
+				return -1;
+			close(fds[i]);
+			fds[i] = fd;
+		}
+	}
+	return 0;
+}
+
+/* What the processes nsbox exec forks said about a failure of nsbox's
+ * own, read once each has exited or exec'd its command: -1 with err when
+ * they said something. */
+static int
+fail_read(int fd, struct nsbox_err *err)
+{
+	char msg[sizeof(err->msg)];
+	ssize_t n = read(fd, msg, sizeof(msg) - 1);
+
+	if (n <= 0)
+		return 0;
+	msg[n] = '\0';
+	return nsbox_error(err, 0, "%s", msg);
+}
+
 int
-ctl_exec(const char *what, char **argv, struct nsbox_err *err)
+ctl_exec(const char *what, char **argv, const struct exec_opts *eo, struct nsbox_err *err)
 {
 	struct run_state st;
 	struct ident id = {0};
-	_cleanup_close_ int rootfd = -1, cwdfd = -1, proc = -1;
+	_cleanup_close_ int rootfd = -1, cwdfd = -1, proc = -1, failr = -1;
 	int ns[ARRAY_SIZE(nstypes)];
+	int fail[2];
 	pid_t init, payload, child;
 	int status;
 	sigset_t set, old;
@@ -449,7 +653,7 @@ ctl_exec(const char *what, char **argv, struct nsbox_err *err)
 	/* the filter of the run's command applies to what joins it too */
 	id.seccomp = st.seccomp;
 	init = st.pid;
-	payload = payload_of(init);
+	payload = payload_of(init, st.nsbox_pid);
 	{
 		_cleanup_free_ char *root = xasprintf("/proc/%d/root", (int)init);
 		_cleanup_free_ char *cwd = xasprintf("/proc/%d/cwd", (int)payload);
@@ -458,9 +662,10 @@ ctl_exec(const char *what, char **argv, struct nsbox_err *err)
 		_cleanup_free_ char *userns = xasprintf("/proc/%d/ns/user", (int)init);
 		_cleanup_close_ int probe = open(userns, O_RDONLY | O_CLOEXEC);
 
-		/* nsbox's init never execs, so only root may look into it;
-		 * others join the namespaces of the command, and get the root
-		 * of its mount namespace from setns. */
+		/* nsbox's init never execs and is not dumpable, so only root
+		 * may look into it; others join the namespaces the nsbox that
+		 * runs it holds (ns_open_held), and get the root of the mount
+		 * namespace from setns. */
 		if (probe < 0 && errno == EACCES && geteuid() != 0)
 			rootfd = AT_FDCWD;
 		else
@@ -474,13 +679,26 @@ ctl_exec(const char *what, char **argv, struct nsbox_err *err)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
 		ns[i] = -1;
-	if (ns_open(rootfd == AT_FDCWD ? payload : init, ns, err) < 0) {
+	if ((rootfd == AT_FDCWD ? ns_open_held(st.nsbox_pid, ns, err) : ns_open(init, ns, err)) <
+	    0) {
 		state_clear(&st);
 		for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
 			if (ns[i] >= 0)
 				close(ns[i]);
 		return -1;
 	}
+	/* nsbox's own failures after the fork come back here as text, so
+	 * that none of them passes for the command's status */
+	if (fail_pipe(fail) < 0) {
+		state_clear(&st);
+		for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
+			if (ns[i] >= 0)
+				close(ns[i]);
+		return nsbox_error(err, errno, "pipe");
+	}
+	failr = fail[0];
+	/* read once all have exited: a writer left behind must not block it */
+	fcntl(failr, F_SETFL, O_NONBLOCK);
 	stop_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
 	/* The joining happens in a child, so this process stays in the
@@ -490,6 +708,7 @@ ctl_exec(const char *what, char **argv, struct nsbox_err *err)
 		pid_t cmd;
 		struct nsbox_err e = {0};
 
+		close(failr);
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* nothing outlives nsbox exec */
 		/* Not dumpable, and so its child in the container's PID
 		 * namespace, until the command's execve: what runs in the
@@ -503,16 +722,21 @@ ctl_exec(const char *what, char **argv, struct nsbox_err *err)
 		    read_ident(proc, payload, &id, &e) < 0 ||
 		    ns_enter(ns, ~CLONE_NEWUSER, &e) < 0 ||
 		    (rootfd != AT_FDCWD && (fchdir(rootfd) < 0 || chroot(".") < 0)) ||
-		    (cwdfd >= 0 ? fchdir(cwdfd) : chdir("/")) < 0) {
-			fprintf(stderr, "nsbox: %s\n",
-				e.msg[0] ? e.msg : "nsbox exec: cannot enter the container");
-			_exit(125);
-		}
+		    (cwdfd >= 0 ? fchdir(cwdfd) : chdir("/")) < 0)
+			payload_fail(fail[1],
+				     e.msg[0] ? e.msg : "nsbox exec: cannot enter the container");
 		cmd = fork(); /* the new PID namespace takes children only */
+		if (cmd == 0 && eo->kill_leftovers)
+			exec_reaper(&id, argv, fail[1], &set);
 		if (cmd == 0)
-			enter_child(&id, argv);
-		_exit(cmd < 0 ? 125 : exit_code(wait_forward(cmd, &set)));
+			enter_child(&id, argv, fail[1]);
+		if (cmd < 0) {
+			nsbox_error(&e, errno, "nsbox exec: fork");
+			payload_fail(fail[1], e.msg);
+		}
+		_exit(exit_code(wait_forward(cmd, &set)));
 	}
+	close(fail[1]);
 	state_clear(&st);
 	for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
 		if (ns[i] >= 0)
@@ -523,6 +747,8 @@ ctl_exec(const char *what, char **argv, struct nsbox_err *err)
 	}
 	status = wait_forward(child, &set);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (fail_read(failr, err) < 0)
+		return -1;
 	return exit_code(status);
 }
 

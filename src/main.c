@@ -386,7 +386,7 @@ cmd_stop(struct overrides *o)
 {
 	struct nsbox_err err = {0};
 
-	return done(ctl_stop(o->args[0], &err), &err);
+	return done(ctl_stop(o->args[0], o->ignore, &err), &err);
 }
 
 static int
@@ -397,18 +397,31 @@ cmd_kill(struct overrides *o)
 	return done(ctl_kill(o->args[0], o->args[1], &err), &err);
 }
 
-/* The exit code is the command's. */
+/* The exit code is the command's, through --status-map; nsbox's own
+ * failure is --failure-status (125). A map onto the failure status would
+ * make the two one again. */
 static int
 cmd_exec(struct overrides *o)
 {
 	struct nsbox_err err = {0};
-	int rc = ctl_exec(o->args[0], o->args + 1, &err);
+	struct exec_opts eo = {.kill_leftovers = o->kill_leftovers};
+	int rc;
 
+	for (int i = 0; i < 256; i++) {
+		if (i != o->failure_status && o->status_map[i] == o->failure_status) {
+			fprintf(stderr,
+				"nsbox: command line: --status-map=%d:%d: %d is nsbox's own "
+				"failure status (--failure-status)\n",
+				i, o->failure_status, o->failure_status);
+			return o->failure_status;
+		}
+	}
+	rc = ctl_exec(o->args[0], o->args + 1, &eo, &err);
 	if (rc < 0) {
 		fprintf(stderr, "nsbox: %s\n", err.msg);
-		return EXIT_NSBOX;
+		return o->failure_status;
 	}
-	return rc;
+	return o->status_map[rc & 255];
 }
 
 static int

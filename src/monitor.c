@@ -32,6 +32,12 @@ wait_setup(struct run_ctx *ctx, struct nsbox_err *err)
 			relay_init(&ctx->relay, STDIN_FILENO, STDOUT_FILENO, fd);
 			continue;
 		}
+		if (buf[0] == 'N' && fd >= 0) {
+			/* held for nsbox exec (step_ns_fds), closed with the run */
+			for (size_t i = 0; i < ARRAY_SIZE(ctx->nsfd) && fd >= 0; i++)
+				if (ctx->nsfd[i] < 0)
+					ctx->nsfd[i] = steal_fd(&fd);
+		}
 		if (fd >= 0)
 			close(fd);
 		if (buf[0] == 'E') {

@@ -21,7 +21,11 @@ enum {
 	OPT_STATUS_FD,
 	OPT_KEYS,
 	OPT_REGISTER,
-	OPT_GET
+	OPT_GET,
+	OPT_FAILURE_STATUS,
+	OPT_STATUS_MAP,
+	OPT_KILL_LEFTOVERS,
+	OPT_IGNORE
 };
 
 static const struct option run_opts[] = {
@@ -214,6 +218,21 @@ opt_attach(struct overrides *o, const char *arg, struct nsbox_err *err)
 	return 0;
 }
 
+/* --status-map=FROM:TO, both statuses from 0 to 255 */
+static int
+opt_status_map(struct overrides *o, const char *arg, struct nsbox_err *err)
+{
+	const char *colon = strchr(arg, ':');
+	_cleanup_free_ char *from = colon ? xstrndup(arg, (size_t)(colon - arg)) : NULL;
+	uint64_t a, b;
+
+	if (!colon || value_uint(from, 0, 255, &a) || value_uint(colon + 1, 0, 255, &b))
+		return nsbox_error(err, 0,
+				   CL ": --status-map: expected FROM:TO, statuses from 0 to 255");
+	o->status_map[a] = (unsigned char)b;
+	return 0;
+}
+
 static int
 opt_simple(struct overrides *o, int c, const char *arg)
 {
@@ -267,6 +286,23 @@ handle(struct overrides *o, int c, const char *arg, struct nsbox_err *err)
 		o->status_fd = (int)fd;
 		return 0;
 	}
+	case OPT_FAILURE_STATUS: {
+		uint64_t v;
+
+		if (value_uint(arg, 1, 255, &v))
+			return nsbox_error(
+				err, 0, CL ": --failure-status: expected a status from 1 to 255");
+		o->failure_status = (int)v;
+		return 0;
+	}
+	case OPT_STATUS_MAP:
+		return opt_status_map(o, arg, err);
+	case OPT_KILL_LEFTOVERS:
+		o->kill_leftovers = true;
+		return 0;
+	case OPT_IGNORE:
+		o->ignore = true;
+		return 0;
 	case OPT_DAYS: {
 		uint64_t d;
 
@@ -419,13 +455,24 @@ const struct syntax syntax_ps = {
 	0,
 	{0},
 	NULL};
+static const struct option stop_opts[] = {{"help", no_argument, NULL, 'h'},
+					  {"ignore", no_argument, NULL, OPT_IGNORE},
+					  {NULL, 0, NULL, 0}};
+static const struct option exec_opts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"failure-status", required_argument, NULL, OPT_FAILURE_STATUS},
+	{"status-map", required_argument, NULL, OPT_STATUS_MAP},
+	{"kill-leftovers", no_argument, NULL, OPT_KILL_LEFTOVERS},
+	{NULL, 0, NULL, 0}};
+
 const struct syntax syntax_stop = {
-	"usage: nsbox stop NAME|ID|PID\n"
+	"usage: nsbox stop [--ignore] NAME|ID|PID\n"
 	"\n"
 	"  SIGTERM, and SIGKILL after the container's process.grace; returns\n"
-	"  once it is gone\n",
+	"  once it is gone\n"
+	"      --ignore              a container that is not running is no error\n",
 	"+:h",
-	none_opts,
+	stop_opts,
 	1,
 	1,
 	{0},
@@ -442,12 +489,17 @@ const struct syntax syntax_kill = {
 	{0},
 	NULL};
 const struct syntax syntax_exec = {
-	"usage: nsbox exec NAME|ID|PID [--] COMMAND [ARG...]\n"
+	"usage: nsbox exec [OPTIONS] NAME|ID|PID [--] COMMAND [ARG...]\n"
 	"\n"
 	"  run COMMAND in a running container: its namespaces, root, cwd,\n"
-	"  cgroups, and the uid, capabilities and environment of its command\n",
+	"  cgroups, and the uid, capabilities and environment of its command\n"
+	"      --failure-status=N    exit N, not 125, when nsbox itself fails\n"
+	"      --status-map=FROM:TO  exit TO when the command exits FROM\n"
+	"                            (repeatable)\n"
+	"      --kill-leftovers      when the command returns, kill every process\n"
+	"                            it left in the container\n",
 	"+:h",
-	none_opts,
+	exec_opts,
 	2,
 	-1,
 	{0},
@@ -528,6 +580,9 @@ options_parse(const struct syntax *s, int argc, char **argv, struct overrides *o
 	memset(o, 0, sizeof(*o));
 	o->days = 30;
 	o->status_fd = -1;
+	o->failure_status = 125;
+	for (int i = 0; i < 256; i++)
+		o->status_map[i] = (unsigned char)i;
 	optind = 0; /* glibc: reinitialise, so tests can parse more than once */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, s->shortopts, s->opts, NULL)) != -1) {

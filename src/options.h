@@ -26,6 +26,11 @@ struct overrides {
 	unsigned days;   /* cache prune --days */
 	long attach;     /* pflask's --attach=PID; 0 when absent */
 	int status_fd;   /* --json-status-fd; -1 when absent */
+	/* nsbox exec */
+	int failure_status;            /* --failure-status: nsbox's own failure (125) */
+	unsigned char status_map[256]; /* --status-map: the command's status -> exec's */
+	bool kill_leftovers;           /* --kill-leftovers */
+	bool ignore;                   /* stop --ignore: a container that is gone is fine */
 };
 
 /* Parse the options of one subcommand (argv[0] is the subcommand's name).

@@ -140,6 +140,17 @@ void __attribute__((noreturn)) payload_exec_failed(const char *file)
 	_exit(errno == ENOENT || errno == ENOTDIR ? 127 : 126);
 }
 
+void __attribute__((noreturn)) payload_fail(int fail_fd, const char *msg)
+{
+	if (fail_fd > 2) {
+		if (write(fail_fd, msg, strlen(msg)) < 0)
+			fprintf(stderr, "nsbox: %s\n", msg);
+	} else {
+		fprintf(stderr, "nsbox: %s\n", msg);
+	}
+	_exit(125);
+}
+
 static int
 become(const struct payload *pl, struct nsbox_err *err)
 {
@@ -174,16 +185,22 @@ void __attribute__((noreturn)) payload_exec(const struct payload *pl)
 {
 	struct nsbox_err err = {0};
 
-	if (become(pl, &err) < 0) {
-		fprintf(stderr, "nsbox: %s\n", err.msg);
-		_exit(125);
-	}
+	if (become(pl, &err) < 0)
+		payload_fail(pl->fail_fd, err.msg);
 	payload_reset_signals();
-	/* Nothing but 0, 1 and 2 crosses into the command. */
-	syscall(SYS_close_range, 3U, ~0U, 0U);
+	/* Nothing but 0, 1 and 2 crosses into the command; fail_fd is
+	 * O_CLOEXEC, so the exec closes it. */
+	if (pl->fail_fd > 2) {
+		syscall(SYS_close_range, 3U, (unsigned)pl->fail_fd - 1, 0U);
+		syscall(SYS_close_range, (unsigned)pl->fail_fd + 1, ~0U, 0U);
+	} else {
+		syscall(SYS_close_range, 3U, ~0U, 0U);
+	}
 	if (fault("exec", &err) < 0) {
-		fprintf(stderr, "nsbox: exec: %s\n", err.msg);
-		_exit(125);
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "exec: %s", err.msg);
+		payload_fail(pl->fail_fd, msg);
 	}
 	exec_path(pl->argv[0], pl->argv, pl->envp);
 	payload_exec_failed(pl->argv[0]);

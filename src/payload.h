@@ -31,6 +31,7 @@ struct payload {
 	bool no_new_privs;
 	enum payload_filter filter;
 	bool may_mount; /* the denylist lets mount through (CAP_SYS_ADMIN) */
+	int fail_fd;    /* above 2: nsbox's own failure is said there, not on stderr */
 };
 
 /* In this order: the filter (while CAP_SYS_ADMIN is there: the kernel
@@ -38,14 +39,20 @@ struct payload {
  * groups, gid, uid, capabilities (ambient cleared), no-new-privileges, the
  * parent-death signal again, every signal disposition and the mask back
  * to the default, fds from 3 closed, and the exec (PATH searched in envp).
- * nsbox's own failure exits 125 with one line; the command's exec failing
- * 127 (not found) or 126 (cannot execute). */
+ * nsbox's own failure exits 125 with one line (on fail_fd when it is one,
+ * which stays open until the exec: nsbox exec tells its own failure from
+ * the command's 125 so); the command's exec failing 127 (not found) or 126
+ * (cannot execute). */
 void __attribute__((noreturn)) payload_exec(const struct payload *pl);
 
 /* Every signal disposition to the default, 32 and 33 too, which glibc's
  * signal() refuses to touch but a caller (make, for one) may have
  * ignored; and an empty mask. */
 void payload_reset_signals(void);
+
+/* nsbox's own failure before the exec: msg on fail_fd when it is above 2,
+ * else as one line on stderr; exits 125. */
+void __attribute__((noreturn)) payload_fail(int fail_fd, const char *msg);
 
 /* After a failed execve of file: one line, and 127 or 126. */
 void __attribute__((noreturn)) payload_exec_failed(const char *file);

@@ -41,7 +41,9 @@ struct run_ctx {
 	char *newroot; /* where the root is assembled; NULL: the host root */
 	int rootfd;
 	int sync[2]; /* parent -> child: go (EOF: the parent died) */
-	int chan[2]; /* child -> parent: 'E' error, 'P' pty master; EOF: setup done */
+	int chan[2]; /* child -> parent: 'E' error, 'P' pty master, 'N' a namespace;
+		      * EOF: setup done */
+	int nsfd[8]; /* the container's namespaces, held for nsbox exec; -1: none */
 	pid_t pid;
 	struct user_info user;
 	bool use_init; /* nsbox's init is PID 1; else the payload is */

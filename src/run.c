@@ -275,9 +275,43 @@ step_cgroupns(struct run_ctx *ctx, struct nsbox_err *err)
 	return 0;
 }
 
+/* The container's namespaces, to the parent, which holds them for nsbox
+ * exec by the run's own user. The kernel lets a process that is not root
+ * open /proc/PID/ns/ only of processes it may ptrace (PTRACE_MODE_READ),
+ * and this child, nsbox's init to be, is not dumpable and never execs: a
+ * user's nsbox exec may not open its namespaces, nor (setns on a pidfd
+ * checks the same) join them through it. Making it dumpable again would
+ * let the container's root ptrace an unfiltered process with all the
+ * capabilities of its user namespace, and reach the host's nsbox through
+ * /proc/1/exe (CVE-2019-5736). So the child opens its own (a process may
+ * always look into itself) and hands the fds to the parent, which stays
+ * on the host, outside the container's PID namespace, as the caller's own
+ * process: nsbox exec opens them through /proc/PARENT/fd/N, which the
+ * kernel allows to the caller's uid and to root, and to nothing in the
+ * container (it cannot name a process outside its PID namespace). Opened
+ * through the host's /proc, before the pivot and once the cgroup
+ * namespace is made; a namespace it cannot open is left to exec's other
+ * ways (the command's), not an error of the run. */
+static int
+step_ns_fds(struct run_ctx *ctx, struct nsbox_err *err)
+{
+	static const char *const names[] = {"user", "mnt", "pid", "net", "ipc", "uts", "cgroup"};
+
+	(void)err;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		_cleanup_free_ char *path = xasprintf("/proc/self/ns/%s", names[i]);
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0)
+			chan_send(ctx->chan[1], 'N', names[i], fd);
+	}
+	return 0;
+}
+
 static const struct step child_steps[] = {
 	{"userns-root", step_userns_root},
 	{"cgroupns", step_cgroupns},
+	{"ns-fds", step_ns_fds},
 	{"sysctl", step_sysctl},
 	{"propagation", step_propagation},
 	{"rootfs", step_rootfs},
@@ -561,6 +595,10 @@ cleanup(struct run_ctx *ctx)
 		kill(ctx->pid, SIGKILL);
 		waitpid(ctx->pid, NULL, 0);
 	}
+	/* first: they would keep the namespaces (a moved device's) alive */
+	for (size_t i = 0; i < ARRAY_SIZE(ctx->nsfd); i++)
+		if (ctx->nsfd[i] >= 0)
+			close(steal_fd(&ctx->nsfd[i]));
 	if (ctx->registered)
 		machined_unregister(ctx->name);
 	{
@@ -700,6 +738,7 @@ run_plan(const struct plan *p, bool verbose, bool dryrun, bool *detached, struct
 			      .cache = CACHE_REF_INIT,
 			      .report = -1,
 			      .attach = {.master = -1, .listen = -1, .client = -1},
+			      .nsfd = {-1, -1, -1, -1, -1, -1, -1, -1},
 			      .relay = {.master = -1}};
 	sigset_t set, old;
 	int rc = 0;

@@ -205,7 +205,7 @@ exec '$TOP/nsbox' \"\$@\"" ;;
 no-openat2) mode_wrapper "exec '$TOP/tests/probe/nsbox-probe' no-openat2 '$TOP/nsbox' \"\$@\"" ;;
 user)
 	[ -n "${NSBOX_TEST_USER:-}" ] || { echo "Bail out! mode $MODE needs NSBOX_TEST_USER"; exit 1; }
-	u="setpriv --reuid=$NSBOX_TEST_USER --regid=$NSBOX_TEST_USER --init-groups --"
+	u="$(command -v setpriv) --reuid=$NSBOX_TEST_USER --regid=$NSBOX_TEST_USER --init-groups --"
 	# the checkout may sit where only root can reach it
 	cp "$TOP/nsbox" "$W/nsbox-bin"
 	cp -r "$TOP/profiles" "$W/profiles"; PROFILES=$W/profiles
@@ -231,8 +231,6 @@ case " $PRIV " in *" $MODE "*) ;; *)
 	AS_CALLER="setpriv --reuid=$NSBOX_TEST_USER --regid=$NSBOX_TEST_USER --init-groups --" ;;
 esac
 
-# Why nsbox exec is not tested in mode user (see tests/README.md).
-NO_USER_EXEC="nsbox exec by a user: the command's /proc/PID/ns cannot be opened (EACCES)"
 
 # host_id N: the host's id for the container's id N when it is run with
 # this mode's default maps.

@@ -4,11 +4,12 @@
 # security.seccomp and no-new-privileges that the parser takes, read back
 # typed from the state; and the joining process, which is the host's
 # nsbox until its execve, out of reach of what runs in the container
-# (CVE-2019-5736: /proc/PID/exe).
+# (CVE-2019-5736: /proc/PID/exe). In every mode: in mode user, exec by the
+# run's own user enters through the namespaces the run's nsbox holds,
+# while the init stays closed to that user.
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-modes "$PRIV" "$NO_USER_EXEC"
 
 # state KEY NAME: the typed value of security.KEY in NAME's state
 state() {
@@ -57,6 +58,78 @@ check "a cut-short state: exec finds no such container, and says why" "125 yes y
 cp "$W/state.saved" "$STATEDIR/$id.json"
 check "the state put back: exec works again" "ok" "$("$NSBOX" exec keep -- echo ok)"
 "$NSBOX" stop keep
+
+# --- the namespaces exec enters are the init's (issue 25) ---
+"$NSBOX" run --detach --name=ns --chroot="$ROOT" -- sleep 1729 >/dev/null
+nsb=$("$NSBOX" ps --json | python3 -c 'import json, sys; print([r["nsbox_pid"] for r in json.load(sys.stdin) if r["name"] == "ns"][0])')
+init=$("$NSBOX" ps | awk '$1 == "ns" {print $3}')
+# read from the host as root: the init's, and what exec's command is in
+want=$(for t in user mnt pid net ipc uts cgroup; do readlink "/proc/$init/ns/$t"; done | tr '\n' ' ')
+got=$("$NSBOX" exec ns -- sh -c 'for t in user mnt pid net ipc uts cgroup; do readlink /proc/self/ns/$t; done' | tr '\n' ' ')
+check "exec: in each of the init's namespaces" "$want" "$got"
+check "exec: under the container's root, in its PID namespace" "yes 1729" \
+	"$("$NSBOX" exec ns -- test -x /bin/nsbox-probe && echo yes) $("$NSBOX" exec ns -- cat /proc/2/cmdline | tr '\0' ' ' | cut -d' ' -f2)"
+if [ "$MODE" = user ]; then
+	# the init is still not dumpable: its namespaces and environment
+	# stay closed to the user, who enters through those nsbox holds
+	check "mode user: the init's /proc/PID/ns and environ stay closed to the user (EACCES)" "no no" \
+		"$($AS_CALLER readlink "/proc/$init/ns/user" >/dev/null 2>&1 && echo yes || echo no) $($AS_CALLER cat "/proc/$init/environ" >/dev/null 2>&1 && echo yes || echo no)"
+	check "mode user: nsbox (the run's, on the host) holds them" "yes" \
+		"$(for f in "/proc/$nsb/fd/"*; do readlink "$f"; done | grep -q '^user:\[' && echo yes)"
+fi
+check "the container's init holds no namespace fd" 0 \
+	"$(for f in "/proc/$init/fd/"*; do readlink "$f"; done 2>/dev/null | grep -cE '^(user|mnt|pid|net|ipc|uts|cgroup):')"
+"$NSBOX" stop ns
+
+# --- nsbox's failure and the command's status (issue 25) ---
+"$NSBOX" run --detach --name=st --chroot="$ROOT" -- sleep 1728 >/dev/null
+check "the command's own 125 is its status" 125 "$("$NSBOX" exec st -- sh -c 'exit 125'; echo $?)"
+check "--failure-status=255: the command's own 125 and 255 pass" "125 255" \
+	"$("$NSBOX" exec --failure-status=255 st -- sh -c 'exit 125'; echo $?) $("$NSBOX" exec --failure-status=255 st -- sh -c 'exit 255'; echo $?)"
+run_refused "--failure-status=255: nsbox's failure (no such container) is 255, one line" 255 \
+	"nsbox: command line: nsbox exec: no running container named 'gone'*" \
+	"$NSBOX" exec --failure-status=255 gone -- true
+# a failure in the process that joins the container, after the fork: told
+# over a pipe, never through a status the command could give
+FAULT="$TOP/tests/nsbox-fault"
+if [ "$MODE" = root ]; then
+	run_refused "a failure inside, just before the command's exec: the failure status, one line" 254 \
+		"nsbox: exec: fault injected" env NSBOX_FAULT=exec:fail "$FAULT" exec --failure-status=254 st -- true
+	run_refused "the same with --kill-leftovers" 254 \
+		"nsbox: exec: fault injected" env NSBOX_FAULT=exec:fail "$FAULT" exec --kill-leftovers --failure-status=254 st -- true
+fi
+check "--status-map: the command's 254 and 255 become 253, others pass" "253 253 7 0" \
+	"$(for c in 254 255 7 0; do "$NSBOX" exec --failure-status=255 --status-map=254:253 --status-map=255:253 st -- sh -c "exit $c"; printf '%s ' $?; done | sed 's/ $//')"
+check "--status-map: a signal's 128+N too" 253 "$("$NSBOX" exec --status-map=137:253 st -- sh -c 'kill -KILL $$'; echo $?)"
+run_refused "a map onto the failure status is refused" 255 \
+	"nsbox: command line: --status-map=3:255: 255 is nsbox's own failure status*" \
+	"$NSBOX" exec --failure-status=255 --status-map=3:255 st -- true
+run_refused "--failure-status=0 is refused" 125 "nsbox: command line: --failure-status: expected a status from 1 to 255" \
+	"$NSBOX" exec --failure-status=0 st -- true
+check "not found is still 127 (the command's, by POSIX)" 127 "$("$NSBOX" exec --failure-status=255 st -- /nonexistent 2>/dev/null; echo $?)"
+
+# --- what a command leaves behind ---
+# --kill-leftovers: a background sleep with the caller's stdout open, a
+# daemon that forks twice and calls setsid: the caller reads to its end
+# of file as soon as the command returns, and none of them is left.
+t0=$(date +%s)
+out=$("$NSBOX" exec --kill-leftovers st -- sh -c 'sleep 1041 & (setsid sh -c "sleep 1042 &" &); sleep 0.2; echo started; exit 3' | cat)
+check "--kill-leftovers: EOF as the command returns" "started yes" "$(echo "$out" | head -1) $([ $(($(date +%s) - t0)) -lt 10 ] && echo yes)"
+check "--kill-leftovers: the status is the command's" 3 "$("$NSBOX" exec --kill-leftovers st -- sh -c 'sleep 1043 & exit 3' >/dev/null; echo $?)"
+check "--kill-leftovers: the background sleep, the setsid daemon's, all gone" "0 0 0" \
+	"$(pgrep -fc '^sleep 1041$') $(pgrep -fc '^sleep 1042$') $(pgrep -fc '^sleep 1043$')"
+check "--kill-leftovers: the container runs on" "1728" "$("$NSBOX" exec --kill-leftovers st -- sh -c 'cat /proc/1/cmdline /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " "' | grep -o 1728 | head -1)"
+# without it, as nsenter and docker exec: nsbox exec returns with the
+# command, and the sleep stays (it would hold a pipe on its stdout)
+"$NSBOX" exec st -- sh -c 'sleep 1044 >/dev/null & echo started' >"$W/left.out"
+check "the default leaves them running" "started 1" "$(cat "$W/left.out") $(pgrep -fc '^sleep 1044$')"
+
+# --- nsbox stop of a name that is gone ---
+"$NSBOX" stop st
+run_refused "stop of a name that is gone: 125, one line" 125 \
+	"nsbox: command line: nsbox stop: no running container named 'st' (see nsbox ps)" "$NSBOX" stop st
+check "stop --ignore of a name that is gone: 0, silent" "0|" "$("$NSBOX" stop --ignore st 2>&1; echo "$?|")"
+check "no sleep of the container left" "0" "$(pgrep -fc '^sleep 10(4[0-9]|728)$')"
 
 # --- the joining process and /proc/PID/exe ---
 # The container's command watches its /proc for the processes nsbox exec

@@ -42,21 +42,19 @@ check "stop NAME: the other one" 143 $?
 	--setenv=MARK=inside "$pids" -- sh -c 'echo here >/tmp/made; exec sleep 1723' &
 box=$!
 wait_running box && wait_proc 'sleep 1723'
-if only "$PRIV" 7 "$NO_USER_EXEC"; then
-	inside=$("$NSBOX" exec box -- sh -c 'echo "$(hostname) $(id -u) $(pwd) $MARK $(cat /tmp/made) $$"; ls /sys/class/net | tr "\n" " "')
-	check "exec: the container's hostname, uid, cwd, environment, files, pid namespace" \
-		"boxhost 1000 /tmp inside here" "$(echo "$inside" | head -1 | cut -d' ' -f1-5)"
-	check "exec: a pid of the container's namespace (small)" "yes" "$([ "$(echo "$inside" | head -1 | cut -d' ' -f6)" -lt 100 ] && echo yes)"
-	check "exec: its network namespace (lo only)" "lo " "$(echo "$inside" | tail -1)"
-	check "exec: its capabilities (none, as the user's command)" "0000000000000000" \
-		"$("$NSBOX" exec box -- sh -c "awk '/^CapEff/{print \$2}' /proc/self/status")"
-	check "exec: in its cgroups" "yes" \
-		"$("$NSBOX" exec box -- cat /proc/self/cgroup | grep -q ':pids:/$' && echo yes)"
-	check "exec: the status passes" 7 "$("$NSBOX" exec box -- sh -c 'exit 7'; echo $?)"
-	check "exec: not found: 127" 127 "$("$NSBOX" exec box -- /nonexistent 2>/dev/null; echo $?)"
-	check "exec: the container's PATH, not the caller's" 0 \
-		"$(env PATH=/nonexistent "$NSBOX" exec box -- true; echo $?)"
-fi
+inside=$("$NSBOX" exec box -- sh -c 'echo "$(hostname) $(id -u) $(pwd) $MARK $(cat /tmp/made) $$"; ls /sys/class/net | tr "\n" " "')
+check "exec: the container's hostname, uid, cwd, environment, files, pid namespace" \
+	"boxhost 1000 /tmp inside here" "$(echo "$inside" | head -1 | cut -d' ' -f1-5)"
+check "exec: a pid of the container's namespace (small)" "yes" "$([ "$(echo "$inside" | head -1 | cut -d' ' -f6)" -lt 100 ] && echo yes)"
+check "exec: its network namespace (lo only)" "lo " "$(echo "$inside" | tail -1)"
+check "exec: its capabilities (none, as the user's command)" "0000000000000000" \
+	"$("$NSBOX" exec box -- sh -c "awk '/^CapEff/{print \$2}' /proc/self/status")"
+check "exec: in its cgroups" "yes" \
+	"$("$NSBOX" exec box -- cat /proc/self/cgroup | grep -q ':pids:/$' && echo yes)"
+check "exec: the status passes" 7 "$("$NSBOX" exec box -- sh -c 'exit 7'; echo $?)"
+check "exec: not found: 127" 127 "$("$NSBOX" exec box -- /nonexistent 2>/dev/null; echo $?)"
+check "exec: the container's PATH, not the caller's" 0 \
+	"$(env PATH=/nonexistent "$NSBOX" exec box -- true; echo $?)"
 err=$("$NSBOX" exec nope -- true 2>&1); rc=$?
 check "exec: an unknown name: 125, one line" "125|nsbox: command line: nsbox exec: no running container named 'nope' (see nsbox ps)" "$rc|$err"
 "$NSBOX" stop box; wait $box
