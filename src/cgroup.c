@@ -290,7 +290,8 @@ cgroup_delegate(struct cgroups *cg, const char *id, struct nsbox_err *err)
 		if (tail && streq(tail + 1, unit))
 			break;
 		if (i == 2500)
-			return nsbox_error(err, 0, "systemd started %s, but did not put nsbox in it", unit);
+			return nsbox_error(err, 0,
+					   "systemd started %s, but did not put nsbox in it", unit);
 		nanosleep(&tick, NULL);
 	}
 	if (!locate(cg, NULL, true, &w))

@@ -153,19 +153,18 @@ start_scope(sd_bus *bus, const char *unit, pid_t pid, char *why, size_t size)
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r;
 
-	r = sd.sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
-					      "/org/freedesktop/systemd1",
-					      "org.freedesktop.systemd1.Manager",
-					      "StartTransientUnit");
+	r = sd.sd_bus_message_new_method_call(
+		bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+		"org.freedesktop.systemd1.Manager", "StartTransientUnit");
 	if (r >= 0)
 		r = sd.sd_bus_message_append(m, "ss", unit, "fail");
 	if (r >= 0)
 		r = sd.sd_bus_message_open_container(m, 'a', "(sv)");
 	if (r >= 0)
-		r = sd.sd_bus_message_append(
-			m, "(sv)(sv)(sv)(sv)", "PIDs", "au", 1, (uint32_t)pid, "Delegate", "b", 1,
-			"CollectMode", "s", "inactive-or-failed", "Description", "s",
-			"nsbox container");
+		r = sd.sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "PIDs", "au", 1, (uint32_t)pid,
+					     "Delegate", "b", 1, "CollectMode", "s",
+					     "inactive-or-failed", "Description", "s",
+					     "nsbox container");
 	if (r >= 0)
 		r = sd.sd_bus_message_close_container(m);
 	if (r >= 0)
