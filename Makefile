@@ -107,6 +107,12 @@ check-modes: nsbox tests/probe/nsbox-probe tests/nsbox-fault
 check-debuild: nsbox tests/probe/nsbox-probe tests/nsbox-shipped
 	prove $(PROVE) tests/debuild/t-*.sh
 
+# A Debian trixie VM under qemu (systemd as PID 1, cgroup v2 only, a tmpfs
+# /run, machined): tests/vm/README.md. Needs root; about 15 minutes
+# under TCG, and 3 to make the image the first time.
+check-vm:
+	prove $(PROVE) tests/vm/run.sh
+
 # The benchmarks' clock: spawn to reaped, no shell in the number.
 tests/bench/spawn-time: tests/bench/spawn-time.c
 	$(CC) $(NSBOX_CFLAGS) -D_GNU_SOURCE -O2 -o $@ tests/bench/spawn-time.c
@@ -219,5 +225,5 @@ clean:
 	rm -f nsbox libnsbox.a src/*.o src/have.h $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault tests/nsbox-shipped tests/profile-shipped.o tests/bench/spawn-time
 	rm -rf $(FB)
 
-.PHONY: FORCE all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild asan fuzz fuzz-build format format-check lint \
+.PHONY: FORCE all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild check-vm asan fuzz fuzz-build format format-check lint \
 	install uninstall clean

@@ -1,11 +1,26 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include "run-ctx.h"
+
+/* Whether a run holding fd leaves room for what the rest of it opens (a
+ * signalfd, a pty, hooks' pipes): a caller with few descriptors (ulimit -n
+ * 16) gets a run without held namespaces, whose nsbox exec by a user then
+ * fails, rather than no run. */
+static bool
+fd_room(int fd)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	       (rlim_t)fd + 16 < rl.rlim_cur;
+}
+
 /* Wake the child and wait until its setup is done (the channel's EOF) or
  * failed; take the pty master when it sends one. */
 int
@@ -32,7 +47,7 @@ wait_setup(struct run_ctx *ctx, struct nsbox_err *err)
 			relay_init(&ctx->relay, STDIN_FILENO, STDOUT_FILENO, fd);
 			continue;
 		}
-		if (buf[0] == 'N' && fd >= 0) {
+		if (buf[0] == 'N' && fd >= 0 && fd_room(fd)) {
 			/* held for nsbox exec (step_ns_fds), closed with the run */
 			for (size_t i = 0; i < ARRAY_SIZE(ctx->nsfd) && fd >= 0; i++)
 				if (ctx->nsfd[i] < 0)

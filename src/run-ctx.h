@@ -40,10 +40,11 @@ struct run_ctx {
 	int lockfd;
 	char *newroot; /* where the root is assembled; NULL: the host root */
 	int rootfd;
-	int sync[2]; /* parent -> child: go (EOF: the parent died) */
-	int chan[2]; /* child -> parent: 'E' error, 'P' pty master, 'N' a namespace;
-		      * EOF: setup done */
-	int nsfd[8]; /* the container's namespaces, held for nsbox exec; -1: none */
+	int sync[2];  /* parent -> child: go (EOF: the parent died) */
+	int chan[2];  /* child -> parent: 'E' error, 'P' pty master, 'N' a namespace;
+		       * EOF: setup done */
+	int nsfd[8];  /* the container's namespaces, held for nsbox exec; -1: none */
+	bool hold_ns; /* hold them: the caller is not root (root's exec opens the init's) */
 	pid_t pid;
 	struct user_info user;
 	bool use_init; /* nsbox's init is PID 1; else the payload is */

@@ -298,7 +298,7 @@ step_ns_fds(struct run_ctx *ctx, struct nsbox_err *err)
 	static const char *const names[] = {"user", "mnt", "pid", "net", "ipc", "uts", "cgroup"};
 
 	(void)err;
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+	for (size_t i = 0; ctx->hold_ns && i < ARRAY_SIZE(names); i++) {
 		_cleanup_free_ char *path = xasprintf("/proc/self/ns/%s", names[i]);
 		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -739,6 +739,7 @@ run_plan(const struct plan *p, bool verbose, bool dryrun, bool *detached, struct
 			      .report = -1,
 			      .attach = {.master = -1, .listen = -1, .client = -1},
 			      .nsfd = {-1, -1, -1, -1, -1, -1, -1, -1},
+			      .hold_ns = geteuid() != 0,
 			      .relay = {.master = -1}};
 	sigset_t set, old;
 	int rc = 0;

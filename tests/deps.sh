@@ -20,8 +20,11 @@ clang clang-format python3 zstd xz-utils bzip2 lz4 attr acl libcap2-bin libarchi
 libsystemd-dev dbus-daemon python3-dbusmock systemd-container iputils-ping
 xvfb x11-utils autopkgtest"
 
+# make check-vm's host side (the guest image holds the list above only)
+vmhost="qemu-system-x86 e2fsprogs"
+
 missing=
-for p in $pkgs; do
+for p in $pkgs $vmhost; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing="$missing $p"
 	fi

@@ -121,6 +121,8 @@ audit_snapshot() {
 
 # The host must look as it did before: no mounts, no state left.
 audit_check() {
+	# where systemd manages the cgroups, a run's scope goes just after it
+	wait_until 'find /sys/fs/cgroup -name "nsbox-*" -type d 2>/dev/null | sort | cmp -s - "$W/before.cgroups"'
 	audit_snapshot after
 	if cmp -s "$W/before.mounts" "$W/after.mounts"; then ok "$1: no mounts left on the host"
 	else not_ok "$1: no mounts left on the host" "$(diff "$W/before.mounts" "$W/after.mounts" | tr '\n' ' ')"; fi

@@ -1,13 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # tests/vm/guest.sh: what make check-vm runs in the trixie VM, from
-# nsbox-vm.service (as root, in /root/nsbox, a copy of the checkout); TAP
+# check-vm.service (as root, in /root/nsbox, a copy of the checkout); TAP
 # to stdout (the host reads it from the second serial port). The host
 # these tests are for: systemd as PID 1, cgroup v2 only, a tmpfs /run,
 # systemd-machined.
 # shellcheck disable=SC2016 # expanded in the containers
 set -u
-TOP=$(pwd)
+
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() {
@@ -24,7 +24,7 @@ echo "# uptime $(cut -d' ' -f1 /proc/uptime) s when the tests start"
 check "PID 1 is systemd" systemd "$(cat /proc/1/comm)"
 check "cgroup v2 only" "cgroup2fs" "$(stat -fc %T /sys/fs/cgroup)"
 check "/run is a tmpfs" tmpfs "$(stat -fc %T /run)"
-check "these tests run in a service's cgroup" /system.slice/nsbox-vm.service "$(cut -d: -f3 /proc/self/cgroup)"
+check "these tests run in a service's cgroup" /system.slice/check-vm.service "$(cut -d: -f3 /proc/self/cgroup)"
 
 # --- the README's first command ---
 t=$(date +%s)
@@ -107,16 +107,79 @@ out=$(nsbox run --set limits.memory=32M -- nsbox-probe alloc 200 2>&1 || echo "s
 check "over the memory limit: OOM-killed and said" "nsbox: the container hit its memory limit (limits.memory) and the kernel killed a process
 status 137" "$out"
 sleep 1
-check "no nsbox scope or cgroup left" "" "$(systemctl list-units --all --no-legend 'nsbox-*'; as_user env XDG_RUNTIME_DIR=/run/user/$UU systemctl --user list-units --all --no-legend 'nsbox-*'; find /sys/fs/cgroup -name 'nsbox-*')"
+check "no nsbox scope or cgroup left" "" "$(systemctl list-units --all --no-legend 'nsbox-*'; as_user env XDG_RUNTIME_DIR="/run/user/$UU" systemctl --user list-units --all --no-legend 'nsbox-*'; find /sys/fs/cgroup -name 'nsbox-*')"
+
+# --- systemd booted in nsbox, registered with systemd-machined ---
+# boot NAME: start it; wait_boot NAME: is-system-running --wait inside
+boot() {
+	nsbox run --chroot=/srv/boot --ephemeral --name="$1" --tty -- /lib/systemd/systemd \
+		</dev/null >"/tmp/$1.out" 2>&1 &
+}
+wait_boot() {
+	i=0
+	while :; do
+		st=$(timeout 300 nsbox exec "$1" -- systemctl is-system-running --wait 2>&1)
+		case $st in *"Failed to connect"* | *"no running container"* | offline) ;; *) break ;; esac
+		i=$((i + 1))
+		[ $i -lt 600 ] || break
+		sleep 0.2
+	done
+	echo "$st"
+}
+t=$(date +%s)
+boot boot1
+b1=$!
+check "systemd in nsbox on a cgroup-v2-only host: is-system-running" running "$(wait_boot boot1)"
+echo "# booted in $(secs "$t") s"
+check "... its init in its own delegated subtree" "0::/init.scope" "$(nsbox exec boot1 -- cat /proc/1/cgroup)"
+check "machinectl list: boot1, a container of nsbox's" "boot1 container nsbox" \
+	"$(machinectl list --no-legend | awk '$1 == "boot1" {print $1, $2, $3}')"
+check "machinectl show: its unit is the run's scope" "nsbox-ID.scope" \
+	"$(machinectl show boot1 -p Unit --value | sed -E 's/^nsbox-[0-9a-f]+\.scope$/nsbox-ID.scope/')"
+case $(machinectl status boot1 2>&1) in
+*"Leader:"*"Unit: nsbox-"*) ok "machinectl status: leader and unit" ;;
+*) not_ok "machinectl status: leader and unit" "$(machinectl status boot1 2>&1 | head -12)" ;;
+esac
+check "machinectl shell" "hello from boot1" \
+	"$(timeout 120 machinectl shell boot1 /bin/echo hello from boot1 2>&1 </dev/null | tr -d '\r' | grep hello)"
+# machinectl login, driven through a pty: the container's login prompt
+(sleep 40) | timeout 60 script -qfc 'machinectl login boot1' /tmp/login.log >/dev/null 2>&1
+case $(tr -d '\r' </tmp/login.log) in
+*"boot login:"*) ok "machinectl login: the container's login prompt" ;;
+*) not_ok "machinectl login: the container's login prompt" "$(tr -d '\r' </tmp/login.log | tail -5)" ;;
+esac
+machinectl poweroff boot1
+timeout 120 sh -c "while kill -0 $b1 2>/dev/null; do sleep 0.5; done"
+wait $b1
+check "machinectl poweroff: the container ends, nsbox returns 0" 0 "$?"
+boot boot2
+b2=$!
+check "a second boot" running "$(wait_boot boot2)"
+machinectl terminate boot2
+timeout 120 sh -c "while kill -0 $b2 2>/dev/null; do sleep 0.5; done"
+wait $b2
+echo "# after terminate nsbox returned $?"
+sleep 1
+check "after poweroff and terminate: no machine, scope or cgroup left" "" \
+	"$(machinectl list --no-legend; systemctl list-units --all --no-legend 'nsbox-*'; find /sys/fs/cgroup -name 'nsbox-*')"
 
 # --- the integration tests, as root from this service ---
 export CI=true
-for t in t-run t-limits t-process t-exec t-ps; do
+for t in t-run t-limits t-process t-exec; do
 	s=$(date +%s)
 	prove --failures --comments "tests/integration/$t.sh" >/tmp/"$t".tap 2>&1
 	rc=$?
 	if [ "$rc" -eq 0 ]; then ok "integration $t as root from a service ($(secs "$s") s)"
 	else not_ok "integration $t as root from a service" "$(grep -E '^(not ok|#|Bail)' /tmp/"$t".tap | head -30)"; fi
+done
+
+# --- and as the user with lingering (nsbox run by a user, mode user) ---
+for t in t-run t-exec; do
+	s=$(date +%s)
+	NSBOX_TEST_MODE=user NSBOX_TEST_USER=$U prove --failures --comments "tests/integration/$t.sh" >/tmp/"$t".user.tap 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ]; then ok "integration $t as a user with lingering ($(secs "$s") s)"
+	else not_ok "integration $t as a user with lingering" "$(grep -E '^(not ok|#|Bail)' /tmp/"$t".user.tap | head -30)"; fi
 done
 
 echo "1..$n"

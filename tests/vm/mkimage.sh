@@ -10,11 +10,12 @@
 #
 # The guest: systemd as PID 1 (cgroup v2 only: trixie's systemd mounts
 # nothing else), a tmpfs /run, dbus, systemd-machined (systemd-container),
-# sudo, and one unit, nsbox-vm.service, that the runner's kernel command
-# line starts (systemd.unit=nsbox-vm.target): it unpacks the checkout from
+# sudo, and one unit, check-vm.service, that the runner's kernel command
+# line starts (systemd.unit=check-vm.target): it unpacks the checkout from
 # the second disk (/dev/vdb, a tar) into /root/nsbox and runs
 # tests/vm/guest.sh there, its TAP to the second serial port (/dev/ttyS1),
-# then powers off.
+# then powers off. /srv/boot is a second, minimal root with systemd as its
+# init and a login prompt, for booting in nsbox.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 DIR=$1
@@ -38,14 +39,14 @@ mmdebstrap --quiet --variant=important --include="$vmpkgs,$pkgs" \
 	--customize-hook='printf "127.0.1.1 nsbox-vm\n" >>"$1/etc/hosts"' \
 	--customize-hook='passwd --root "$1" -d root' \
 	--customize-hook='printf "/dev/vda / ext4 rw,errors=remount-ro 0 1\n" >"$1/etc/fstab"' \
-	--customize-hook='cat >"$1/etc/systemd/system/nsbox-vm.target" <<EOF
+	--customize-hook='cat >"$1/etc/systemd/system/check-vm.target" <<EOF
 [Unit]
 Description=nsbox tests in the VM
-Requires=multi-user.target nsbox-vm.service
+Requires=multi-user.target check-vm.service
 After=multi-user.target
 AllowIsolate=yes
 EOF' \
-	--customize-hook='cat >"$1/etc/systemd/system/nsbox-vm.service" <<EOF
+	--customize-hook='cat >"$1/etc/systemd/system/check-vm.service" <<EOF
 [Unit]
 Description=nsbox tests in the VM (tests/vm/guest.sh)
 After=multi-user.target
@@ -61,6 +62,15 @@ EOF' \
 mkdir "$T/tree"
 tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$T/root.tar" -C "$T/tree"
 rm "$T/root.tar"
+# a root to boot in nsbox: systemd as its PID 1, and a login prompt
+# shellcheck disable=SC2016 # expanded by mmdebstrap's hooks
+mmdebstrap --quiet --variant=minbase --include=systemd-sysv,dbus,login \
+	--customize-hook='echo boot >"$1/etc/hostname"' \
+	--customize-hook='passwd --root "$1" -d root' \
+	trixie "$T/boot.tar" "$MIRROR"
+mkdir -p "$T/tree/srv/boot"
+tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$T/boot.tar" -C "$T/tree/srv/boot"
+rm "$T/boot.tar"
 cp "$T"/tree/boot/vmlinuz-* "$T/vmlinuz"
 cp "$T"/tree/boot/initrd.img-* "$T/initrd"
 mke2fs -q -t ext4 -L root -d "$T/tree" "$T/img" 8G >/dev/null
