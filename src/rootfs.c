@@ -23,9 +23,11 @@ host_path(const struct run_ctx *ctx, const char *path, int fd, const char *sub)
 int
 mkdir_in_run(struct run_ctx *ctx, const char *name, char **out, struct nsbox_err *err)
 {
-	*out = host_path(ctx, ctx->rundir, ctx->fd.run, name);
+	const char *dir = ctx->scratch_made ? ctx->scratch : ctx->rundir;
+
+	*out = host_path(ctx, dir, ctx->fd.run, name);
 	if (mkdir(*out, 0755) < 0)
-		return nsbox_error(err, errno, "%s/%s", ctx->rundir, name);
+		return nsbox_error(err, errno, "%s/%s", dir, name);
 	return 0;
 }
 
@@ -98,7 +100,10 @@ step_host_fds(struct run_ctx *ctx, struct nsbox_err *err)
 	struct hostfds *h = &ctx->fd;
 	_cleanup_free_ char *work =
 		p->root.upper.value ? xasprintf("%s.work", p->root.upper.value) : NULL;
-	const char *paths[] = {ctx->newroot, ctx->lower, ctx->rundir_made ? ctx->rundir : NULL,
+	const char *paths[] = {ctx->newroot, ctx->lower,
+			       ctx->scratch_made  ? ctx->scratch
+			       : ctx->rundir_made ? ctx->rundir
+						  : NULL,
 			       p->root.upper.value, work};
 	char text[4 * HOST_FDS_MAX + 2] = "F";
 	int fds[HOST_FDS_MAX];
@@ -224,7 +229,7 @@ step_prepare_root(struct run_ctx *ctx, struct nsbox_err *err)
 		ctx->newroot = xstrdup(ctx->statedir);
 	/* The child makes the ephemeral upper there (step_rootfs). */
 	if (ctx->lower && !p->root.upper.value &&
-	    (p->root.ephemeral.value || p->root.tarball.value) && run_dir(ctx, err) < 0)
+	    (p->root.ephemeral.value || p->root.tarball.value) && scratch_dir(ctx, err) < 0)
 		return -1;
 	/* A persistent upper is made here, by the caller, so that it may be
 	 * where only the caller can write; overlayfs wants its work dir on

@@ -36,6 +36,11 @@ struct run_ctx {
 	char id[13];    /* this run's: statedir/ID.lock, ID.json and maybe ID/ */
 	char *rundir;   /* statedir/ID, made only when a run needs it */
 	bool rundir_made;
+	/* Where an ephemeral or tarball root's upper and work are: on disk,
+	 * SCRATCH/ID (scratch_base()), not in statedir, which is in memory
+	 * on most hosts (a tmpfs /run); NULL: the run directory. */
+	char *scratch;
+	bool scratch_made;
 	char *lockpath;
 	int lockfd;
 	char *newroot; /* where the root is assembled; NULL: the host root */
@@ -105,6 +110,13 @@ void remove_run_dir(const char *dir, const struct idmaps *m);
 void remove_state(const char *dir);
 int step_state(struct run_ctx *ctx, struct nsbox_err *err);
 int run_dir(struct run_ctx *ctx, struct nsbox_err *err);
+/* The caller's directory for uppers on disk: CACHE/scratch (nsbox cache
+ * dir), or NULL where it is not one only the caller can change (then the
+ * uppers go in the run directory). */
+char *scratch_base(void);
+/* The run's upper directory on disk, SCRATCH/ID, with run_dir's modes; or,
+ * where there is no scratch base, the run directory. */
+int scratch_dir(struct run_ctx *ctx, struct nsbox_err *err);
 void write_state(const struct run_ctx *ctx);
 int gc_stale(const char *statedir, bool dry_run);
 int state_dir(struct run_ctx *ctx, struct nsbox_err *err);

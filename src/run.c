@@ -628,6 +628,10 @@ cleanup(struct run_ctx *ctx)
 	if (ctx->rundir_made)
 		remove_run_dir(ctx->rundir,
 			       ctx->userns && ctx->maps.caller_mapped ? &ctx->maps : NULL);
+	if (ctx->scratch_made)
+		remove_run_dir(ctx->scratch,
+			       ctx->userns && ctx->maps.caller_mapped ? &ctx->maps : NULL);
+	free(ctx->scratch);
 	if (ctx->rundir)
 		remove_state(ctx->rundir);
 	if (ctx->lockpath && ctx->lockfd >= 0)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "run.h"
+#include "cache.h"
 #include "run-ctx.h"
 #include "state.h"
 static void
@@ -541,6 +542,7 @@ int
 gc_stale(const char *statedir, bool dry_run)
 {
 	DIR *d = opendir(statedir);
+	_cleanup_free_ char *scratch = dry_run ? NULL : scratch_base();
 	struct dirent *de;
 	int found = 0;
 
@@ -563,6 +565,12 @@ gc_stale(const char *statedir, bool dry_run)
 		}
 		gc_cgroups(dir);
 		remove_run_dir(dir, NULL);
+		if (scratch) {
+			_cleanup_free_ char *up =
+				xasprintf("%s/%.*s", scratch, (int)(n - 5), de->d_name);
+
+			remove_run_dir(up, NULL);
+		}
 		remove_state(dir);
 		unlink(lock);
 		fprintf(stderr, "nsbox: removed leftovers of run %.*s\n", (int)(n - 5), de->d_name);
@@ -707,6 +715,57 @@ step_state(struct run_ctx *ctx, struct nsbox_err *err)
 	}
 	ctx->rundir = xasprintf("%s/%s", ctx->statedir, id);
 	return name_run(ctx, err);
+}
+
+char *
+scratch_base(void)
+{
+	_cleanup_free_ char *cache = cache_dir(), *bad = NULL;
+	char *base;
+	struct stat st;
+
+	/* the cache directory as nsbox cache makes it, then scratch in it */
+	if (mkdir(cache, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST)
+		return NULL;
+	if (lstat(cache, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_mode & 022)
+		return NULL;
+	/* root makes and removes trees there by name: only where no user can
+	 * put a link (as for root.upper) */
+	if (geteuid() == 0 && path_root_only(cache, &bad) < 0)
+		return NULL;
+	base = xasprintf("%s/scratch", cache);
+	/* 0711: a user namespace's root, which may not be the owner, still
+	 * reaches its own directory there */
+	if ((mkdir(base, geteuid() == 0 ? 0711 : 0700) < 0 && errno != EEXIST) ||
+	    lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_mode & 022) {
+		free(base);
+		return NULL;
+	}
+	return base;
+}
+
+int
+scratch_dir(struct run_ctx *ctx, struct nsbox_err *err)
+{
+	_cleanup_free_ char *base = NULL;
+
+	if (ctx->scratch_made)
+		return 0;
+	if (!(base = scratch_base()))
+		return run_dir(ctx, err);
+	ctx->scratch = xasprintf("%s/%s", base, ctx->id);
+	if (mkdir(ctx->scratch, 0700) < 0)
+		return nsbox_error(err, errno, "%s", ctx->scratch);
+	ctx->scratch_made = true;
+	/* as run_dir: the container's root makes the upper here */
+	if (ctx->by_fd && chmod(ctx->scratch, 0733) < 0)
+		return nsbox_error(err, errno, "%s", ctx->scratch);
+	if (ctx->userns && geteuid() == 0 &&
+	    chown(ctx->scratch, ctx->maps.root_uid, ctx->maps.root_gid) < 0)
+		return nsbox_error(err, errno, "chown %s", ctx->scratch);
+	return 0;
 }
 
 /* The run's directory, for what only some runs have: an ephemeral upper,

@@ -111,6 +111,10 @@ audit_snapshot() {
 	grep -v ' /tmp/nsbox-it\.' /proc/self/mountinfo | awk '{print $5}' | sort >"$W/$1.mounts"
 	{ ls -A /run/nsbox; [ -z "${NSBOX_TEST_USER:-}" ] || ls -A "/tmp/nsbox-$(id -u "$NSBOX_TEST_USER")"; } 2>/dev/null | sort >"$W/$1.state"
 	find /sys/fs/cgroup -name 'nsbox-*' -type d 2>/dev/null | sort >"$W/$1.cgroups"
+	# ephemeral and tarball uppers, on disk (CACHE/scratch)
+	{ ls -A /var/cache/nsbox/scratch; [ -z "${NSBOX_TEST_USER:-}" ] ||
+		ls -A "$(getent passwd "$NSBOX_TEST_USER" | cut -d: -f6)/.cache/nsbox/scratch"; } 2>/dev/null |
+		sed 's/^/scratch /' >>"$W/$1.state"
 	ip -o link show 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | sort >"$W/$1.links"
 	# nsbox processes, and any process in a pid namespace that is not
 	# ours: what a container would leave running. Zombies are not counted:
@@ -122,6 +126,7 @@ audit_snapshot() {
 # The host must look as it did before: no mounts, no state left.
 audit_check() {
 	# where systemd manages the cgroups, a run's scope goes just after it
+	# shellcheck disable=SC2016 # expanded by wait_until's eval
 	wait_until 'find /sys/fs/cgroup -name "nsbox-*" -type d 2>/dev/null | sort | cmp -s - "$W/before.cgroups"'
 	audit_snapshot after
 	if cmp -s "$W/before.mounts" "$W/after.mounts"; then ok "$1: no mounts left on the host"

@@ -43,6 +43,19 @@ mount -o remount,nr_inodes=1000 "$STATEDIR"
 check "C5: with room again, it runs" "0" "$(run -- true >/dev/null 2>&1; echo $?)"
 umount "$STATEDIR"
 
+# --- an ephemeral root's upper is on disk, not where the state is (a
+# tmpfs /run on most hosts): 16 MB written with 4 MB there ---
+if [ "$STATEDIR" = /run/nsbox ]; then
+	mount -t tmpfs -o size=4M,mode=0711 tmpfs /run/nsbox
+else
+	mount -t tmpfs -o "size=4M,mode=0700,uid=$(id -u "$NSBOX_TEST_USER"),gid=$(id -g "$NSBOX_TEST_USER")" tmpfs "$STATEDIR"
+fi
+out=$(run --ephemeral -- sh -c 'dd if=/dev/zero of=/big bs=1M count=16 2>/dev/null && ls -l /big' 2>&1)
+case $out in *" 16777216 "*"/big") ok "an ephemeral upper takes 16 MB with 4 MB in the state directory";;
+*) not_ok "an ephemeral upper takes 16 MB with 4 MB in the state directory" "$out";; esac
+check "... and leaves nothing there" "" "$(ls -A "$STATEDIR")"
+umount "$STATEDIR"
+
 # --- C6: ulimit -n 16 in the caller ---
 veth=--netif=veth:auto:eth0
 only "$PRIV" 0 "" || veth=--netif # interfaces need root

@@ -44,7 +44,7 @@ echo "$U:300000:65536" >>/etc/subgid
 UU=$(id -u "$U")
 loginctl enable-linger "$U"
 i=0
-while [ ! -S "/run/user/$UU/systemd/private" ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
+until [ "$(systemctl is-active "user@$UU.service")" = active ] || [ $i -ge 600 ]; do sleep 0.2; i=$((i + 1)); done
 check "the user's manager runs (lingering)" active "$(systemctl is-active "user@$UU.service")"
 as_user() { setpriv --reuid="$U" --regid="$U" --init-groups -- env -i HOME="/home/$U" PATH=/usr/local/bin:/usr/bin:/bin "$@"; }
 
@@ -92,18 +92,18 @@ out=$(as_user nsbox run --set limits.io-weight=50 -- true 2>&1)
 check "limits.io-weight as user: no io controller delegated: one warning, the run goes on" \
 	"0 nsbox: warning: command line: limits.io-weight: this system has no I/O weight to set (no io or blkio controller with a weight); ignored" \
 	"$? $out"
-check "limits.shm-size" "8.0M" "$(nsbox run --set limits.shm-size=8M -- df -h /dev/shm | awk 'NR == 2 {print $2}')"
-for who in root user; do
-	run=nsbox
-	[ "$who" = root ] || run="as_user nsbox"
-	check "rlimits as $who (nofile nproc core stack fsize memlock as)" \
-		"100 100 50 50 0 0 8388608 8388608 1048576 1048576 65536 65536 1073741824 1073741824" \
-		"$($run run --set limits.nofile=100 --set limits.nproc=50 --set limits.core=0 --set limits.stack=8M \
-			--set limits.fsize=1M --set limits.memlock=64K --set limits.as=1G -- \
-			sh -c 'awk "/^Max (open files|processes|core file size|stack size|file size|locked memory|address space)/ {print \$(NF-2), \$(NF-1)}" /proc/self/limits' 2>&1 |
-			sort -n | tr '\n' ' ' | sed 's/ $//' | awk '{print $3, $4, $1, $2, $5, $6, $9, $10, $7, $8, $11, $12, $13, $14}')"
-done
-out=$(nsbox run --set limits.memory=32M -- nsbox-probe alloc 200 2>&1 || echo "status $?")
+check "limits.shm-size (a root's own /dev)" "8.0M" \
+	"$(nsbox run --chroot=/srv/boot --set limits.shm-size=8M -- df -h /dev/shm 2>&1 | awk 'NR == 2 {print $2}')"
+# rlimits NSBOX...: "NAME SOFT HARD" of each key, sorted
+rlimits() {
+	"$@" run --set limits.nofile=100 --set limits.nproc=50 --set limits.core=0 --set limits.stack=8M \
+		--set limits.fsize=1M --set limits.memlock=64K --set limits.as=1G -- \
+		sh -c 'sed -nE "s/^Max (open files|processes|core file size|stack size|file size|locked memory|address space) +([0-9]+) +([0-9]+).*/\1 \2 \3/p" /proc/self/limits' 2>&1 | sort | tr '\n' ';'
+}
+want="address space 1073741824 1073741824;core file size 0 0;file size 1048576 1048576;locked memory 65536 65536;open files 100 100;processes 50 50;stack size 8388608 8388608;"
+check "rlimits as root (nofile nproc core stack fsize memlock as)" "$want" "$(rlimits nsbox)"
+check "rlimits as the user" "$want" "$(rlimits as_user nsbox)"
+out=$(nsbox run --set limits.memory=32M -- "$(pwd)/tests/probe/nsbox-probe" alloc 200 2>&1 || echo "status $?")
 check "over the memory limit: OOM-killed and said" "nsbox: the container hit its memory limit (limits.memory) and the kernel killed a process
 status 137" "$out"
 sleep 1

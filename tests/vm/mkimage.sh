@@ -20,7 +20,9 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 DIR=$1
 MIRROR=${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}
-pkgs=$(sed -n '/^pkgs="/,/"$/p' "$here/../deps.sh" | tr -d '"' | sed 's/^pkgs=//' | tr -s ' \n' ',,' | sed 's/,$//')
+# what make deps installs, so that the README's command installs nothing
+pkgs=$(sed -n -e '/^pkgs="/,/"$/p' -e '/^vmhost="/p' "$here/../deps.sh" | tr -d '"' |
+	sed 's/^[a-z]*=//' | tr -s ' \n' ',,' | sed 's/,$//')
 vmpkgs=systemd-sysv,dbus,dbus-user-session,systemd-container,linux-image-amd64,udev,sudo,procps,psmisc,util-linux
 KEY=$({ cat "$0"; echo "$pkgs"; echo "$MIRROR"; } | sha256sum | cut -c1-16)
 IMG=$DIR/trixie-$KEY
@@ -33,8 +35,10 @@ mkdir -p "$DIR"
 find "$DIR" -maxdepth 1 -name 'trixie-*' ! -name "trixie-$KEY.*" -exec rm -rf {} +
 T=$(mktemp -d "$DIR/.new.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+# mmdebstrap's mounts in a namespace of their own: on the host they would
+# show in the integration tests' leak audits
 # shellcheck disable=SC2016 # expanded by mmdebstrap's hooks
-mmdebstrap --quiet --variant=important --include="$vmpkgs,$pkgs" \
+unshare --mount --propagation private -- mmdebstrap --quiet --variant=important --include="$vmpkgs,$pkgs" \
 	--customize-hook='echo nsbox-vm >"$1/etc/hostname"' \
 	--customize-hook='printf "127.0.1.1 nsbox-vm\n" >>"$1/etc/hosts"' \
 	--customize-hook='passwd --root "$1" -d root' \
@@ -64,7 +68,7 @@ tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$T/root.tar" -C "$T/tree
 rm "$T/root.tar"
 # a root to boot in nsbox: systemd as its PID 1, and a login prompt
 # shellcheck disable=SC2016 # expanded by mmdebstrap's hooks
-mmdebstrap --quiet --variant=minbase --include=systemd-sysv,dbus,login \
+unshare --mount --propagation private -- mmdebstrap --quiet --variant=minbase --include=systemd-sysv,dbus,login \
 	--customize-hook='echo boot >"$1/etc/hostname"' \
 	--customize-hook='passwd --root "$1" -d root' \
 	trixie "$T/boot.tar" "$MIRROR"
