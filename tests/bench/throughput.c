@@ -20,8 +20,16 @@
  * round starts with a "background" cell, the same window with nothing
  * started, to show how much.
  *
- * Output, a line a cell: ROUND CASE STREAMS RUNS ELAPSED_US BUSY_US
- * (BUSY_US: the busy jiffies of the window, in microseconds of CPU).
+ * On a machine that others load, the machine's count has their work in it
+ * too. So when NSBOX_BENCH_CGROUP_CPU names a cgroup's CPU counter
+ * (cgroup v1 cpuacct.usage, in ns; or v2 cpu.stat, usage_usec) of a
+ * cgroup this program runs in, the CPU of the cell's own processes and
+ * all they started is read from it as well (the kernel's deferred work,
+ * such as a network namespace's cleanup in a kworker, is not in it).
+ *
+ * Output, a line a cell: ROUND CASE STREAMS RUNS ELAPSED_US BUSY_US OWN_US
+ * (BUSY_US: the busy jiffies of the window, in microseconds of CPU;
+ * OWN_US: the cgroup's CPU in the window, or -1 without one).
  * A run that exits non-zero is reported on standard error, and the case
  * is dropped from the next cells.
  */
@@ -86,6 +94,32 @@ busy_us(void)
 	       sysconf(_SC_CLK_TCK);
 }
 
+/* the CPU of our cgroup in microseconds, or -1 without one */
+static long long
+own_us(void)
+{
+	const char *path = getenv("NSBOX_BENCH_CGROUP_CPU");
+	unsigned long long v = 0;
+	char key[64];
+	FILE *f;
+	int ok = 0;
+
+	if (!path || !*path || !(f = fopen(path, "re")))
+		return -1;
+	if (strstr(path, "cpu.stat")) {
+		while (fscanf(f, "%63s %llu", key, &v) == 2)
+			if (!strcmp(key, "usage_usec")) {
+				ok = 1;
+				break;
+			}
+	} else if (fscanf(f, "%llu", &v) == 1) {
+		ok = 1;
+		v /= 1000;
+	}
+	fclose(f);
+	return ok ? (long long)v : -1;
+}
+
 static void *
 stream_loop(void *arg)
 {
@@ -113,11 +147,12 @@ static int
 cell(int round, const struct bcase *c, int streams, int seconds)
 {
 	static struct stream s[MAX_STREAMS];
-	long long t0, t1, b0, b1, deadline;
+	long long t0, t1, b0, b1, o0, o1, deadline;
 	long runs = 0;
 	int failed = 0;
 
 	b0 = busy_us();
+	o0 = own_us();
 	t0 = now_us();
 	deadline = t0 + (long long)seconds * 1000000;
 	for (int i = 0; i < streams; i++) {
@@ -138,13 +173,14 @@ cell(int round, const struct bcase *c, int streams, int seconds)
 	t1 = now_us();
 	usleep(200000);
 	b1 = busy_us();
+	o1 = own_us();
 	if (failed) {
 		fprintf(stderr, "throughput: %s failed (%s)\n", c->name,
 			failed > 0 ? strerror(failed) : "exit status");
 		return -1;
 	}
-	printf("%d %s %d %ld %lld %lld\n", round, c ? c->name : "background", streams, runs,
-	       t1 - t0, b1 - b0);
+	printf("%d %s %d %ld %lld %lld %lld\n", round, c ? c->name : "background", streams, runs,
+	       t1 - t0, b1 - b0, o0 < 0 || o1 < 0 ? -1 : o1 - o0);
 	fflush(stdout);
 	return 0;
 }
