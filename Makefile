@@ -71,9 +71,10 @@ bench-deps:
 	sh tests/bench/deps.sh
 
 # Reports, never fails on a number; needs root.
-bench: nsbox tests/bench/spawn-time
-	rm -f tests/bench/out/*.tsv tests/bench/out/bench.json
+bench: nsbox tests/bench/spawn-time tests/bench/throughput
+	rm -f tests/bench/out/*.tsv tests/bench/out/bench.json tests/bench/out/bench.svg
 	sh tests/bench/bench-start.sh
+	sh tests/bench/bench-throughput.sh
 	sh tests/bench/bench-tarball.sh
 	sh tests/bench/bench-ephemeral.sh
 	sh tests/bench/bench-debuild.sh
@@ -114,8 +115,12 @@ check-vm:
 	prove $(PROVE) tests/vm/run.sh
 
 # The benchmarks' clock: spawn to reaped, no shell in the number.
-tests/bench/spawn-time: tests/bench/spawn-time.c
+tests/bench/spawn-time: tests/bench/spawn-time.c tests/bench/casefile.h
 	$(CC) $(NSBOX_CFLAGS) -D_GNU_SOURCE -O2 -o $@ tests/bench/spawn-time.c
+
+# Throughput under load: concurrent streams of spawn and wait, one thread each.
+tests/bench/throughput: tests/bench/throughput.c tests/bench/casefile.h
+	$(CC) $(NSBOX_CFLAGS) -D_GNU_SOURCE -O2 -pthread -o $@ tests/bench/throughput.c
 
 # Static, so that it runs inside the busybox fixture root.
 tests/probe/nsbox-probe: tests/probe/nsbox-probe.c
@@ -163,7 +168,7 @@ format:
 	clang-format -i src/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]
 
 format-check:
-	clang-format --dry-run -Werror src/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]
+	clang-format --dry-run -Werror src/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch]
 
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 --inline-suppr \
@@ -222,7 +227,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f nsbox libnsbox.a src/*.o src/have.h $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault tests/nsbox-shipped tests/profile-shipped.o tests/bench/spawn-time
+	rm -f nsbox libnsbox.a src/*.o src/have.h $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault tests/nsbox-shipped tests/profile-shipped.o tests/bench/spawn-time tests/bench/throughput
 	rm -rf $(FB)
 
 .PHONY: FORCE all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild check-vm asan fuzz fuzz-build format format-check lint \

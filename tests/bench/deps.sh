@@ -4,7 +4,7 @@
 set -eu
 sh "$(dirname "$0")/../deps.sh"
 pkgs="libarchive-tools tar zstd mmdebstrap sbuild uidmap pbuilder cowbuilder debootstrap bubblewrap
-systemd-container time schroot"
+systemd-container time schroot gnuplot-nox"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

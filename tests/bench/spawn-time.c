@@ -23,29 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "casefile.h"
+
 extern char **environ;
-
-struct bcase {
-	char *name;
-	char **argv;
-	int failed;
-};
-
-static char **
-split_tabs(char *line)
-{
-	size_t n = 1, i = 0;
-	char **v, *save = NULL;
-
-	for (char *p = line; *p; p++)
-		n += *p == '\t';
-	v = calloc(n + 1, sizeof(*v));
-	if (!v)
-		return NULL;
-	for (char *t = strtok_r(line, "\t", &save); t; t = strtok_r(NULL, "\t", &save))
-		v[i++] = t;
-	return v;
-}
 
 static long long
 now_us(void)
@@ -61,37 +41,17 @@ main(int argc, char **argv)
 {
 	struct bcase c[64];
 	size_t n = 0;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	FILE *f;
 	int rounds;
 	posix_spawn_file_actions_t fa;
 
-	if (argc != 3 || (rounds = atoi(argv[1])) <= 0 || !(f = fopen(argv[2], "re"))) {
+	if (argc != 3 || (rounds = atoi(argv[1])) <= 0) {
 		fprintf(stderr, "usage: spawn-time ROUNDS CASEFILE\n");
 		return 2;
 	}
-	while ((len = getline(&line, &cap, f)) > 0 && n < sizeof(c) / sizeof(c[0])) {
-		char **v;
-
-		if (line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (!*line || *line == '#')
-			continue;
-		v = split_tabs(strdup(line));
-		if (!v || !v[0] || !v[1]) {
-			fprintf(stderr, "spawn-time: %s: a name and a command, tab-separated\n",
-				line);
-			return 2;
-		}
-		c[n++] = (struct bcase){v[0], v + 1, 0};
-	}
-	fclose(f);
+	n = casefile_read(argv[2], c, sizeof(c) / sizeof(c[0]));
 	posix_spawn_file_actions_init(&fa);
 	for (int fd = 0; fd < 3; fd++)
-		posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY,
-						 0);
+		posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY, 0);
 	for (int r = 0; r < rounds; r++) {
 		for (size_t i = 0; i < n; i++) {
 			long long t0, t1;
