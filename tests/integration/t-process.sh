@@ -128,7 +128,7 @@ check "/dev/console is the pty" "136 0" \
 check "the window size is copied" "33 77" \
 	"$(inpty "stty rows 33 cols 77; $NSBOX run --chroot=$ROOT -- nsbox-probe winsize" </dev/null | tr -d '\r')"
 check "SIGWINCH resizes the container's pty" "40 90" \
-	"$(inpty "stty rows 20 cols 60; $NSBOX run --chroot=$ROOT -- sh -c 'trap \"nsbox-probe winsize; exit 0\" WINCH; while :; do sleep 0.1; done' </dev/tty & sleep 1; stty rows 40 cols 90; kill -WINCH \$!; wait" </dev/null | tr -d '\r')"
+	"$(inpty "stty rows 20 cols 60; $NSBOX run --chroot=$ROOT -- sh -c 'trap \"nsbox-probe winsize; exit 0\" WINCH; while :; do sleep 0.1; done' </dev/tty & sleep 1; stty rows 40 cols 90; kill -WINCH \$!; wait" </dev/null | tr -d '\r' | tail -1)"
 check "10 MB of output drained through the pty" 10000000 \
 	"$(inpty "$NSBOX run --chroot=$ROOT -- sh -c 'head -c 10000000 /dev/zero | tr \"\\\\0\" a'" </dev/null | tr -cd a | wc -c)"
 check "the exit status through the pty" 7 "$(inpty_rc "$NSBOX run --chroot=$ROOT -- sh -c 'exit 7'" </dev/null >/dev/null; echo $?)"

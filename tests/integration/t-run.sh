@@ -126,7 +126,9 @@ check "I6: old root detached (no mount point outside the root)" "0" \
 
 # env, user, fds, hostname
 check "env cleared" "[]" "$(NSBOX_T=1 run --chroot="$ROOT" -- sh -c 'echo [${NSBOX_T:-}]')"
-check "keepenv" "1" "$(NSBOX_T=1 run --chroot="$ROOT" --keepenv -- sh -c 'echo ${NSBOX_T:-}')"
+# (the caller's PATH goes in too: one with /bin, which the busybox root has;
+# a systemd service's has only /usr/bin and /usr/sbin)
+check "keepenv" "1" "$(PATH=/usr/bin:/bin NSBOX_T=1 run --chroot="$ROOT" --keepenv -- sh -c 'echo ${NSBOX_T:-}')"
 check "setenv with a comma" "a,b" "$(run --chroot="$ROOT" --setenv=X=a,b -- sh -c 'echo $X')"
 # the command is looked up in the PATH it gets, not in nsbox's own: the
 # caller's lacks /usr/local/bin, the container's default has it

@@ -9,13 +9,18 @@
 # second disk; the serial console is kept in $NSBOX_VM_LOG (default
 # tests/vm/console.log). KVM when /dev/kvm works, TCG otherwise.
 # NSBOX_VM_TIMEOUT (seconds, default 2400) ends a guest that hangs: a
-# failure. Needs root, qemu-system-x86 and mmdebstrap (make deps).
+# failure. NSBOX_VM_SET=ci leaves out the integration test files.
+# Needs root, qemu-system-x86 and mmdebstrap (make deps).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$here/../.." && pwd)
 CACHE=${NSBOX_VM_CACHE:-/var/cache/nsbox-test/vm}
 LOG=${NSBOX_VM_LOG:-$here/console.log}
 TIMEOUT=${NSBOX_VM_TIMEOUT:-2400}
+# full: everything guest.sh has; ci: without the integration test files
+# (about 5 minutes less under TCG; .ci/run's choice, see tests/vm/README.md)
+SET=${NSBOX_VM_SET:-full}
+case $SET in full | ci) ;; *) echo "Bail out! NSBOX_VM_SET: full or ci, not '$SET'"; exit 1 ;; esac
 bail() { echo "Bail out! $*"; exit 1; }
 [ "$(id -u)" -eq 0 ] || bail "make check-vm needs root (mmdebstrap, the image)"
 command -v qemu-system-x86_64 >/dev/null || bail "qemu-system-x86_64 is missing (make deps: qemu-system-x86)"
@@ -42,7 +47,7 @@ if [ -w /dev/kvm ] && grep -qE '^flags.*\b(vmx|svm)\b' /proc/cpuinfo; then
 fi
 ncpu=$(nproc)
 [ "$ncpu" -le 4 ] || ncpu=4
-echo "# vm: $IMG.img, accel $accel, $ncpu CPUs; image ready in $((t1 - t0)) s"
+echo "# vm: $IMG.img, accel $accel, $ncpu CPUs, set $SET; image ready in $((t1 - t0)) s"
 : >"$W/tap"
 timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "$ncpu" -m 3072 \
 	-display none -vga none -nodefaults -no-reboot -snapshot \
@@ -51,7 +56,7 @@ timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -accel "$accel" -cpu "$
 	-drive file="$IMG.img",format=raw,if=virtio \
 	-drive file="$W/src.tar",format=raw,if=virtio,readonly=on \
 	-kernel "$IMG.vmlinuz" -initrd "$IMG.initrd" \
-	-append "console=ttyS0 root=/dev/vda rw panic=-1 systemd.unit=check-vm.target systemd.show_status=0 quiet" \
+	-append "console=ttyS0 root=/dev/vda rw panic=-1 systemd.unit=check-vm.target systemd.show_status=0 quiet nsbox.vmset=$SET" \
 	</dev/null >"$W/qemu.out" 2>&1
 rc=$?
 t2=$(date +%s)
