@@ -116,7 +116,7 @@ run_kb=$(df -k --output=size /run | tail -1 | tr -d ' ')
 mb=$((run_kb / 1024 + 100))
 out=$(nsbox run --chroot=/srv/boot --ephemeral -- sh -c "dd if=/dev/zero of=/big bs=1M count=$mb status=none && du -m /big" 2>&1)
 check "an ephemeral root takes $mb MB, more than /run's $((run_kb / 1024)) MB" "$mb /big" "$(echo "$out" | tr '\t' ' ')"
-check "... and leaves nothing in /run/nsbox or the scratch directory" "" "$(ls -A /run/nsbox /var/cache/nsbox/scratch 2>/dev/null | grep -v ':$' | grep .)"
+check "... and leaves nothing in /run/nsbox or the scratch directory" "" "$(find /run/nsbox /var/cache/nsbox/scratch -mindepth 1 2>/dev/null)"
 
 # --- systemd booted in nsbox, registered with systemd-machined ---
 # boot NAME: start it; wait_boot NAME: is-system-running --wait inside
