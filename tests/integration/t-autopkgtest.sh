@@ -19,10 +19,15 @@ chmod 755 "$W"
 
 # --- the protocol, line by line, through two FIFOs ---
 mkfifo "$W/in" "$W/out"
+others_at=$(ls -d /var/tmp/autopkgtest-virt-nsbox.* 2>/dev/null)
 "$SERVER" -t "$TAR" <"$W/in" >"$W/out" 2>"$W/server.err" &
 server=$!
 exec 3>"$W/in" 4<"$W/out"
 say() { echo "$1" >&3; read -r reply <&4; }
+# servers: the directories of this test's servers (another checkout's may
+# be there too, and are not this test's to judge or remove)
+# shellcheck disable=SC2010 # the names are our own
+servers() { ls -d /var/tmp/autopkgtest-virt-nsbox.* 2>/dev/null | grep -vxF -e "$others_at" -e ''; }
 read -r reply <&4
 check "the server greets: ok" "ok" "$reply"
 say capabilities
@@ -93,7 +98,7 @@ say "copydown $W/f $down/g"
 check "copydown" "ok from outside" "$reply $(x cat "$down/g")"
 say "copyup $down/f $W/f.up"
 check "copyup" "ok from inside" "$reply $(cat "$W/f.up")"
-upper=$(ls -d /var/tmp/autopkgtest-virt-nsbox.*/upper)
+upper=$(servers)/upper
 # (a process left past its command: nsbox exec without --kill-leftovers)
 x sh -c 'echo broken >/etc/nsbox-broken' && "$NSBOX" exec "$name" -- sh -c 'sleep 1013 </dev/null >/dev/null 2>&1 &'
 check "what the testbed writes goes to the upper on disk" "broken" "$(cat "$upper/etc/nsbox-broken")"
@@ -127,7 +132,7 @@ echo quit >&3
 exec 3>&- 4<&-
 wait $server
 check "the server exits 0" 0 $?
-check "the server's directory is gone" "" "$(ls -d /var/tmp/autopkgtest-virt-nsbox.* 2>/dev/null)"
+check "the server's directory is gone" "" "$(servers)"
 
 # --- a SIGKILL of the server takes the testbed with it ---
 "$SERVER" -t "$TAR" <"$W/in" >"$W/out" 2>>"$W/server.err" &
@@ -143,7 +148,7 @@ kill -KILL $server; wait $server 2>/dev/null
 exec 3>&- 4<&-
 wait_until "! \"\$NSBOX\" ps | grep -q '^$name '"
 check "SIGKILL of the server: no container left" "" "$("$NSBOX" ps | awk -v n="$name" '$1 == n')"
-rm -rf /var/tmp/autopkgtest-virt-nsbox.* # what a killed server cannot remove
+servers | xargs -r rm -rf # what a killed server cannot remove
 
 # --- the real autopkgtest ---
 S=$W/nsbox-at-demo
@@ -156,7 +161,7 @@ check "autopkgtest: the results; exit255's own 255 is its failure, not the testb
 	"root PASS|broken PASS|reverted PASS|leftover PASS|exit255 FAIL non-zero exit status 253" \
 	"$(sed 's/  */ /g' "$W/at-out/summary" | tr '\n' '|' | sed 's/|$//')"
 [ "$rc" -eq 4 ] || tail -30 "$W/at.log" | sed 's/^/# /'
-check "autopkgtest: no server directory left" "" "$(ls -d /var/tmp/autopkgtest-virt-nsbox.* 2>/dev/null)"
+check "autopkgtest: no server directory left" "" "$(servers)"
 
 audit_check "autopkgtest"
 finish
