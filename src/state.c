@@ -724,7 +724,14 @@ scratch_base(void)
 	char *base;
 	struct stat st;
 
-	/* the cache directory as nsbox cache makes it, then scratch in it */
+	/* the cache directory as nsbox cache makes it (a new user's ~/.cache
+	 * may not exist yet: 0700, as XDG says), then scratch in it */
+	for (char *c = cache + 1; (c = strchr(c, '/')); c++) {
+		*c = '\0';
+		if (mkdir(cache, 0700) < 0 && errno != EEXIST)
+			return NULL;
+		*c = '/';
+	}
 	if (mkdir(cache, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST)
 		return NULL;
 	if (lstat(cache, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
