@@ -111,9 +111,10 @@ void remove_state(const char *dir);
 int step_state(struct run_ctx *ctx, struct nsbox_err *err);
 int run_dir(struct run_ctx *ctx, struct nsbox_err *err);
 /* The caller's directory for uppers on disk: CACHE/scratch (nsbox cache
- * dir), or NULL where it is not one only the caller can change (then the
- * uppers go in the run directory). */
-char *scratch_base(void);
+ * dir), made with make, or NULL where it is not one only the caller can
+ * change (then the uppers go in the run directory) or, without make, is
+ * not there. */
+char *scratch_base(bool make);
 /* The run's upper directory on disk, SCRATCH/ID, with run_dir's modes; or,
  * where there is no scratch base, the run directory. */
 int scratch_dir(struct run_ctx *ctx, struct nsbox_err *err);

@@ -542,7 +542,7 @@ int
 gc_stale(const char *statedir, bool dry_run)
 {
 	DIR *d = opendir(statedir);
-	_cleanup_free_ char *scratch = dry_run ? NULL : scratch_base();
+	_cleanup_free_ char *scratch = dry_run ? NULL : scratch_base(false);
 	struct dirent *de;
 	int found = 0;
 
@@ -718,11 +718,21 @@ step_state(struct run_ctx *ctx, struct nsbox_err *err)
 }
 
 char *
-scratch_base(void)
+scratch_base(bool make)
 {
 	_cleanup_free_ char *cache = cache_dir(), *bad = NULL;
 	char *base;
 	struct stat st;
+
+	if (!make) { /* gc: only what is there */
+		base = xasprintf("%s/scratch", cache);
+		if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    st.st_mode & 022 || (geteuid() == 0 && path_root_only(cache, &bad) < 0)) {
+			free(base);
+			return NULL;
+		}
+		return base;
+	}
 
 	/* the cache directory as nsbox cache makes it (a new user's ~/.cache
 	 * may not exist yet: 0700, as XDG says), then scratch in it */
@@ -760,7 +770,7 @@ scratch_dir(struct run_ctx *ctx, struct nsbox_err *err)
 
 	if (ctx->scratch_made)
 		return 0;
-	if (!(base = scratch_base()))
+	if (!(base = scratch_base(true)))
 		return run_dir(ctx, err);
 	ctx->scratch = xasprintf("%s/%s", base, ctx->id);
 	if (mkdir(ctx->scratch, 0700) < 0)
