@@ -122,6 +122,7 @@ audit_snapshot() {
 # The host must look as it did before: no mounts, no state left.
 audit_check() {
 	# where systemd manages the cgroups, a run's scope goes just after it
+	# shellcheck disable=SC2016 # wait_until evals it
 	wait_until 'find /sys/fs/cgroup -name "nsbox-*" -type d 2>/dev/null | sort | cmp -s - "$W/before.cgroups"'
 	audit_snapshot after
 	if cmp -s "$W/before.mounts" "$W/after.mounts"; then ok "$1: no mounts left on the host"
