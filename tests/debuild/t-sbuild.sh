@@ -150,7 +150,9 @@ for p in $PKGS; do
 	# What nsbox-debuild and sbuild's unshare mode build differently
 	# themselves is not reproducible (a build path in it: sbuild builds in
 	# a random directory): its contents are left out, and named.
-	comm -3 "$W/nd/$p.all" "$W/un/$p.all" | awk 'NF == 2 && length($1) == 32 {print $2}' | sort -u >"$W/$p.unrepro"
+	sort "$W/nd/$p.all" >"$W/nd/$p.sorted"
+	sort "$W/un/$p.all" >"$W/un/$p.sorted"
+	comm -3 "$W/nd/$p.sorted" "$W/un/$p.sorted" | awk 'NF == 2 && length($1) == 32 {print $2}' | sort -u >"$W/$p.unrepro"
 	[ ! -s "$W/$p.unrepro" ] || echo "# $p: not reproducible between nsbox-debuild and unshare, contents not compared: $(paste -sd' ' "$W/$p.unrepro")"
 	for b in ap nd un; do
 		awk -v skip="$W/$p.unrepro" 'BEGIN {while ((getline l <skip) > 0) s[l] = 1}
