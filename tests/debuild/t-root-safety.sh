@@ -18,14 +18,7 @@ export NSBOX NSBOX_CACHE_DIR="$W/cache" NSBOX_MIRROR="${NSBOX_TEST_MIRROR:-http:
 for t in mmdebstrap setpriv; do
 	command -v "$t" >/dev/null || { echo "Bail out! $t is missing (make deps)"; exit 1; }
 done
-BASES=/var/cache/nsbox-test
-BASE=$BASES/sid-$(date +%Y%m%d).tar.zst
-if [ ! -s "$BASE" ]; then
-	mkdir -p "$BASES" && chmod 755 "$BASES"
-	find "$BASES" -maxdepth 1 -name 'sid-*.tar.zst' -delete
-	sh "$TOP/helpers/nsbox-mkroot" sid "$BASE" >"$W/mkroot.log" 2>&1 ||
-		{ echo "Bail out! nsbox-mkroot sid $BASE: $(tail -1 "$W/mkroot.log")"; exit 1; }
-fi
+sid_base
 mkdir -m 755 "$W/profiles"
 P=$W/profiles/sid-build.conf
 printf '[profile]\ninclude = %s/profiles/build-common.conf\n\n[root]\ntarball = %s\n' "$TOP" "$BASE" >"$P"

@@ -107,6 +107,20 @@ debian_base() {
 	fi
 }
 
+# sid_base: BASE, a sid root tarball made by helpers/nsbox-mkroot (the
+# buildd variant) once a day in /var/cache/nsbox-test, where only root can
+# write; yesterday's is removed.
+sid_base() {
+	BASES=/var/cache/nsbox-test
+	BASE=$BASES/sid-$(date +%Y%m%d).tar.zst
+	if [ ! -s "$BASE" ]; then
+		mkdir -p "$BASES" && chmod 755 "$BASES"
+		find "$BASES" -maxdepth 1 -name 'sid-*.tar.zst' -delete
+		sh "$TOP/helpers/nsbox-mkroot" sid "$BASE" >"$W/mkroot.log" 2>&1 ||
+			{ echo "Bail out! nsbox-mkroot sid $BASE: $(tail -1 "$W/mkroot.log")"; exit 1; }
+	fi
+}
+
 audit_snapshot() {
 	grep -v ' /tmp/nsbox-it\.' /proc/self/mountinfo | awk '{print $5}' | sort >"$W/$1.mounts"
 	{ ls -A /run/nsbox; [ -z "${NSBOX_TEST_USER:-}" ] || ls -A "/tmp/nsbox-$(id -u "$NSBOX_TEST_USER")"; } 2>/dev/null | sort >"$W/$1.state"
