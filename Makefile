@@ -108,6 +108,11 @@ check-modes: nsbox tests/probe/nsbox-probe tests/nsbox-fault
 check-debuild: nsbox tests/probe/nsbox-probe tests/nsbox-shipped
 	prove $(PROVE) tests/debuild/t-*.sh
 
+# Debian's and others' CI engines driving nsbox: debci with RabbitMQ,
+# buildbot, GitLab Runner's custom executor (tests/ci). Needs root.
+check-ci: nsbox tests/probe/nsbox-probe
+	prove $(PROVE) tests/ci/t-*.sh
+
 # A Debian trixie VM under qemu (systemd as PID 1, cgroup v2 only, a tmpfs
 # /run, machined): tests/vm/README.md. Needs root; about 15 minutes
 # under TCG, and 3 to make the image the first time.
@@ -230,5 +235,5 @@ clean:
 	rm -f nsbox libnsbox.a src/*.o src/have.h $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault tests/nsbox-shipped tests/profile-shipped.o tests/bench/spawn-time tests/bench/throughput
 	rm -rf $(FB)
 
-.PHONY: FORCE all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild check-vm asan fuzz fuzz-build format format-check lint \
+.PHONY: FORCE all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild check-ci check-vm asan fuzz fuzz-build format format-check lint \
 	install uninstall clean
