@@ -50,10 +50,22 @@ until [ "$(systemctl is-active "user@$UU.service")" = active ] || [ $i -ge 600 ]
 check "the user's manager runs (lingering)" active "$(systemctl is-active "user@$UU.service")"
 as_user() { setpriv --reuid="$U" --regid="$U" --init-groups -- env -i HOME="/home/$U" PATH=/usr/local/bin:/usr/bin:/bin "$@"; }
 
+# sess USER CMD: CMD through /bin/sh in a login session of USER on this
+# host, as `machinectl shell USER@.host` opens one (PAM, pam_systemd: a
+# session-N.scope in user-UID.slice); its output, without the pty's CRs.
+sess() { timeout 600 machinectl --quiet shell "$1@.host" /bin/sh -c "$2" </dev/null 2>&1 | tr -d '\r'; }
+for who in root "$U"; do
+	check "a login session of $who (machinectl shell $who@.host): session-N.scope in user-ID.slice" \
+		"/user.slice/user-ID.slice/session-N.scope" \
+		"$(sess "$who" 'cut -d: -f3 /proc/self/cgroup' | sed -E 's|user-[0-9]+\.slice|user-ID.slice|; s|session-[0-9]+\.scope|session-N.scope|')"
+done
+
 # --- [limits], where the cgroups are, and what is left ---
 # lim WHO KEY=VALUE FILE: a container with that limit runs a sleep; from
-# here, the sleep's cgroup's FILE, and that cgroup. WHO: root, scope
-# (root, from a transient scope as a login session's), user.
+# here, the sleep's cgroup's FILE, and that cgroup. WHO: root (this
+# service), scope (root, in a transient scope: systemd-run --scope),
+# session (root's login session), user (lingering: the user's manager, no
+# session), usession (the user's login session).
 lim() {
 	who=$1 kv=$2 file=$3
 	arg=$((4000 + n))
@@ -61,6 +73,9 @@ lim() {
 	root) nsbox run --set "limits.$kv" -- sleep "$arg" 2>/tmp/lim.err & ;;
 	scope) systemd-run --quiet --scope -- nsbox run --set "limits.$kv" -- sleep "$arg" 2>/tmp/lim.err & ;;
 	user) as_user nsbox run --set "limits.$kv" -- sleep "$arg" 2>/tmp/lim.err & ;;
+	# a real login session (pam_systemd's session-N.scope), as root or the user
+	session) sess root "nsbox run --set limits.$kv -- sleep $arg" >/tmp/lim.err & ;;
+	usession) sess "$U" "nsbox run --set limits.$kv -- sleep $arg" >/tmp/lim.err & ;;
 	esac
 	bg=$!
 	i=0 pid=
@@ -80,13 +95,13 @@ lim() {
 }
 # scope_of "VALUE CGROUP": VALUE, and the unit the cgroup is in
 where() { echo "$1" | sed -E 's|^(.*) /.*/(nsbox-[0-9a-f]+\.scope)/nsbox-[0-9a-f]+$|\1 in \2|; s|nsbox-[0-9a-f]+\.scope|nsbox-ID.scope|'; }
-for who in root scope user; do
+for who in root scope session user usession; do
 	check "limits.memory as $who: in a scope systemd delegated" "67108864 in nsbox-ID.scope" "$(where "$(lim $who memory=64M memory.max)")"
 	check "limits.pids as $who" "32 in nsbox-ID.scope" "$(where "$(lim $who pids=32 pids.max)")"
 	check "limits.cpu as $who" "50000 100000 in nsbox-ID.scope" "$(where "$(lim $who cpu=0.5 cpu.max)")"
 	check "limits.cgroup=memory as $who" "max in nsbox-ID.scope" "$(where "$(lim $who cgroup=memory memory.max)")"
 done
-for who in root scope; do
+for who in root scope session; do
 	check "limits.io-weight as $who" "default 50 in nsbox-ID.scope" "$(where "$(lim $who io-weight=50 io.weight)")"
 done
 # the user's manager delegates memory, pids and cpu only (user@.service)
@@ -117,6 +132,36 @@ mb=$((run_kb / 1024 + 100))
 out=$(nsbox run --chroot=/srv/boot --ephemeral -- sh -c "dd if=/dev/zero of=/big bs=1M count=$mb status=none && du -m /big" 2>&1)
 check "an ephemeral root takes $mb MB, more than /run's $((run_kb / 1024)) MB" "$mb /big" "$(echo "$out" | tr '\t' ' ')"
 check "... and leaves nothing in /run/nsbox or the scratch directory" "" "$(find /run/nsbox /var/cache/nsbox/scratch -mindepth 1 2>/dev/null)"
+
+# --- a sid-build-style run: a tarball root, ephemeral, that installs a few
+# hundred MB with apt while /run is a small tmpfs ---
+# The packages: those this image was made with (mkimage.sh keeps apt's
+# cache), as a local repository; the root: /srv/boot as a tarball.
+t=$(date +%s)
+run_size=$(findmnt -no OPTIONS /run | tr ',' '\n' | sed -n 's/^size=//p')
+R=/var/tmp/sidlike
+mkdir -p "$R"
+tar --numeric-owner -C /srv/boot -cf "$R/root.tar" .
+(cd /var/cache/apt/archives && apt-ftparchive packages . >Packages 2>/dev/null)
+printf '[root]\ntarball = %s\nephemeral = yes\n' "$R/root.tar" >"$R/sidlike.conf"
+mount -o remount,size=64M /run
+out=$(nsbox run --profile="$R/sidlike.conf" -m bind-ro:/var/cache/apt/archives:/debs -- sh -c '
+	set -e
+	rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*
+	echo "deb [trusted=yes] file:/debs ./" >/etc/apt/sources.list.d/local.list
+	apt-get -qq update
+	before=$(du -sxm / | cut -f1)
+	apt-get -qq -y --no-install-recommends install gcc make perl libc6-dev >/dev/null
+	echo "grew $(($(du -sxm / | cut -f1) - before)) MB"
+	echo "int main(void) { return 42; }" >/tmp/a.c && gcc -o /tmp/a /tmp/a.c && { /tmp/a || echo "gcc works: $?"; }' 2>&1)
+mount -o remount,size="$run_size" /run
+grew=$(echo "$out" | sed -n 's/^grew \([0-9]*\) MB$/\1/p')
+check "a tarball root, ephemeral, with /run a 64 MB tmpfs: apt installs gcc make perl libc6-dev, and gcc works" \
+	"big gcc works: 42" "$([ "${grew:-0}" -ge 150 ] && echo big) $(echo "$out" | grep '^gcc works')"
+echo "# the root grew by ${grew:-?} MB in $(secs "$t") s; $(echo "$out" | grep -v -e '^grew' -e '^gcc works' | head -5 | tr '\n' ' ')"
+check "... and leaves nothing in /run/nsbox or the scratch directory" "" "$(find /run/nsbox /var/cache/nsbox/scratch -mindepth 1 2>/dev/null)"
+nsbox cache prune --all >/dev/null
+rm -rf "$R" /var/cache/apt/archives/Packages
 
 # --- systemd booted in nsbox, registered with systemd-machined ---
 # boot NAME: start it; wait_boot NAME: is-system-running --wait inside
@@ -175,20 +220,27 @@ check "after poweroff and terminate: no machine, scope or cgroup left" "" \
 # the set run.sh asked for: ci leaves out the integration test files
 SET=$(sed -n 's/.*nsbox\.vmset=\([a-z]*\).*/\1/p' /proc/cmdline)
 if [ "$SET" = ci ]; then
-	echo "# set ci: the integration tests t-run, t-limits, t-process and t-exec (make check-vm runs them) are left out"
+	echo "# set ci: the integration test files (make check-vm runs them) are left out"
 	echo "1..$n"
 	exit 0
 fi
 
 # --- the integration tests, as root from this service ---
 export CI=true
-for t in t-run t-limits t-process t-exec; do
+for t in t-run t-limits t-process t-exec t-detach t-ps t-boot t-machined; do
 	s=$(date +%s)
 	prove --failures --comments "tests/integration/$t.sh" >/tmp/"$t".tap 2>&1
 	rc=$?
 	if [ "$rc" -eq 0 ]; then ok "integration $t as root from a service ($(secs "$s") s)"
 	else not_ok "integration $t as root from a service" "$(grep -E '^(not ok|#|Bail)' /tmp/"$t".tap | head -30)"; fi
 done
+
+# --- as root from a login session (machinectl shell root@.host) ---
+s=$(date +%s)
+sess root 'cd /root/nsbox && CI=true prove --failures --comments tests/integration/t-run.sh tests/integration/t-limits.sh >/root/session.tap 2>&1; echo "rc $?"' >/tmp/session.out
+rc=$(sed -n 's/^rc //p' /tmp/session.out)
+if [ "$rc" = 0 ]; then ok "integration t-run, t-limits as root from a login session ($(secs "$s") s)"
+else not_ok "integration t-run, t-limits as root from a login session" "$(cat /tmp/session.out)" "$(grep -E '^(not ok|#|Bail)' /root/session.tap | head -30)"; fi
 
 # --- and as the user with lingering (nsbox run by a user, mode user) ---
 for t in t-run t-exec; do

@@ -15,7 +15,9 @@
 # the second disk (/dev/vdb, a tar) into /root/nsbox and runs
 # tests/vm/guest.sh there, its TAP to the second serial port (/dev/ttyS1),
 # then powers off. /srv/boot is a second, minimal root with systemd as its
-# init and a login prompt, for booting in nsbox.
+# init and a login prompt, for booting in nsbox. apt's cache of the packages
+# the image was made of is kept (/var/cache/apt/archives): the guest's
+# local repository, for a run that installs packages without a network.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 DIR=$1
@@ -38,7 +40,7 @@ trap 'rm -rf "$T"' EXIT
 # mmdebstrap's mounts in a namespace of their own: on the host they would
 # show in the integration tests' leak audits
 # shellcheck disable=SC2016 # expanded by mmdebstrap's hooks
-unshare --mount --propagation private -- mmdebstrap --quiet --variant=important --include="$vmpkgs,$pkgs" \
+unshare --mount --propagation private -- mmdebstrap --quiet --variant=important --include="$vmpkgs,$pkgs" --skip=cleanup/apt/cache \
 	--customize-hook='echo nsbox-vm >"$1/etc/hostname"' \
 	--customize-hook='printf "127.0.1.1 nsbox-vm\n" >>"$1/etc/hosts"' \
 	--customize-hook='passwd --root "$1" -d root' \
