@@ -370,8 +370,23 @@ cgroup_setup(const struct plan_limits *l, const char *id, struct cgroups *cg, st
 	/* pflask's --cgroup=CONTROLLER: a cgroup of its own, no limit */
 	for (size_t k = 0; k < l->n_cgroups; k++) {
 		const struct setting_str *c = &l->cgroups[k];
+		_cleanup_free_ char *mnt = NULL, *root = NULL;
 
-		if (*c->value && controller(cg, c->value, id, c->origin, "limits.cgroup", err) < 0)
+		if (!*c->value)
+			continue;
+		/* cgroup v2 has no cpuacct or freezer controller: every cgroup
+		 * counts its CPU time (cpu.stat) and can be frozen
+		 * (cgroup.freeze). Where no v1 hierarchy has them (a
+		 * cgroup-v2-only host), the run's unified cgroup is theirs. */
+		if ((streq(c->value, "cpuacct") || streq(c->value, "freezer")) &&
+		    !find_mount(c->value, &mnt, &root)) {
+			if (cgroup_unified(cg, id, err) < 0) {
+				nsbox_error_locate(err, c->origin);
+				return -1;
+			}
+			continue;
+		}
+		if (controller(cg, c->value, id, c->origin, "limits.cgroup", err) < 0)
 			return -1;
 	}
 	return 0;

@@ -15,7 +15,12 @@ MIRROR=${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}
 command -v mmdebstrap >/dev/null || { echo "Bail out! mmdebstrap is missing (make deps)"; exit 1; }
 TAR="$W/systemd.tar.zst"
 export NSBOX_CACHE_DIR="$W/cache"
-if ! "$TOP/helpers/nsbox-mkroot" --mirror="$MIRROR" --variant=minbase --include=systemd,systemd-sysv,dbus \
+# NSBOX_TEST_BOOT_TAR: such a root made elsewhere (tests/vm: the guest has
+# no network, and its image has one)
+if [ -n "${NSBOX_TEST_BOOT_TAR:-}" ]; then
+	TAR=$NSBOX_TEST_BOOT_TAR
+	echo "# the root: $TAR (NSBOX_TEST_BOOT_TAR)"
+elif ! "$TOP/helpers/nsbox-mkroot" --mirror="$MIRROR" --variant=minbase --include=systemd,systemd-sysv,dbus \
 	bookworm "$TAR" >"$W/mkroot.log" 2>&1; then
 	tail -20 "$W/mkroot.log"; echo "Bail out! nsbox-mkroot with systemd failed"; exit 1
 fi

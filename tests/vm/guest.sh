@@ -145,7 +145,7 @@ tar --numeric-owner -C /srv/boot -cf "$R/root.tar" .
 (cd /var/cache/apt/archives && apt-ftparchive packages . >Packages 2>/dev/null)
 printf '[root]\ntarball = %s\nephemeral = yes\n' "$R/root.tar" >"$R/sidlike.conf"
 mount -o remount,size=64M /run
-out=$(nsbox run --profile="$R/sidlike.conf" -m bind-ro:/var/cache/apt/archives:/debs -- sh -c '
+out=$(nsbox run --profile="$R/sidlike.conf" -m bind-ro:/var/cache/apt/archives:/debs --setenv=DEBIAN_FRONTEND=noninteractive -- sh -c '
 	set -e
 	rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*
 	echo "deb [trusted=yes] file:/debs ./" >/etc/apt/sources.list.d/local.list
@@ -227,6 +227,9 @@ fi
 
 # --- the integration tests, as root from this service ---
 export CI=true
+# t-boot's root with systemd: /srv/boot, as a tarball (no network here)
+tar --numeric-owner -C /srv/boot -cf /var/tmp/boot.tar .
+export NSBOX_TEST_BOOT_TAR=/var/tmp/boot.tar
 for t in t-run t-limits t-process t-exec t-detach t-ps t-boot t-machined; do
 	s=$(date +%s)
 	prove --failures --comments "tests/integration/$t.sh" >/tmp/"$t".tap 2>&1
@@ -237,7 +240,9 @@ done
 
 # --- as root from a login session (machinectl shell root@.host) ---
 s=$(date +%s)
-sess root 'cd /root/nsbox && CI=true prove --failures --comments tests/integration/t-run.sh tests/integration/t-limits.sh >/root/session.tap 2>&1; echo "rc $?"' >/tmp/session.out
+# (no terminal on the tests' stdin: the session's pty would give their
+# containers one, and their output CRs)
+sess root 'cd /root/nsbox && CI=true prove --failures --comments tests/integration/t-run.sh tests/integration/t-limits.sh </dev/null >/root/session.tap 2>&1; echo "rc $?"' >/tmp/session.out
 rc=$(sed -n 's/^rc //p' /tmp/session.out)
 if [ "$rc" = 0 ]; then ok "integration t-run, t-limits as root from a login session ($(secs "$s") s)"
 else not_ok "integration t-run, t-limits as root from a login session" "$(cat /tmp/session.out)" "$(grep -E '^(not ok|#|Bail)' /root/session.tap | head -30)"; fi
