@@ -182,7 +182,8 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 --inline-suppr \
 		-D_GNU_SOURCE -Isrc src
-	shellcheck -x helpers/nsbox-mkroot helpers/lib.sh helpers/bash-completion/nsbox tests/t-completion.sh \
+	shellcheck -x helpers/nsbox-mkroot helpers/lib.sh helpers/nsbox-gitlab-executor \
+		helpers/bash-completion/nsbox tests/t-completion.sh tests/ci/*.sh \
 		tests/t-install.sh src/have.sh \
 		debuild/nsbox-debuild tests/*.sh tests/bench/*.sh \
 		tests/debuild/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
@@ -210,10 +211,12 @@ install: all
 	chmod 755 $(DESTDIR)$(BINDIR)/nsbox-debuild
 	cp -f helpers/autopkgtest-virt-nsbox $(DESTDIR)$(BINDIR)/autopkgtest-virt-nsbox
 	chmod 755 $(DESTDIR)$(BINDIR)/autopkgtest-virt-nsbox
+	cp -f helpers/nsbox-gitlab-executor $(DESTDIR)$(BINDIR)/nsbox-gitlab-executor
+	chmod 755 $(DESTDIR)$(BINDIR)/nsbox-gitlab-executor
 	cp -f profiles/*.conf $(DESTDIR)$(DATADIR)/profiles/
 	chmod 644 $(DESTDIR)$(DATADIR)/profiles/*.conf
 	cp -f man/nsbox.1 man/nsbox-mkroot.1 man/nsbox-debuild.1 man/autopkgtest-virt-nsbox.1 \
-		$(DESTDIR)$(MANDIR)/man1/
+		man/nsbox-gitlab-executor.1 $(DESTDIR)$(MANDIR)/man1/
 	cp -f man/nsbox.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 # Removes the directories install's mkdir -p made too, when nothing else
@@ -222,6 +225,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nsbox $(DESTDIR)$(BINDIR)/nsbox-debuild \
 		$(DESTDIR)$(BINDIR)/autopkgtest-virt-nsbox $(DESTDIR)$(MANDIR)/man1/autopkgtest-virt-nsbox.1 \
+		$(DESTDIR)$(BINDIR)/nsbox-gitlab-executor $(DESTDIR)$(MANDIR)/man1/nsbox-gitlab-executor.1 \
 		$(DESTDIR)$(MANDIR)/man1/nsbox.1 $(DESTDIR)$(MANDIR)/man1/nsbox-debuild.1 \
 		$(DESTDIR)$(MANDIR)/man1/nsbox-mkroot.1 $(DESTDIR)$(MANDIR)/man5/nsbox.conf.5 \
 		$(DESTDIR)$(LIBEXECDIR)/nsbox-mkroot $(DESTDIR)$(LIBEXECDIR)/lib.sh \
