@@ -82,7 +82,7 @@ if command -v sbuild >/dev/null && command -v newuidmap >/dev/null; then
 	grep -q "^$BU:" /etc/subuid || echo "$BU:400000:65536" >>/etc/subuid
 	grep -q "^$BU:" /etc/subgid || echo "$BU:400000:65536" >>/etc/subgid
 	cp "$TAR" "$W/sbuild-sid.tar.zst"
-	chown -R "$BU:" "$W/src"
+	chmod -R a+rX "$W/src" # sbuild reads the .dsc and its files as that user
 	sbuild_ok=yes
 fi
 sbuild_run() { # PKG
@@ -226,11 +226,12 @@ END {
 	print ""
 	for (p = 1; p <= np; p++) {
 		c = pk[p]
-		if ((c "_sbuild-unshare") in m)
+		if (((c "_sbuild-unshare") in m) && ((c "_nsbox-cold") in m) && ((c "_nsbox-warm") in m))
 			printf "%s: nsbox-debuild / sbuild: cold %.2f, warm %.2f (total)\n", c,
 				m[c "_nsbox-cold"] / m[c "_sbuild-unshare"], m[c "_nsbox-warm"] / m[c "_sbuild-unshare"]
-		printf "%s: nsbox-debuild overhead: cold %s s (target 4 s), warm %s s (target 1 s)\n", c,
-			om[c "_nsbox-cold"], om[c "_nsbox-warm"]
+		if (((c "_nsbox-cold") in om) && ((c "_nsbox-warm") in om))
+			printf "%s: nsbox-debuild overhead: cold %s s (target 4 s), warm %s s (target 1 s)\n", c,
+				om[c "_nsbox-cold"], om[c "_nsbox-warm"]
 	}
 	if (sb == "no") print "sbuild: not installed (make bench-deps); no comparison of results"
 	if (pb == "no") print "pbuilder, cowbuilder: not measured (NSBOX_BENCH_PBUILDER=yes)"
