@@ -101,7 +101,8 @@ sbuild_run() { # PKG
 }
 
 # same PKG: this round's nsbox-debuild (cold) and sbuild results, compared;
-# one line "PKG VERDICT" to $W/same. The .buildinfo is compared without
+# one line "PKG DEBS BUILDINFO" to $W/same: DEBS identical, differ or
+# names-differ; BUILDINFO equal, differs or missing. The .buildinfo is compared without
 # Build-Date and without the LC_COLLATE="C.UTF-8" that dpkg-buildpackage
 # --sanitize-env sets in its own environment (dpkg's Debian vendor hook;
 # it also sets umask 022, which the file does not show).
@@ -109,20 +110,20 @@ norm() { sed -e '/^Build-Date:/d' -e '/^ LC_COLLATE="C.UTF-8"$/d' "$1"; }
 same() {
 	a=$W/o.$1 b=$W/so
 	if [ ! -d "$a" ] || [ -z "$(find "$b" -maxdepth 1 -name '*.deb')" ]; then
-		echo "$1 not-compared" >>"$W/same"
+		echo "$1 not-compared -" >>"$W/same"
 		return 0
 	fi
 	la=$(find "$a" -maxdepth 1 -name '*.deb' -printf '%f\n' | sort)
 	lb=$(find "$b" -maxdepth 1 -name '*.deb' -printf '%f\n' | sort)
 	if [ "$la" != "$lb" ]; then
-		echo "$1 different-debs" >>"$W/same"
+		echo "$1 names-differ -" >>"$W/same"
 		printf '%s: .deb names differ:\nnsbox-debuild: %s\nsbuild: %s\n' "$1" "$la" "$lb" >>"$W/diffs"
 		return 0
 	fi
 	v=identical
 	for f in $la; do
 		if ! cmp -s "$a/$f" "$b/$f"; then
-			v=debs-differ
+			v=differ
 			echo "$1: $f differs" >>"$W/diffs"
 		fi
 	done
@@ -130,12 +131,14 @@ same() {
 	for f in "$a"/*.buildinfo; do [ ! -f "$f" ] || ia=$f; done
 	for f in "$b"/*.buildinfo; do [ ! -f "$f" ] || ib=$f; done
 	if [ -z "$ia" ] || [ -z "$ib" ]; then
-		v=$v,no-buildinfo
+		v="$v missing"
 	else
 		norm "$ia" >"$W/bi.a"
 		norm "$ib" >"$W/bi.b"
-		if ! cmp -s "$W/bi.a" "$W/bi.b"; then
-			[ "$v" = identical ] && v=buildinfo-differs || v=$v,buildinfo-differs
+		if cmp -s "$W/bi.a" "$W/bi.b"; then
+			v="$v equal"
+		else
+			v="$v differs"
 			{
 				echo "$1: .buildinfo (- nsbox-debuild, + sbuild):"
 				diff "$W/bi.a" "$W/bi.b" | grep '^[<>]' | sed 's/^</-/; s/^>/+/'
@@ -186,7 +189,8 @@ done
 tsv="$OUT/debuild.tsv"
 # debuild.tsv: a row a package and tool; the total's median and range, the
 # overhead's, and for nsbox-debuild's cold rows the comparison with sbuild
-# ("identical 5/5": every round, every .deb and the .buildinfo).
+# ("debs_5/5,buildinfo_5/5": in every round every .deb identical and the
+# .buildinfo equal).
 awk -v tsv="$tsv" -v sb="$sbuild_ok" -v pb="$pb_ok" -v pkgs="$PKGS" -v samef="$W/same" '
 function sorted(s, a,   n, i, j, t) {
 	n = split(s, a, " ")
@@ -198,8 +202,8 @@ BEGIN {
 	while ((getline l < samef) > 0) {
 		split(l, f, " ")
 		nsame[f[1]]++
-		if (f[2] == "identical") okn[f[1]]++
-		else bad[f[1]] = bad[f[1]] (bad[f[1]] ? "," : "") f[2]
+		if (f[2] == "identical") debs[f[1]]++
+		if (f[3] == "equal") binfo[f[1]]++
 	}
 }
 { v[$1] = v[$1] " " $2; if ($3 != "") o[$1] = o[$1] " " ($2 - $3) }
@@ -218,7 +222,9 @@ END {
 		} else { ov = "-"; orng = "-" }
 		s = "-"
 		if (tools[i] == "nsbox-cold" && sb == "yes") {
-			s = (pk[p] in nsame) ? ((okn[pk[p]] == nsame[pk[p]] ? "identical" : "DIFFERENT:" bad[pk[p]]) "_" okn[pk[p]] + 0 "/" nsame[pk[p]]) : "not-compared"
+			# rounds with every .deb identical, with the .buildinfo equal
+			s = (pk[p] in nsame) ? sprintf("debs_%d/%d,buildinfo_%d/%d", debs[pk[p]], nsame[pk[p]],
+				binfo[pk[p]], nsame[pk[p]]) : "not-compared"
 		}
 		printf "%-26s %8.1f %12s %10s %12s  %s\n", c, m[c], lo "-" hi, ov, orng, s
 		printf "%s\t%.1f\t%s\t%s\t%s\t%s\t%s\n", c, m[c], lo, hi, ov, orng, s > tsv
