@@ -1,22 +1,27 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # nsbox-debuild against sbuild --chroot-mode=unshare (and, when asked,
-# pbuilder and cowbuilder) on the same inputs: Debian's hello from the
-# mirror's sid, the same sid buildd tarball. Rounds interleaved; totals,
+# pbuilder and cowbuilder) on the same inputs: Debian packages from the
+# mirror's sid (hello, autotools; cjson, CMake), the same sid buildd
+# tarball. Rounds interleaved; per case the median and range of the total,
 # and overhead = total - dpkg-buildpackage's own time where the tool's log
-# says it. Reports; never fails on a number. Needs root and the mirror.
+# says it. Every round, nsbox-debuild's cold results are compared with
+# sbuild's: every .deb byte for byte, the .buildinfo line for line but for
+# Build-Date and what dpkg-buildpackage --sanitize-env (which sbuild passes)
+# sets. Reports; never fails on a number. Needs root and the mirror.
 #
 # NSBOX_BENCH_SID       the base tarball (default /var/cache/nsbox-test/bench-sid.tar.zst,
 #                       made with nsbox-mkroot when missing)
-# NSBOX_BENCH_ROUNDS    rounds (default 3)
-# shellcheck disable=SC2016 # the container's script expands its own variables
+# NSBOX_BENCH_ROUNDS    rounds (default 5)
+# NSBOX_BENCH_PACKAGES  source packages (default "hello cjson")
 # NSBOX_BENCH_PBUILDER  yes: also pbuilder and cowbuilder (their bases are
 #                       made first, which takes minutes)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 NSBOX="$TOP/nsbox"
 DEBUILD="$TOP/debuild/nsbox-debuild"
-ROUNDS=${NSBOX_BENCH_ROUNDS:-3}
+ROUNDS=${NSBOX_BENCH_ROUNDS:-5}
+PKGS=${NSBOX_BENCH_PACKAGES:-hello cjson}
 OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
 TAR=${NSBOX_BENCH_SID:-/var/cache/nsbox-test/bench-sid.tar.zst}
 MIRROR=${NSBOX_MIRROR:-http://deb.debian.org/debian}
@@ -30,30 +35,45 @@ mkdir -p "$OUT" "$W/src"
 export NSBOX NSBOX_CACHE_DIR="$W/cache"
 P="$W/sid.conf"
 printf '[profile]\ninclude = %s/profiles/build-common.conf\n\n[root]\ntarball = %s\n' "$TOP" "$TAR" >"$P"
+# Both tools build with the same options: nsbox-debuild's default.
+DBO="parallel=$(nproc)"
 
-# hello's source, as Debian has it
+# the sources, as Debian has them
+# shellcheck disable=SC2016 # the container's script expands its own variables
 "$NSBOX" run --profile="$P" --set namespaces.net=no -m bind-ro:/etc/resolv.conf:/etc/resolv.conf \
-	-m bind:"$W/src":/build/src --chdir=/build/src --setenv=M="$MIRROR" -- sh -c '
+	-m bind:"$W/src":/build/src --chdir=/build/src --setenv=M="$MIRROR" --setenv=S="$PKGS" -- sh -c '
 	echo "deb-src $M sid main" >/etc/apt/sources.list.d/src.list
-	apt-get -q -o Acquire::Check-Valid-Until=false update >/dev/null && apt-get -q source hello >/dev/null 2>&1' 2>/dev/null
-dsc=$(find "$W/src" -maxdepth 1 -name 'hello_*.dsc' | head -1)
-tree=$(find "$W/src" -mindepth 1 -maxdepth 1 -type d -name 'hello-*' | head -1)
-if [ -z "$dsc" ] || [ -z "$tree" ]; then echo "bench-debuild: no hello source" >&2; exit 1; fi
-echo "hello: $(basename "$dsc"), base $TAR" >&2
+	apt-get -q -o Acquire::Check-Valid-Until=false -o Acquire::Languages=none update >/dev/null &&
+		for s in $S; do apt-get -q source "$s" >/dev/null 2>&1 || exit 1; done' 2>/dev/null ||
+	{ echo "bench-debuild: apt-get source $PKGS failed" >&2; exit 1; }
+for p in $PKGS; do
+	dsc=$(find "$W/src" -maxdepth 1 -name "${p}_*.dsc" | head -1)
+	tree=$(find "$W/src" -mindepth 1 -maxdepth 1 -type d -name "$p-*" | head -1)
+	if [ -z "$dsc" ] || [ -z "$tree" ]; then echo "bench-debuild: no $p source" >&2; exit 1; fi
+	echo "$p: $(basename "$dsc"), base $TAR" >&2
+done
+dsc_of() { find "$W/src" -maxdepth 1 -name "${1}_*.dsc" | head -1; }
+tree_of() { find "$W/src" -mindepth 1 -maxdepth 1 -type d -name "$1-*" | head -1; }
 
 now() { date +%s.%N; }
 secs() { echo "$1 $2" | awk '{printf "%.1f", $2 - $1}'; }
 : >"$W/times"
 record() { echo "$1 $2 $3" >>"$W/times"; } # case total build-time
 
-nsbox_run() { # cold|warm
-	[ "$1" = warm ] || rm -rf "$W/cache/layers" "$W/cache/debuild"
-	rm -rf "$W/o"; mkdir "$W/o"
+nsbox_run() { # PKG cold|warm
+	[ "$2" = warm ] || rm -rf "$W/cache/layers" "$W/cache/debuild"
+	rm -rf "$W/o"
+	mkdir "$W/o"
 	t0=$(now)
-	(cd "$tree" && "$DEBUILD" --profile="$P" --output="$W/o") >"$W/nsbox.out" 2>&1 || { tail -5 "$W/nsbox.out" >&2; return; }
+	(cd "$(tree_of "$1")" && "$DEBUILD" --profile="$P" --output="$W/o") >"$W/nsbox.out" 2>&1 ||
+		{ tail -5 "$W/nsbox.out" >&2; return 0; }
 	t1=$(now)
 	b=$(sed -n 's/^=== dpkg-buildpackage: exit 0, \([0-9.]*\) s$/\1/p' "$W"/o/*.build)
-	record "nsbox-debuild-$1" "$(secs "$t0" "$t1")" "$b"
+	record "${1}_nsbox-$2" "$(secs "$t0" "$t1")" "$b"
+	if [ "$2" = cold ]; then
+		rm -rf "$W/o.$1"
+		mv "$W/o" "$W/o.$1"
+	fi
 }
 
 sbuild_ok=no
@@ -61,19 +81,71 @@ if command -v sbuild >/dev/null && command -v newuidmap >/dev/null; then
 	id "$BU" >/dev/null 2>&1 || useradd -m -s /bin/sh "$BU"
 	grep -q "^$BU:" /etc/subuid || echo "$BU:400000:65536" >>/etc/subuid
 	grep -q "^$BU:" /etc/subgid || echo "$BU:400000:65536" >>/etc/subgid
-	cp "$TAR" "$W/sbuild-sid.tar.zst"; cp "$dsc" "$W/src"/hello_*.tar.* "$W/src"/hello_*.debian.* "$W/" 2>/dev/null || :
-	chown -R "$BU:" "$W/src"
+	cp "$TAR" "$W/sbuild-sid.tar.zst"
+	chmod -R a+rX "$W/src" # sbuild reads the .dsc and its files as that user
 	sbuild_ok=yes
 fi
-sbuild_run() {
-	rm -rf "$W/so"; mkdir "$W/so"; chown "$BU:" "$W/so"
+sbuild_run() { # PKG
+	rm -rf "$W/so"
+	mkdir "$W/so"
+	chown "$BU:" "$W/so"
 	t0=$(now)
-	(cd "$W/so" && runuser -u "$BU" -- sbuild --chroot-mode=unshare --chroot="$W/sbuild-sid.tar.zst" \
-		--dist=unstable --no-run-lintian --no-run-autopkgtest --no-run-piuparts --no-apt-upgrade \
-		--no-apt-distupgrade --extra-repository= "$dsc") >"$W/sbuild.out" 2>&1 || { tail -5 "$W/sbuild.out" >&2; return; }
+	(cd "$W/so" && runuser -u "$BU" -- env DEB_BUILD_OPTIONS="$DBO" sbuild --chroot-mode=unshare \
+		--chroot="$W/sbuild-sid.tar.zst" --dist=unstable --no-run-lintian --no-run-autopkgtest \
+		--no-run-piuparts --no-apt-upgrade --no-apt-distupgrade --extra-repository= "$(dsc_of "$1")") \
+		>"$W/sbuild.out" 2>&1 || { tail -5 "$W/sbuild.out" >&2; return 0; }
 	t1=$(now)
 	b=$(sed -n 's/^Build-Time: \([0-9]*\)$/\1/p' "$W"/so/*.build 2>/dev/null | head -1)
-	record sbuild-unshare "$(secs "$t0" "$t1")" "${b:-}"
+	record "${1}_sbuild-unshare" "$(secs "$t0" "$t1")" "${b:-}"
+	same "$1"
+}
+
+# same PKG: this round's nsbox-debuild (cold) and sbuild results, compared;
+# one line "PKG DEBS BUILDINFO" to $W/same: DEBS identical, differ or
+# names-differ; BUILDINFO equal, differs or missing. The .buildinfo is compared without
+# Build-Date and without the LC_COLLATE="C.UTF-8" that dpkg-buildpackage
+# --sanitize-env sets in its own environment (dpkg's Debian vendor hook;
+# it also sets umask 022, which the file does not show).
+norm() { sed -e '/^Build-Date:/d' -e '/^ LC_COLLATE="C.UTF-8"$/d' "$1"; }
+same() {
+	a=$W/o.$1 b=$W/so
+	if [ ! -d "$a" ] || [ -z "$(find "$b" -maxdepth 1 -name '*.deb')" ]; then
+		echo "$1 not-compared -" >>"$W/same"
+		return 0
+	fi
+	la=$(find "$a" -maxdepth 1 -name '*.deb' -printf '%f\n' | sort)
+	lb=$(find "$b" -maxdepth 1 -name '*.deb' -printf '%f\n' | sort)
+	if [ "$la" != "$lb" ]; then
+		echo "$1 names-differ -" >>"$W/same"
+		printf '%s: .deb names differ:\nnsbox-debuild: %s\nsbuild: %s\n' "$1" "$la" "$lb" >>"$W/diffs"
+		return 0
+	fi
+	v=identical
+	for f in $la; do
+		if ! cmp -s "$a/$f" "$b/$f"; then
+			v=differ
+			echo "$1: $f differs" >>"$W/diffs"
+		fi
+	done
+	ia='' ib=''
+	for f in "$a"/*.buildinfo; do [ ! -f "$f" ] || ia=$f; done
+	for f in "$b"/*.buildinfo; do [ ! -f "$f" ] || ib=$f; done
+	if [ -z "$ia" ] || [ -z "$ib" ]; then
+		v="$v missing"
+	else
+		norm "$ia" >"$W/bi.a"
+		norm "$ib" >"$W/bi.b"
+		if cmp -s "$W/bi.a" "$W/bi.b"; then
+			v="$v equal"
+		else
+			v="$v differs"
+			{
+				echo "$1: .buildinfo (- nsbox-debuild, + sbuild):"
+				diff "$W/bi.a" "$W/bi.b" | grep '^[<>]' | sed 's/^</-/; s/^>/+/'
+			} >>"$W/diffs"
+		fi
+	fi
+	echo "$1 $v" >>"$W/same"
 }
 
 pb_ok=no
@@ -83,55 +155,95 @@ if [ "${NSBOX_BENCH_PBUILDER:-no}" = yes ] && command -v pbuilder >/dev/null && 
 		cowbuilder --create --basepath "$W/base.cow" --distribution sid --mirror "$MIRROR" >>"$W/pb.out" 2>&1 &&
 		pb_ok=yes
 fi
-pb_run() { # pbuilder|cowbuilder
-	rm -rf "$W/po"; mkdir "$W/po"
+pb_run() { # pbuilder|cowbuilder PKG
+	rm -rf "$W/po"
+	mkdir "$W/po"
 	t0=$(now)
 	if [ "$1" = pbuilder ]; then
-		pbuilder build --basetgz "$W/base.tgz" --buildresult "$W/po" "$dsc" >"$W/pb.out" 2>&1 || return
+		DEB_BUILD_OPTIONS="$DBO" pbuilder build --basetgz "$W/base.tgz" --buildresult "$W/po" \
+			"$(dsc_of "$2")" >"$W/pb.out" 2>&1 || return 0
 	else
-		cowbuilder --build --basepath "$W/base.cow" --buildresult "$W/po" "$dsc" >"$W/pb.out" 2>&1 || return
+		DEB_BUILD_OPTIONS="$DBO" cowbuilder --build --basepath "$W/base.cow" --buildresult "$W/po" \
+			"$(dsc_of "$2")" >"$W/pb.out" 2>&1 || return 0
 	fi
-	record "$1" "$(secs "$t0" "$(now)")" ""
+	record "${2}_$1" "$(secs "$t0" "$(now)")" ""
 }
 
-nsbox_run warm >/dev/null 2>&1 || : # the base extracted once: "nothing cached but the base"
+# the base extracted once: "nothing cached but the base"
+for p in $PKGS; do nsbox_run "$p" warm >/dev/null 2>&1 || :; done
 : >"$W/times"
+: >"$W/same"
+: >"$W/diffs"
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-	nsbox_run cold
-	nsbox_run warm
-	[ "$sbuild_ok" = no ] || sbuild_run
-	[ "$pb_ok" = no ] || { pb_run pbuilder; pb_run cowbuilder; }
+	for p in $PKGS; do
+		nsbox_run "$p" cold
+		nsbox_run "$p" warm
+		[ "$sbuild_ok" = no ] || sbuild_run "$p"
+		[ "$pb_ok" = no ] || { pb_run pbuilder "$p"; pb_run cowbuilder "$p"; }
+	done
+	echo "bench-debuild: round $r of $ROUNDS done" >&2
 	r=$((r + 1))
 done
 
 tsv="$OUT/debuild.tsv"
-awk -v tsv="$tsv" -v sb="$sbuild_ok" -v pb="$pb_ok" '
-function median(c,   n, i, j, t, a) {
-	n = split(v[c], a, " ")
+# debuild.tsv: a row a package and tool; the total's median and range, the
+# overhead's, and for nsbox-debuild's cold rows the comparison with sbuild
+# ("debs_5/5,buildinfo_5/5": in every round every .deb identical and the
+# .buildinfo equal).
+awk -v tsv="$tsv" -v sb="$sbuild_ok" -v pb="$pb_ok" -v pkgs="$PKGS" -v samef="$W/same" '
+function sorted(s, a,   n, i, j, t) {
+	n = split(s, a, " ")
 	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	return n
+}
+function mid(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+BEGIN {
+	while ((getline l < samef) > 0) {
+		split(l, f, " ")
+		nsame[f[1]]++
+		if (f[2] == "identical") debs[f[1]]++
+		if (f[3] == "equal") binfo[f[1]]++
+	}
 }
 { v[$1] = v[$1] " " $2; if ($3 != "") o[$1] = o[$1] " " ($2 - $3) }
 END {
-	split("nsbox-debuild-cold nsbox-debuild-warm sbuild-unshare pbuilder cowbuilder", order, " ")
-	printf "%-20s %10s %12s\n", "case", "total s", "overhead s"
-	print "case\ttotal_s\toverhead_s" > tsv
-	for (i = 1; i <= 5; i++) {
-		c = order[i]
+	np = split(pkgs, pk, " ")
+	split("nsbox-cold nsbox-warm sbuild-unshare pbuilder cowbuilder", tools, " ")
+	printf "%-26s %8s %12s %10s %12s  %s\n", "case", "total s", "min-max", "overhead s", "min-max", "same bytes as sbuild"
+	print "case\ttotal_s\tmin_s\tmax_s\toverhead_s\toverhead_range_s\tsame_as_sbuild" > tsv
+	for (p = 1; p <= np; p++) for (i = 1; i <= 5; i++) {
+		c = pk[p] "_" tools[i]
 		if (!(c in v)) continue
-		m[c] = median(c)
-		if (c in o) { split(o[c], x, " "); v2 = v[c]; v[c] = o[c]; ov[c] = median(c); v[c] = v2 } else ov[c] = "-"
-		printf "%-20s %10.1f %12s\n", c, m[c], ov[c]
-		printf "%s\t%s\t%s\n", c, m[c], ov[c] > tsv
+		n = sorted(v[c], a); m[c] = mid(a, n); lo = a[1]; hi = a[n]
+		if (c in o) {
+			n = sorted(o[c], a); ov = sprintf("%.1f", mid(a, n)); orng = sprintf("%.1f-%.1f", a[1], a[n])
+			om[c] = ov
+		} else { ov = "-"; orng = "-" }
+		s = "-"
+		if (tools[i] == "nsbox-cold" && sb == "yes") {
+			# rounds with every .deb identical, with the .buildinfo equal
+			s = (pk[p] in nsame) ? sprintf("debs_%d/%d,buildinfo_%d/%d", debs[pk[p]], nsame[pk[p]],
+				binfo[pk[p]], nsame[pk[p]]) : "not-compared"
+		}
+		printf "%-26s %8.1f %12s %10s %12s  %s\n", c, m[c], lo "-" hi, ov, orng, s
+		printf "%s\t%.1f\t%s\t%s\t%s\t%s\t%s\n", c, m[c], lo, hi, ov, orng, s > tsv
 	}
-	if ("sbuild-unshare" in m) {
-		printf "\ncold: nsbox-debuild / sbuild = %.2f\n", m["nsbox-debuild-cold"] / m["sbuild-unshare"]
-		printf "warm: nsbox-debuild / sbuild = %.2f\n", m["nsbox-debuild-warm"] / m["sbuild-unshare"]
-	} else if (sb == "no") print "\nsbuild: not installed (make bench-deps)"
-	if ("cowbuilder" in m)
-		printf "cold overhead: nsbox-debuild %s s (target: under half of cowbuilder'"'"'s total overhead)\n", ov["nsbox-debuild-cold"]
-	else if (pb == "no") print "pbuilder, cowbuilder: not measured (NSBOX_BENCH_PBUILDER=yes)"
-	printf "warm overhead: %s s (target: under 1 s)\n", ov["nsbox-debuild-warm"]
+	print ""
+	for (p = 1; p <= np; p++) {
+		c = pk[p]
+		if (((c "_sbuild-unshare") in m) && ((c "_nsbox-cold") in m) && ((c "_nsbox-warm") in m))
+			printf "%s: nsbox-debuild / sbuild: cold %.2f, warm %.2f (total)\n", c,
+				m[c "_nsbox-cold"] / m[c "_sbuild-unshare"], m[c "_nsbox-warm"] / m[c "_sbuild-unshare"]
+		if (((c "_nsbox-cold") in om) && ((c "_nsbox-warm") in om))
+			printf "%s: nsbox-debuild overhead: cold %s s (target 4 s), warm %s s (target 1 s)\n", c,
+				om[c "_nsbox-cold"], om[c "_nsbox-warm"]
+	}
+	if (sb == "no") print "sbuild: not installed (make bench-deps); no comparison of results"
+	if (pb == "no") print "pbuilder, cowbuilder: not measured (NSBOX_BENCH_PBUILDER=yes)"
 }' "$W/times"
+if [ -s "$W/diffs" ]; then
+	echo "differences from sbuild's results:"
+	awk '!seen[$0]++' "$W/diffs" | head -40
+fi
 echo "(written to $tsv)"

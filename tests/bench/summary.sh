@@ -46,7 +46,11 @@ function work(bench, c) {
 		role[bench, c] = (c == "cold_nsbox") ? "nsbox" : "peer"
 		return "cold"
 	}
-	if (bench == "debuild") return "hello"
+	if (bench == "debuild") {
+		# PACKAGE_TOOL: the same source package on the same base
+		sub(/_.*/, "", c)
+		return c
+	}
 	return ""
 }
 FNR == 1 {

@@ -69,8 +69,10 @@ check "build: exit 0" 0 "$rc"
 check "build: results in --output" "nsbox-test-ok_1.0_amd64.build nsbox-test-ok_1.0_amd64.buildinfo nsbox-test-ok_1.0_amd64.changes nsbox-test-ok_1.0_amd64.deb" \
 	"$(ls "$OUT" | tr '\n' ' ' | sed 's/ $//')"
 LOG="$OUT/nsbox-test-ok_1.0_amd64.build"
-check "the log: the plan, the base's identity, every phase with its time" "1 1 3" \
-	"$(grep -c '^=== plan' "$LOG") $(grep -c "^base: $TAR sha256:$("$NSBOX" cache id "$TAR")" "$LOG") $(grep -cE '^(resolve|install|build) 0 [0-9.]+$' "$LOG")"
+check "the log: the plan, the base's identity, every phase with its time" "1 1 2" \
+	"$(grep -c '^=== plan' "$LOG") $(grep -c "^base: $TAR sha256:$("$NSBOX" cache id "$TAR")" "$LOG") $(grep -cE '^(deps|build) 0 [0-9.]+$' "$LOG")"
+check "... hello resolved and installed in that one container, no install phase" "1 1 0" \
+	"$(grep -c '^nsbox-resolved: hello ' "$LOG") $(sed -n '/^=== deps$/,/^=== deps:/p' "$LOG" | grep -c '^Setting up hello ') $(grep -c '^install ' "$LOG")"
 check "the log: the layer was made" 1 "$(grep -c '^layer-cache miss' "$LOG")"
 check "DEB_BUILD_OPTIONS gets parallel=CPUs" 1 "$(grep -c "^DEB_BUILD_OPTIONS=parallel=$(nproc)\$" "$LOG")"
 check "built as an unprivileged user, from a copy of root's tree" 1 "$(grep -c '^source tree: .* (copy as uid 1000)$' "$LOG")"
