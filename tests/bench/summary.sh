@@ -15,7 +15,7 @@ set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
 set --
-for b in start throughput cpu-per-run cgroup-cpu-per-run ephemeral tarball debuild; do
+for b in start throughput cpu-per-run cgroup-cpu-per-run ephemeral tarball debuild debci; do
 	[ -s "$OUT/$b.tsv" ] && set -- "$@" "$OUT/$b.tsv"
 done
 [ $# -gt 0 ] || { echo "bench summary: no results in $OUT" >&2; exit 1; }
@@ -47,6 +47,8 @@ function work(bench, c) {
 		return "cold"
 	}
 	if (bench == "debuild") return "hello"
+	# debci: the same jobs with as many workers
+	if (bench == "debci" && c ~ /_[0-9]+w$/) { sub(/.*_/, "", c); return c }
 	return ""
 }
 FNR == 1 {

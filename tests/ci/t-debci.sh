@@ -18,6 +18,8 @@
 # shellcheck disable=SC2016 # wait_until evaluates its argument
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source=tests/ci/debci.sh
+. "$TOP/tests/ci/debci.sh"
 modes root "the workers run as root"
 T0=$(date +%s)
 SUITE=bookworm
@@ -34,79 +36,33 @@ others_at=$(ls -d /var/tmp/autopkgtest-virt-nsbox.* 2>/dev/null)
 # shellcheck disable=SC2010 # the names are our own
 servers() { ls -d /var/tmp/autopkgtest-virt-nsbox.* 2>/dev/null | grep -vxF -e "$others_at" -e ''; }
 R=$W/rabbitmq D=$W/debci
-mkdir -p "$R" "$D/backends" "$W/conf" "$W/data" "$W/tmp" "$W/lock"
-
-# free_port: a TCP port nothing listens on, from the dynamic range
-free_port() {
-	while :; do
-		_p=$(shuf -i 20000-32000 -n 1)
-		ss -Htln "sport = :$_p" | grep -q . || { echo "$_p"; return; }
-	done
-}
-AMQP_PORT=$(free_port) DIST_PORT=$(free_port) EPMD_PORT=$(free_port)
+mkdir -p "$D/backends"
 
 rabbit_pid='' collector='' w1='' w2=''
 stop_all() {
 	for p in $w1 $w2 $collector; do kill -TERM "$p" 2>/dev/null; done
 	for p in $w1 $w2 $collector; do wait "$p" 2>/dev/null; done
-	if [ -n "$rabbit_pid" ]; then
-		kill -TERM "$rabbit_pid" 2>/dev/null
-		_i=0
-		while kill -0 "$rabbit_pid" 2>/dev/null && [ "$_i" -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
-		kill -KILL "$rabbit_pid" 2>/dev/null
-		wait "$rabbit_pid" 2>/dev/null
-	fi
-	ERL_EPMD_PORT=$EPMD_PORT epmd -kill >/dev/null 2>&1
-	rabbit_pid='' collector='' w1='' w2=''
+	debci_broker_stop
+	collector='' w1='' w2=''
 }
 trap 'stop_all; rm -rf "$W"' EXIT
 trap 'exit 130' INT TERM
 
 # --- the broker, on loopback only, all of it the test's own ---
-echo '[].' >"$R/enabled_plugins"
-: >"$R/env.conf"
-(
-	export HOME="$R" RABBITMQ_CONF_ENV_FILE="$R/env.conf" RABBITMQ_CONFIG_FILE="$R/rabbitmq" \
-		RABBITMQ_ENABLED_PLUGINS_FILE="$R/enabled_plugins" RABBITMQ_MNESIA_BASE="$R/mnesia" \
-		RABBITMQ_LOG_BASE="$R/log" RABBITMQ_PID_FILE="$R/pid" RABBITMQ_NODENAME="nsbox-debci-$$@localhost" \
-		RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$AMQP_PORT" RABBITMQ_DIST_PORT="$DIST_PORT" \
-		RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}' \
-		ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$EPMD_PORT"
-	cd "$R" && exec /usr/lib/rabbitmq/bin/rabbitmq-server
-) >"$R/out" 2>&1 &
-rabbit_pid=$!
-_i=0
-until ss -Htln "sport = :$AMQP_PORT" | grep -q .; do
-	_i=$((_i + 1))
-	if [ "$_i" -gt 300 ] || ! kill -0 "$rabbit_pid" 2>/dev/null; then
-		tail -5 "$R/out" | sed 's/^/# /'; echo "Bail out! rabbitmq-server did not start"; exit 1
-	fi
-	sleep 0.1
-done
+debci_broker_start "$R" 2>"$W/broker.err" ||
+	{ sed 's/^/# /' "$W/broker.err"; echo "Bail out! rabbitmq-server did not start"; exit 1; }
 ok "rabbitmq-server listens on 127.0.0.1:$AMQP_PORT"
 # what the broker and its epmd listen on: loopback and nothing else
 bad=$(ss -Htlnp | grep -E "beam|epmd" | awk '{print $4}' | grep -vE '^(127\.0\.0\.1|\[::1\]):' | paste -sd' ' -)
 check "the broker's ports (AMQP, distribution, epmd) are on loopback only" "" "$bad"
 
 # --- debci: its bin/ copied, our backend installed beside it ---
-cp -a /usr/share/debci/bin "$D/bin"
-ln -s /usr/share/debci/lib "$D/lib"
-run_ok "make install-debci into the test's debci tree" \
-	make -s -C "$TOP" install-debci DESTDIR= DEBCIDIR="$D" MANDIR="$W/man"
+run_ok "make install-debci into the test's debci tree" debci_tree "$TOP" "$D"
 check "installed: create-testbed and test-package, executable" "yes yes" \
 	"$([ -x "$D/backends/nsbox/create-testbed" ] && echo yes) $([ -x "$D/backends/nsbox/test-package" ] && echo yes)"
 BASES=/var/cache/nsbox-test/debci
-mkdir -p "$BASES" && chmod 755 /var/cache/nsbox-test "$BASES"
-cat >"$W/conf/debci.conf" <<EOF
-debci_backend=nsbox
-debci_suite=$SUITE
-debci_data_basedir=$W/data
-debci_amqp_server=amqp://guest:guest@127.0.0.1:$AMQP_PORT
-debci_mirror=$MIRROR
-debci_lock_dir=$BASES
-debci_nsbox_dir=$BASES
-EOF
-export debci_config_dir="$W/conf" TMPDIR="$W/tmp" PATH="$TOP/helpers:$PATH" NSBOX
+debci_config "$W" "$SUITE" "$MIRROR"
+echo debci_backend=nsbox >>"$W/conf/debci.conf"
 DEBCI=$D/bin/debci
 # (as the package's configure does for its own data directory)
 run_ok "debci migrate: the database" "$DEBCI" migrate --quiet
@@ -120,13 +76,13 @@ fi
 check "debci setup: the testbed tarball exists ($(($(date +%s) - t)) s)" "yes" "$([ -s "$TAR" ] && echo yes)"
 
 # --- two workers, then the jobs ---
-"$DEBCI" worker --backend=nsbox >"$W/w1.log" 2>&1 &
+# (appended to: test-package writes to a worker's log when the worker is gone)
+"$DEBCI" worker --backend=nsbox >>"$W/w1.log" 2>&1 &
 w1=$!
-"$DEBCI" worker --backend=nsbox >"$W/w2.log" 2>&1 &
+"$DEBCI" worker --backend=nsbox >>"$W/w2.log" 2>&1 &
 w2=$!
 # both consume: each has its connection to the broker
-consumers() { ss -Htnp state established "dport = :$AMQP_PORT" | grep -c amqp-consume; }
-if wait_until '[ "$(consumers)" -ge 2 ]'; then ok "two debci workers consume debci-tests-$(dpkg --print-architecture)-nsbox"
+if wait_until '[ "$(debci_consumers)" -ge 2 ]'; then ok "two debci workers consume debci-tests-$(dpkg --print-architecture)-nsbox"
 else not_ok "two debci workers consume" "$(cat "$W/w1.log" "$W/w2.log")"; fi
 # shellcheck disable=SC2086 # the package names
 run_ok "debci enqueue $PKGS" "$DEBCI" enqueue $PKGS
