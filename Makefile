@@ -78,6 +78,7 @@ bench: nsbox tests/bench/spawn-time tests/bench/throughput
 	sh tests/bench/bench-tarball.sh
 	sh tests/bench/bench-ephemeral.sh
 	sh tests/bench/bench-debuild.sh
+	sh tests/bench/bench-debci.sh
 	sh tests/bench/summary.sh
 
 # The one test command: everything that can run here runs.
@@ -186,8 +187,9 @@ lint:
 		helpers/bash-completion/nsbox tests/t-completion.sh tests/ci/*.sh \
 		tests/t-install.sh src/have.sh \
 		debuild/nsbox-debuild tests/*.sh tests/bench/*.sh \
-		tests/debuild/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
-	mandoc -Tlint -Wwarning man/*.[158]
+		tests/debuild/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run \
+		helpers/debci-backend-nsbox/create-testbed helpers/debci-backend-nsbox/test-package tests/ci/*.sh
+	mandoc -Tlint -Wwarning man/*.[1578]
 	python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' helpers/autopkgtest-virt-nsbox
 	! grep -n 'sprintf(' src/*.c | grep -v 'snprintf(\|vasprintf(\|asprintf('
 	! grep -nE '(^|[^x_a-z])(malloc|strdup|strndup|realloc|calloc)\(' src/*.c | grep -v '^src/util.c'
@@ -239,9 +241,27 @@ uninstall:
 	for f in profiles/*.conf; do rm -f $(DESTDIR)$(DATADIR)/$$f; done
 	-rmdir $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)
 
+# debci's backend nsbox (debci-backend-nsbox(7)): into debci's own tree,
+# which is always /usr/share/debci (debci finds a backend nowhere else);
+# its man page with nsbox's. Needs make install for autopkgtest-virt-nsbox.
+DEBCIDIR = /usr/share/debci
+DEBCI_BACKEND = $(DESTDIR)$(DEBCIDIR)/backends/nsbox
+install-debci:
+	mkdir -p $(DEBCI_BACKEND) $(DESTDIR)$(MANDIR)/man7
+	cp -f helpers/debci-backend-nsbox/create-testbed helpers/debci-backend-nsbox/test-package \
+		$(DEBCI_BACKEND)/
+	chmod 755 $(DEBCI_BACKEND)/create-testbed $(DEBCI_BACKEND)/test-package
+	cp -f man/debci-backend-nsbox.7 $(DESTDIR)$(MANDIR)/man7/
+	chmod 644 $(DESTDIR)$(MANDIR)/man7/debci-backend-nsbox.7
+
+uninstall-debci:
+	rm -f $(DEBCI_BACKEND)/create-testbed $(DEBCI_BACKEND)/test-package \
+		$(DESTDIR)$(MANDIR)/man7/debci-backend-nsbox.7
+	-rmdir $(DEBCI_BACKEND) $(DESTDIR)$(MANDIR)/man7
+
 clean:
 	rm -f nsbox libnsbox.a src/*.o src/have.h $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault tests/nsbox-shipped tests/profile-shipped.o tests/bench/spawn-time tests/bench/throughput
 	rm -rf $(FB)
 
 .PHONY: FORCE all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild check-ci check-vm asan fuzz fuzz-build format format-check lint \
-	install uninstall clean
+	install uninstall install-debci uninstall-debci clean

@@ -23,8 +23,14 @@ xvfb x11-utils autopkgtest sbuild"
 # make check-vm's host side (the guest image holds the list above only)
 vmhost="qemu-system-x86 e2fsprogs"
 
+# make check-ci's debci test (tests/ci/t-debci.sh): debci's worker and
+# collector, and the RabbitMQ broker that the test starts by hand on
+# loopback (the service the package would start is kept from starting,
+# below)
+ci="debci debci-worker debci-collector rabbitmq-server amqp-tools"
+
 missing=
-for p in $pkgs $vmhost; do
+for p in $pkgs $vmhost $ci; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing="$missing $p"
 	fi
@@ -40,5 +46,15 @@ fi
 echo "deps: installing:$missing"
 # another apt-get (a second checkout's make deps) holds the lock: wait
 apt-get -o DPkg::Lock::Timeout=600 update -q
+# No service starts at install (rabbitmq-server would listen on every
+# interface, debci-worker would start a worker): where no policy-rc.d
+# says so already, one says it for this install, and goes after it.
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	policy=/usr/sbin/policy-rc.d
+	trap 'rm -f "$policy"' EXIT
+	printf '#!/bin/sh\n# make deps: no service starts while it installs\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+fi
 # shellcheck disable=SC2086 # word splitting is wanted
 DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing

@@ -15,7 +15,7 @@ set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
 set --
-for b in start throughput cpu-per-run cgroup-cpu-per-run ephemeral tarball debuild; do
+for b in start throughput cpu-per-run cgroup-cpu-per-run ephemeral tarball debuild debci; do
 	[ -s "$OUT/$b.tsv" ] && set -- "$@" "$OUT/$b.tsv"
 done
 [ $# -gt 0 ] || { echo "bench summary: no results in $OUT" >&2; exit 1; }
@@ -51,6 +51,8 @@ function work(bench, c) {
 		sub(/_.*/, "", c)
 		return c
 	}
+	# debci: the same jobs with as many workers
+	if (bench == "debci" && c ~ /_[0-9]+w$/) { sub(/.*_/, "", c); return c }
 	return ""
 }
 FNR == 1 {
