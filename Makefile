@@ -78,6 +78,7 @@ bench: nsbox tests/bench/spawn-time tests/bench/throughput
 	sh tests/bench/bench-tarball.sh
 	sh tests/bench/bench-ephemeral.sh
 	sh tests/bench/bench-debuild.sh
+	sh tests/bench/bench-autopkgtest.sh
 	sh tests/bench/summary.sh
 
 # The one test command: everything that can run here runs.

@@ -47,6 +47,11 @@ function work(bench, c) {
 		return "cold"
 	}
 	if (bench == "debuild") return "hello"
+	if (bench == "autopkgtest") {
+		# open_nsbox, revert_unshare_big, run_schroot: the step and the root
+		w = c; sub(/_(nsbox|unshare|schroot)/, "", w)
+		return w
+	}
 	return ""
 }
 FNR == 1 {
