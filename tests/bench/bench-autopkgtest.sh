@@ -44,14 +44,28 @@ W=$(mktemp -d /var/tmp/nsbox-bench-ap.XXXXXX)
 SCHROOT=nsbox-bench-ap-$$
 CONF=/etc/schroot/chroot.d/$SCHROOT
 cleanup() {
-	schroot --end-session --all-sessions >/dev/null 2>&1 || :
+	# the benchmark's own sessions only (autopkgtest-virt-schroot ends
+	# them at quit; a server killed midway does not)
+	for s in $(schroot --list --all-sessions 2>/dev/null | grep -F "$SCHROOT"); do
+		schroot --end-session --chroot="$s" >/dev/null 2>&1 || :
+	done
 	rm -f "$CONF"
+	if [ -s "$W/subuid" ]; then cp "$W/subuid" /etc/subuid; cp "$W/subgid" /etc/subgid; fi
 	NSBOX_CACHE_DIR="$W/cache" "$NSBOX" cache prune --all >/dev/null 2>&1 || :
 	rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 mkdir -p "$OUT" "$W/bin"
+# autopkgtest-virt-unshare maps root's subordinate ids (unshare
+# --map-auto, which takes the first line of /etc/subuid): root gets a
+# range for the benchmark, first, and the files are put back at the end.
+if ! grep -q '^root:' /etc/subuid || ! grep -q '^root:' /etc/subgid; then
+	cp /etc/subuid "$W/subuid"; cp /etc/subgid "$W/subgid"
+	for f in subuid subgid; do
+		{ echo "root:1500000000:65536"; grep -v '^root:' "$W/$f"; } >"/etc/$f"
+	done
+fi
 ln -s "$TOP/helpers/autopkgtest-virt-nsbox" "$W/bin/"
 export PATH="$W/bin:$PATH" NSBOX NSBOX_CACHE_DIR="$W/cache"
 
