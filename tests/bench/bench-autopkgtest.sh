@@ -124,7 +124,8 @@ for r in range(rounds):
         print('open_%s %d' % (name, say(p, 'open')), flush=True)
         for i in range(reverts):
             print('revert_%s %d' % (name, say(p, 'revert')), flush=True)
-        say(p, 'quit')
+        p.stdin.write('quit\n')  # no reply: the server exits
+        p.stdin.close()
         p.wait()
 EOF
 # nsbox's first open unpacks the tarballs into its cache: not counted
