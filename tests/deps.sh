@@ -18,7 +18,7 @@ pkgs="gcc make pkg-config libinih-dev libmnl-dev libcap-dev libarchive-dev
 libcmocka-dev libc6-dev busybox-static perl iproute2 uidmap mmdebstrap mandoc cppcheck shellcheck
 clang clang-format python3 zstd xz-utils bzip2 lz4 attr acl libcap2-bin libarchive-tools
 libsystemd-dev dbus-daemon python3-dbusmock systemd-container iputils-ping
-xvfb x11-utils autopkgtest sbuild"
+xvfb x11-utils autopkgtest sbuild debhelper"
 
 # make check-vm's host side (the guest image holds the list above only)
 vmhost="qemu-system-x86 e2fsprogs"

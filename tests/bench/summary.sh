@@ -53,6 +53,11 @@ function work(bench, c) {
 	}
 	# debci: the same jobs with as many workers
 	if (bench == "debci" && c ~ /_[0-9]+w$/) { sub(/.*_/, "", c); return c }
+	if (bench == "autopkgtest") {
+		# open_nsbox, revert_unshare_big, run_schroot: the step and the root
+		w = c; sub(/_(nsbox|unshare|schroot)/, "", w)
+		return w
+	}
 	return ""
 }
 FNR == 1 {
