@@ -55,7 +55,10 @@ check "its cgroup tree is cgroup2, rooted at the run's cgroup" "cgroup2fs 0::/in
 cg=$("$NSBOX" ps --json | /usr/bin/python3 -c 'import json,sys; print([r["cgroups"][0] for r in json.load(sys.stdin) if r["name"] == "boot1"][0])')
 check "... which is the run's nsbox-ID cgroup on the host, under the caller's" "yes yes" \
 	"$(case $cg in */nsbox-*) echo yes;; esac) $(test -d "$cg/init.scope" && echo yes)"
-check "the host's cgroups outside the run's are untouched" "" "$(scopes | grep -v "^$cg/" | comm -13 "$W/scopes.before" -)"
+# where systemd manages the cgroups, the run's scope is the run's too
+run_scope=$cg
+case ${cg%/*} in */nsbox-*.scope) run_scope=${cg%/*} ;; esac
+check "the host's cgroups outside the run's are untouched" "" "$(scopes | grep -v -e "^$cg/" -e "^$run_scope\$" | comm -13 "$W/scopes.before" -)"
 "$NSBOX" stop boot1; stop=$?
 wait "$run"; rc=$?
 check "nsbox stop: systemd halts (SIGRTMIN+3), nsbox exits 0" "0 0" "$stop $rc"
@@ -66,12 +69,13 @@ check "the run's cgroups went with it" "" "$(scopes | comm -13 "$W/scopes.before
 
 # --- pflask's way: --chroot=DIR, detached ---
 mkdir "$W/root.sd"
-tar --zstd -xpf "$TAR" -C "$W/root.sd" --numeric-owner --xattrs --xattrs-include='*'
+tar -xpf "$TAR" -C "$W/root.sd" --numeric-owner --xattrs --xattrs-include='*'
+codename=$(sed -n 's/^VERSION_CODENAME=//p' "$W/root.sd/etc/os-release")
 "$NSBOX" run --chroot="$W/root.sd" --ephemeral --name=boot2 -d -- /lib/systemd/systemd >/dev/null
 state=$(wait_running boot2)
 case $state in running | degraded) ok "--chroot=DIR -d: systemd reaches $state";;
 *) not_ok "--chroot=DIR -d: systemd reaches running or degraded" "$state";; esac
-check "nsbox exec: a shell command in the booted system" "bookworm" \
+check "nsbox exec: a shell command in the booted system" "$codename" \
 	"$("$NSBOX" exec boot2 -- sh -c '. /etc/os-release; echo "$VERSION_CODENAME"')"
 "$NSBOX" stop boot2
 check "nsbox stop returns once it is gone" "" "$("$NSBOX" ps | awk '$1 == "boot2"')"

@@ -47,10 +47,11 @@ case $out in "forks: 18 Resource temporarily unavailable") ok "C7: a fork bomb s
 check "C7: the payload's status is its own" 0 "$rc"
 
 # --- where the cgroups are, and what is in them ---
-run --set limits.memory=100M --set limits.pids=64 --set limits.cpu=0.5 -- sleep 3 &
+# (a sleep that outlives the checks on a slow machine: ended after them)
+run --set limits.memory=100M --set limits.pids=64 --set limits.cpu=0.5 -- sleep 1731 &
 pid=$!
-wait_proc 'sleep 3'
-c=$(pgrep -f '^sleep 3$' | head -1)
+wait_proc 'sleep 1731'
+c=$(pgrep -f '^sleep 1731$' | head -1)
 for ctl in memory pids cpu; do
 	# shellcheck disable=SC2046 # three words
 	set -- $(cg "$c" "$ctl") $(cg $$ "$ctl")
@@ -76,6 +77,7 @@ for ctl in memory pids cpu; do
 done
 check "the container's cgroup namespace starts at its own cgroup" "/" \
 	"$("$NSBOX" run --chroot="$ROOT" --set limits.memory=100M -- sh -c "grep -E ':memory:|^0::' /proc/self/cgroup | head -1 | cut -d: -f3")"
+kill "$c"
 wait $pid
 check "after a run: no cgroup left" "" "$(gone)"
 
@@ -90,7 +92,7 @@ if [ -d /sys/fs/cgroup/blkio ] && [ -z "$weights" ] &&
 		"ran|nsbox: warning: command line: limits.io-weight: this system has no I/O weight to set (no io or blkio controller with a weight); ignored" \
 		"$(echo "$out" | grep -v warning)|$(echo "$out" | grep warning)"
 else
-run --name=iow --set limits.io-weight=300 -- sleep 3 &
+run --name=iow --set limits.io-weight=300 -- sleep 1732 &
 pid=$!
 wait_running iow
 dir=$("$NSBOX" ps --json | /usr/bin/python3 -c 'import json,sys; print([r["cgroups"][0] for r in json.load(sys.stdin) if r["name"] == "iow"][0])')
@@ -101,6 +103,7 @@ done
 case $w in "io.weight 300" | "io.bfq.weight 300" | "blkio.weight 1000" | "blkio.bfq.weight 300")
 	ok "io-weight 300: $w";;
 *) not_ok "io-weight 300 in the run's io or blkio cgroup" "$dir: $w";; esac
+"$NSBOX" stop iow
 wait $pid
 fi
 out=$(run --set limits.io-weight=0 -- true 2>&1); rc=$?
