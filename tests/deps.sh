@@ -23,8 +23,11 @@ xvfb x11-utils autopkgtest sbuild"
 # make check-vm's host side (the guest image holds the list above only)
 vmhost="qemu-system-x86 e2fsprogs"
 
+# make check-ci: the CI engines that drive nsbox (tests/ci)
+ci="buildbot buildbot-worker"
+
 missing=
-for p in $pkgs $vmhost; do
+for p in $pkgs $vmhost $ci; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing="$missing $p"
 	fi
