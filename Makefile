@@ -181,7 +181,7 @@ lint:
 	shellcheck -x helpers/nsbox-mkroot helpers/lib.sh helpers/bash-completion/nsbox tests/t-completion.sh \
 		tests/t-install.sh src/have.sh \
 		debuild/nsbox-debuild tests/*.sh tests/bench/*.sh \
-		tests/debuild/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run
+		tests/debuild/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh tests/ci/*.sh .ci/run
 	mandoc -Tlint -Wwarning man/*.[158]
 	python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' helpers/autopkgtest-virt-nsbox
 	! grep -n 'sprintf(' src/*.c | grep -v 'snprintf(\|vasprintf(\|asprintf('
