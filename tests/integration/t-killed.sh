@@ -24,11 +24,11 @@ check "it has state and an upper" "state upper" \
 only "$PRIV" 1 "no cgroup for a user here" &&
 	check "... and a cgroup" "yes" "$(cmp -s "$W/before.cgroups" "$W/during.cgroups" || echo yes)"
 pgid=$(ps -o pgid= -p "$leader" | tr -d ' ')
-sweeper=$(ps -e -o pid=,ppid=,pgid=,comm= | awk -v p="$leader" -v g="$pgid" \
-	'$2 == p && $3 != g && $4 == "nsbox" {print $1}')
+sweeper=$(sweeper_of "$leader")
 check "its sweeper is nsbox's child, out of nsbox's process group" "yes" \
-	"$([ -n "$sweeper" ] && echo yes)"
-kill -s KILL "-$pgid"
+	"$([ -n "$sweeper" ] && [ "$(ps -o pgid= -p "$sweeper" | tr -d ' ')" != "$pgid" ] && echo yes)"
+# (dash's kill takes no --; a failed kill must not leave the wait hanging)
+/bin/kill -s KILL -- "-$pgid" || { not_ok "kill the run's process group" "pgid '$pgid'"; kill -KILL "$leader"; }
 wait "$leader" 2>/dev/null
 # ps shows it until the container's init has died (with nsbox, not in
 # the same instant)
