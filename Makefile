@@ -191,7 +191,7 @@ lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 --inline-suppr \
 		-D_GNU_SOURCE -Isrc src
 	shellcheck -x helpers/nsbox-mkroot helpers/lib.sh helpers/nsbox-gitlab-executor \
-		helpers/bash-completion/nsbox tests/t-completion.sh tests/ci/*.sh \
+		helpers/bash-completion/nsbox tests/t-completion.sh \
 		tests/t-install.sh src/have.sh \
 		debuild/nsbox-debuild tests/*.sh tests/bench/*.sh \
 		tests/debuild/*.sh tests/peer/*.sh tests/golden/*.sh tests/fixtures/*.sh tests/integration/*.sh .ci/run \

@@ -43,6 +43,8 @@ struct run_ctx {
 	bool scratch_made;
 	char *lockpath;
 	int lockfd;
+	pid_t sweeper; /* removes the run's leftovers if nsbox is killed; 0: none */
+	int sweepfd;   /* the sweeper sees EOF here once nsbox is gone */
 	char *newroot; /* where the root is assembled; NULL: the host root */
 	int rootfd;
 	int sync[2];  /* parent -> child: go (EOF: the parent died) */
@@ -109,6 +111,8 @@ int chan_send(int sock, char tag, const char *text, int fd);
 void remove_run_dir(const char *dir, const struct idmaps *m);
 void remove_state(const char *dir);
 int step_state(struct run_ctx *ctx, struct nsbox_err *err);
+/* Kill and reap the run's sweeper: nsbox has removed the run itself. */
+void sweeper_stop(struct run_ctx *ctx);
 int run_dir(struct run_ctx *ctx, struct nsbox_err *err);
 /* The caller's directory for uppers on disk: CACHE/scratch (nsbox cache
  * dir), made with make, or NULL where it is not one only the caller can

@@ -638,6 +638,7 @@ cleanup(struct run_ctx *ctx)
 		unlink(ctx->lockpath);
 	if (ctx->lockfd >= 0)
 		close(ctx->lockfd);
+	sweeper_stop(ctx); /* last: a kill during the cleanup leaves it the rest */
 	free(ctx->statedir);
 	free(ctx->rundir);
 	free(ctx->lockpath);
@@ -733,6 +734,7 @@ run_plan(const struct plan *p, bool verbose, bool dryrun, bool *detached, struct
 	struct run_ctx ctx = {.p = p,
 			      .verbose = verbose,
 			      .lockfd = -1,
+			      .sweepfd = -1,
 			      .rootfd = -1,
 			      .sync = {-1, -1},
 			      .chan = {-1, -1},

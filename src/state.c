@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "run.h"
 #include "cache.h"
@@ -536,6 +540,25 @@ remove_state(const char *dir)
 	unlink(state);
 }
 
+/* Remove what run ID of statedir left (its lock held by the caller):
+ * cgroups, the run directory, the scratch upper, the state; the lock last. */
+static void
+gc_run(const char *statedir, const char *id, int idlen, const char *scratch)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/%.*s", statedir, idlen, id);
+	_cleanup_free_ char *lock = xasprintf("%s.lock", dir);
+
+	gc_cgroups(dir);
+	remove_run_dir(dir, NULL);
+	if (scratch) {
+		_cleanup_free_ char *up = xasprintf("%s/%.*s", scratch, idlen, id);
+
+		remove_run_dir(up, NULL);
+	}
+	remove_state(dir);
+	unlink(lock);
+}
+
 /* Runs killed with SIGKILL leave a free ID.lock behind, ID.json and maybe
  * the directory ID. */
 int
@@ -548,7 +571,7 @@ gc_stale(const char *statedir, bool dry_run)
 
 	while (d && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
-		_cleanup_free_ char *lock = NULL, *dir = NULL;
+		_cleanup_free_ char *lock = NULL;
 		_cleanup_close_ int fd = -1;
 
 		if (n <= 5 || !streq(de->d_name + n - 5, ".lock"))
@@ -557,27 +580,107 @@ gc_stale(const char *statedir, bool dry_run)
 		fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
 			continue;
-		dir = xasprintf("%s/%.*s", statedir, (int)(n - 5), de->d_name);
 		found++;
 		if (dry_run) {
 			printf("%.*s\t%s\n", (int)(n - 5), de->d_name, lock);
 			continue;
 		}
-		gc_cgroups(dir);
-		remove_run_dir(dir, NULL);
-		if (scratch) {
-			_cleanup_free_ char *up =
-				xasprintf("%s/%.*s", scratch, (int)(n - 5), de->d_name);
-
-			remove_run_dir(up, NULL);
-		}
-		remove_state(dir);
-		unlink(lock);
+		gc_run(statedir, de->d_name, (int)(n - 5), scratch);
 		fprintf(stderr, "nsbox: removed leftovers of run %.*s\n", (int)(n - 5), de->d_name);
 	}
 	if (d)
 		closedir(d);
 	return found;
+}
+
+/* The sweeper's life: wait for nsbox to be gone (EOF on a pipe whose
+ * write end only nsbox holds, and the container's first process until it
+ * dies with nsbox), then for the run's lock to be free, and remove what
+ * the run left, as gc would. Nothing if nsbox, or a gc, removed the lock
+ * first: it is that lock no more. */
+static void __attribute__((noreturn))
+sweep(int rfd, const char *statedir, const char *id, const struct stat *lock_st)
+{
+	_cleanup_free_ char *lock = xasprintf("%s/%s.lock", statedir, id);
+	_cleanup_free_ char *scratch = NULL;
+	struct stat st;
+	char c;
+	int fd;
+
+	while (read(rfd, &c, 1) < 0 && errno == EINTR)
+		;
+	fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != lock_st->st_dev ||
+	    st.st_ino != lock_st->st_ino)
+		_exit(0);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			_exit(0);
+	if (lstat(lock, &st) < 0 || st.st_dev != lock_st->st_dev || st.st_ino != lock_st->st_ino)
+		_exit(0);
+	scratch = scratch_base(false);
+	gc_run(statedir, id, (int)strlen(id), scratch);
+	_exit(0);
+}
+
+/* A SIGKILLed nsbox cleans up nothing, and that is how CI engines end a
+ * step that ran too long: buildbot kills the step's process group with
+ * SIGKILL, GitLab's runner and a shell's `timeout -s KILL` the same. The
+ * container dies with nsbox (PR_SET_PDEATHSIG); its state, its scratch
+ * upper (a whole build tree) and its cgroups would wait for the next run
+ * or nsbox gc. So each run has a sweeper: a child of nsbox in a session,
+ * and so a process group, of its own, out of the reach of a kill of the
+ * caller's group, holding no fd of the caller's (a CI engine waits for
+ * the EOF of the step's output) and no directory but /. It removes the
+ * leftovers once nsbox is gone; an nsbox that ends as it should removes
+ * everything itself, then kills and reaps the sweeper (sweeper_stop).
+ * Forked before any thread, mount or cgroup of the run exists. */
+static void
+sweeper_start(struct run_ctx *ctx)
+{
+	int p[2], null;
+	struct stat st;
+	pid_t pid;
+
+	if (fstat(ctx->lockfd, &st) < 0 || pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		int r = fcntl(p[0], F_DUPFD_CLOEXEC, 3);
+
+		setsid();
+		if (chdir("/") < 0 || r < 0)
+			_exit(0);
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int i = 0; i < 3; i++)
+			if (null < 0 || dup2(null, i) < 0)
+				close(i);
+		if (r > 3)
+			close_range(3, (unsigned)r - 1, 0);
+		close_range((unsigned)r + 1, ~0U, 0);
+		sweep(r, ctx->statedir, ctx->id, &st);
+	}
+	close(p[0]);
+	ctx->sweeper = pid;
+	ctx->sweepfd = p[1];
+}
+
+void
+sweeper_stop(struct run_ctx *ctx)
+{
+	if (ctx->sweepfd >= 0)
+		close(steal_fd(&ctx->sweepfd));
+	if (ctx->sweeper > 0) {
+		kill(ctx->sweeper, SIGKILL);
+		while (waitpid(ctx->sweeper, NULL, 0) < 0 && errno == EINTR)
+			;
+		ctx->sweeper = 0;
+	}
 }
 
 /* Where runs keep their state: RUNDIR for root; for another user
@@ -714,7 +817,10 @@ step_state(struct run_ctx *ctx, struct nsbox_err *err)
 			return nsbox_error(err, errno, "%s", ctx->lockpath);
 	}
 	ctx->rundir = xasprintf("%s/%s", ctx->statedir, id);
-	return name_run(ctx, err);
+	if (name_run(ctx, err) < 0)
+		return -1;
+	sweeper_start(ctx);
+	return 0;
 }
 
 char *

@@ -18,19 +18,22 @@ pkgs="gcc make pkg-config libinih-dev libmnl-dev libcap-dev libarchive-dev
 libcmocka-dev libc6-dev busybox-static perl iproute2 uidmap mmdebstrap mandoc cppcheck shellcheck
 clang clang-format python3 zstd xz-utils bzip2 lz4 attr acl libcap2-bin libarchive-tools
 libsystemd-dev dbus-daemon python3-dbusmock systemd-container iputils-ping
-xvfb x11-utils autopkgtest sbuild debhelper"
+xvfb x11-utils autopkgtest sbuild"
 
 # make check-vm's host side (the guest image holds the list above only)
 vmhost="qemu-system-x86 e2fsprogs"
 
-# make check-ci's debci test (tests/ci/t-debci.sh): debci's worker and
-# collector, and the RabbitMQ broker that the test starts by hand on
-# loopback (the service the package would start is kept from starting,
-# below)
-ci="debci debci-worker debci-collector rabbitmq-server amqp-tools"
+# make check-ci: the CI engines that drive nsbox (tests/ci): buildbot and
+# its worker; debci's worker and collector, and the RabbitMQ broker that
+# t-debci starts by hand on loopback (the service the package would start
+# is kept from starting, below)
+ci="buildbot buildbot-worker debci debci-worker debci-collector rabbitmq-server amqp-tools"
+
+# make check-peer: autopkgtest's own suite (tests/peer) builds with debhelper
+peer="debhelper"
 
 missing=
-for p in $pkgs $vmhost $ci; do
+for p in $pkgs $vmhost $ci $peer; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing="$missing $p"
 	fi

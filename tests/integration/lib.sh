@@ -83,6 +83,12 @@ wait_running() {
 	wait_until "\"\$NSBOX\" ps 2>/dev/null | awk -v n='$1' '\$1 == n {f = 1} END {exit !f}'"
 }
 
+# sweeper_of PID: the sweeper of the run of nsbox PID: its child in this
+# PID namespace (the container's init is in another).
+sweeper_of() {
+	ps -o pid=,pidns= --ppid "$1" | awk -v own="$(ps -o pidns= -p $$ | tr -d ' ')" '$2 == own {print $1}'
+}
+
 # wait_proc PATTERN: until a process whose whole command line is PATTERN
 # (pgrep -x -f) runs: a payload that has exec'd.
 wait_proc() {

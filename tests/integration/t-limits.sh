@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # [limits]: cgroups under the caller's own (v2 where the unified hierarchy
 # has the controller, v1 otherwise), OOM reported, fork bombs contained,
-# nothing left after success, failure, SIGTERM and kill -9 (nsbox gc).
+# nothing left after success, failure, SIGTERM and kill -9 (the run's sweeper).
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -132,21 +132,23 @@ check "after a failed start: no cgroup left" "" "$(gone)"
 pid=$!; wait_proc 'sleep 1719'; kill -TERM $pid; wait $pid
 check "after SIGTERM: 143, no cgroup left" "143 " "$? $(gone)"
 "$NSBOX" run --chroot="$ROOT" --set limits.pids=64 --set limits.memory=100M -- sleep 1720 &
-pid=$!; wait_proc 'sleep 1720'; kill -KILL $pid; wait $pid 2>/dev/null
+pid=$!; wait_proc 'sleep 1720'
 # memory and pids: one cgroup each in v1, one for both in v2; and, where
 # systemd manages the cgroups, the scope that holds it
 case $SD/$(stat -fc %T /sys/fs/cgroup) in
 yes/*) want=2 ;; */cgroup2fs) want=1 ;; *) want=2 ;;
 esac
+check "kill -9: the run has its cgroups" "$want" "$(ours | wc -l)"
+kill -KILL $pid; wait $pid 2>/dev/null
 if [ "$SD" = yes ]; then
 	# the container's init dies with nsbox, and systemd removes the
 	# scope once nothing is in it: nothing is left for gc
 	check "kill -9: systemd removes the scope once the container is gone" "" "$(gone)"
 	"$NSBOX" gc >/dev/null 2>&1
 else
-	check "kill -9: the cgroups stay until gc" "$want" "$(ours | wc -l)"
-	"$NSBOX" gc >/dev/null 2>&1
-	check "kill -9: nsbox gc removes them" "" "$(gone)"
+	# the run's sweeper removes them once nsbox is gone: nothing for gc
+	check "kill -9: the run's sweeper removes the cgroups, no gc needed" "" "$(gone)"
+	check "kill -9: nothing is left for gc" "" "$("$NSBOX" gc --dry-run)"
 fi
 check "kill -9: nothing of the container survives" 0 "$(pgrep -fc '^sleep 1720$' || true)"
 

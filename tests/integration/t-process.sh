@@ -80,9 +80,10 @@ if only "root no-openat2" 7 "no PID namespace with a user namespace: the root's 
 	pid=$!; wait_file "$W/nopid"
 	check "... kill -9 of nsbox: the run had started its daemon" "started 1" "$(cat "$W/nopid") $(pgrep -fc '^sleep 1722$')"
 	kill -KILL $pid; wait $pid 2>/dev/null
-	check "... which outlives nsbox in the run's cgroup" 1 "$(pgrep -fc '^sleep 1722$')"
-	"$NSBOX" gc >/dev/null 2>&1
-	check "... until nsbox gc kills the cgroup" 0 "$(pgrep -fc '^sleep 172[23]$' || true)"
+	# no gc: the run's sweeper kills the cgroup once nsbox is gone
+	wait_until "! pgrep -f '^sleep 172[23]$' >/dev/null"
+	check "... which the run's sweeper kills with the cgroup, no gc needed" 0 "$(pgrep -fc '^sleep 172[23]$' || true)"
+	check "... and nothing is left for gc" "" "$("$NSBOX" gc --dry-run)"
 fi
 
 # L18: a caller that ignores SIGCHLD and blocks signals
