@@ -181,9 +181,11 @@ pid=$!; wait_proc 'sleep 1731'; kill -TERM $pid; wait $pid
 check "L6: SIGTERM kills an unhandled payload" 143 $?
 
 # kill -9 of nsbox and of its sweeper (t-killed.sh has nsbox's alone):
-# nothing survives, the next run cleans up
+# nothing survives, the next run cleans up. The sweeper first: once nsbox
+# is gone it sweeps at once, and a shell descheduled between the two
+# kills found it gone, its work done (the CI's fresh stage, once).
 "$NSBOX" run --chroot="$ROOT" -w -- sleep 3013 &
-pid=$!; wait_proc 'sleep 3013'; kill -KILL $pid "$(sweeper_of $pid)"; wait $pid 2>/dev/null
+pid=$!; wait_proc 'sleep 3013'; kill -KILL "$(sweeper_of $pid)" $pid; wait $pid 2>/dev/null
 # the container dies with nsbox (PDEATHSIG), not in the same instant: under
 # ASan on a loaded machine it took more than a second once. (A number no
 # other process on the machine uses: a `sleep 300` elsewhere failed this.)
@@ -193,7 +195,7 @@ check "L13: nsbox gc --dry-run lists the leftovers" 1 "$("$NSBOX" gc --dry-run |
 msg=$(run --chroot="$ROOT" -- true 2>&1)
 case $msg in "nsbox: removed leftovers of run "*) ok "L15: next run removes leftovers";; *) not_ok "L15: next run removes leftovers" "$msg";; esac
 "$NSBOX" run --chroot="$ROOT" -w -- sleep 3014 &
-pid=$!; wait_proc 'sleep 3014'; kill -KILL $pid "$(sweeper_of $pid)"; wait $pid 2>/dev/null
+pid=$!; wait_proc 'sleep 3014'; kill -KILL "$(sweeper_of $pid)" $pid; wait $pid 2>/dev/null
 wait_until "! pgrep -x -f 'sleep 3014' >/dev/null"
 msg=$("$NSBOX" gc 2>&1)
 case $msg in "nsbox: removed leftovers of run "*) ok "nsbox gc removes leftovers";; *) not_ok "nsbox gc removes leftovers" "$msg";; esac
