@@ -44,7 +44,6 @@ struct run_ctx {
 	char *lockpath;
 	int lockfd;
 	pid_t sweeper; /* removes the run's leftovers if nsbox is killed; 0: none */
-	int sweepfd;   /* the sweeper sees EOF here once nsbox is gone */
 	char *newroot; /* where the root is assembled; NULL: the host root */
 	int rootfd;
 	int sync[2];  /* parent -> child: go (EOF: the parent died) */

@@ -734,7 +734,6 @@ run_plan(const struct plan *p, bool verbose, bool dryrun, bool *detached, struct
 	struct run_ctx ctx = {.p = p,
 			      .verbose = verbose,
 			      .lockfd = -1,
-			      .sweepfd = -1,
 			      .rootfd = -1,
 			      .sync = {-1, -1},
 			      .chan = {-1, -1},

@@ -593,22 +593,18 @@ gc_stale(const char *statedir, bool dry_run)
 	return found;
 }
 
-/* The sweeper's life: wait for nsbox to be gone (EOF on a pipe whose
- * write end only nsbox holds, and the container's first process until it
- * dies with nsbox), then for the run's lock to be free, and remove what
- * the run left, as gc would. Nothing if nsbox, or a gc, removed the lock
- * first: it is that lock no more. */
+/* The sweeper's life: wait for the run's lock, which nsbox holds until it
+ * is gone (and the container's first process, until it dies with nsbox),
+ * and remove what the run left, as gc would. Nothing if nsbox, or a gc,
+ * removed the lock first: it is that lock no more. */
 static void __attribute__((noreturn))
-sweep(int rfd, const char *statedir, const char *id, const struct stat *lock_st)
+sweep(const char *statedir, const char *id, const struct stat *lock_st)
 {
 	_cleanup_free_ char *lock = xasprintf("%s/%s.lock", statedir, id);
 	_cleanup_free_ char *scratch = NULL;
 	struct stat st;
-	char c;
 	int fd;
 
-	while (read(rfd, &c, 1) < 0 && errno == EINTR)
-		;
 	fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != lock_st->st_dev ||
 	    st.st_ino != lock_st->st_ino)
@@ -631,50 +627,44 @@ sweep(int rfd, const char *statedir, const char *id, const struct stat *lock_st)
  * or nsbox gc. So each run has a sweeper: a child of nsbox in a session,
  * and so a process group, of its own, out of the reach of a kill of the
  * caller's group, holding no fd of the caller's (a CI engine waits for
- * the EOF of the step's output) and no directory but /. It removes the
- * leftovers once nsbox is gone; an nsbox that ends as it should removes
- * everything itself, then kills and reaps the sweeper (sweeper_stop).
- * Forked before any thread, mount or cgroup of the run exists. */
+ * the EOF of the step's output) and no directory but /. It waits on the
+ * run's lock and removes the leftovers once nsbox is gone; an nsbox that
+ * ends as it should removes everything itself, then kills and reaps the
+ * sweeper (sweeper_stop). nsbox keeps no descriptor for it (a caller's
+ * ulimit -n 16 still runs a container). Forked before any thread, mount
+ * or cgroup of the run exists. */
 static void
 sweeper_start(struct run_ctx *ctx)
 {
-	int p[2], null;
 	struct stat st;
 	pid_t pid;
 
-	if (fstat(ctx->lockfd, &st) < 0 || pipe2(p, O_CLOEXEC) < 0)
+	if (fstat(ctx->lockfd, &st) < 0)
 		return;
 	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
+	if (pid < 0)
 		return;
-	}
 	if (pid == 0) {
-		int r = fcntl(p[0], F_DUPFD_CLOEXEC, 3);
+		int null;
 
 		setsid();
-		if (chdir("/") < 0 || r < 0)
+		if (chdir("/") < 0)
 			_exit(0);
+		close_range(3, ~0U, 0);
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		for (int i = 0; i < 3; i++)
 			if (null < 0 || dup2(null, i) < 0)
 				close(i);
-		if (r > 3)
-			close_range(3, (unsigned)r - 1, 0);
-		close_range((unsigned)r + 1, ~0U, 0);
-		sweep(r, ctx->statedir, ctx->id, &st);
+		if (null > 2)
+			close(null);
+		sweep(ctx->statedir, ctx->id, &st);
 	}
-	close(p[0]);
 	ctx->sweeper = pid;
-	ctx->sweepfd = p[1];
 }
 
 void
 sweeper_stop(struct run_ctx *ctx)
 {
-	if (ctx->sweepfd >= 0)
-		close(steal_fd(&ctx->sweepfd));
 	if (ctx->sweeper > 0) {
 		kill(ctx->sweeper, SIGKILL);
 		while (waitpid(ctx->sweeper, NULL, 0) < 0 && errno == EINTR)
