@@ -67,6 +67,11 @@ PROVE = --failures --comments
 deps:
 	sh tests/deps.sh
 
+# What make check-ci and make check-peer need besides: the CI engines
+# (buildbot, debci, rabbitmq-server) and debhelper.
+deps-ci:
+	sh tests/deps.sh ci
+
 bench-deps:
 	sh tests/bench/deps.sh
 
@@ -270,5 +275,5 @@ clean:
 	rm -f nsbox libnsbox.a src/*.o src/have.h $(UNIT) tests/probe/nsbox-probe tests/nsbox-fault tests/nsbox-shipped tests/profile-shipped.o tests/bench/spawn-time tests/bench/throughput
 	rm -rf $(FB)
 
-.PHONY: FORCE all options deps bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild check-peer check-ci check-vm asan fuzz fuzz-build format format-check lint \
+.PHONY: FORCE all options deps deps-ci bench-deps bench check check-unit check-golden check-completion check-install check-integration check-modes check-debuild check-peer check-ci check-vm asan fuzz fuzz-build format format-check lint \
 	install uninstall install-debci uninstall-debci clean

@@ -19,9 +19,9 @@ for c in buildbot buildbot-worker; do
 	if ! command -v "$c" >/dev/null || ! "$PY" -c 'import buildbot, buildbot_worker' 2>/dev/null; then
 		rm -rf "$W"
 		if [ "${CI:-}" = true ]; then
-			echo "Bail out! $c is missing (make deps: buildbot buildbot-worker)"; exit 1
+			echo "Bail out! $c is missing (make deps-ci: buildbot buildbot-worker)"; exit 1
 		fi
-		echo "1..0 # SKIP $c is missing (make deps)"; exit 0
+		echo "1..0 # SKIP $c is missing (make deps-ci)"; exit 0
 	fi
 done
 t0=$(date +%s)

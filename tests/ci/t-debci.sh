@@ -27,9 +27,9 @@ PKGS="hello sed gzip"
 KILLED=less # the job whose worker is killed
 MIRROR=${MIRROR:-${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}}
 for c in debci amqp-consume amqp-publish autopkgtest mmdebstrap /usr/lib/rabbitmq/bin/rabbitmq-server epmd; do
-	command -v "$c" >/dev/null || { echo "Bail out! $c is missing (make deps: debci debci-worker debci-collector rabbitmq-server amqp-tools)"; exit 1; }
+	command -v "$c" >/dev/null || { echo "Bail out! $c is missing (make deps-ci: debci debci-worker debci-collector rabbitmq-server amqp-tools)"; exit 1; }
 done
-[ -e /usr/share/debci/bin/debci-collector ] || { echo "Bail out! debci-collector is missing (make deps)"; exit 1; }
+[ -e /usr/share/debci/bin/debci-collector ] || { echo "Bail out! debci-collector is missing (make deps-ci)"; exit 1; }
 chmod 755 "$W"
 # servers: the directories of autopkgtest-virt-nsbox that this test made
 others_at=$(ls -d /var/tmp/autopkgtest-virt-nsbox.* 2>/dev/null)
