@@ -10,6 +10,7 @@
 #include <sys/capability.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -306,6 +307,54 @@ struct ident {
 	bool nnp, seccomp; /* the run's security.seccomp */
 	char **env;
 };
+
+/* The resource limits of the process whose /proc directory is proc, from
+ * its limits file (readable to all, whatever the process's ids): one line
+ * per resource in the kernel's order, the soft and hard limits from column
+ * 26. Returns how many were read. */
+static size_t
+read_limits(int proc, struct rlimit *rl, size_t max)
+{
+	_cleanup_close_ int fd = openat(proc, "limits", O_RDONLY | O_CLOEXEC);
+	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(steal_fd(&fd), "re") : NULL;
+	char line[256];
+	size_t n = 0;
+
+	if (!f || !fgets(line, sizeof(line), f)) /* the header */
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		char soft[32], hard[32];
+
+		if (strlen(line) < 27 || sscanf(line + 26, "%31s %31s", soft, hard) != 2)
+			break;
+		rl[n].rlim_cur =
+			streq(soft, "unlimited") ? RLIM_INFINITY : strtoull(soft, NULL, 10);
+		rl[n].rlim_max =
+			streq(hard, "unlimited") ? RLIM_INFINITY : strtoull(hard, NULL, 10);
+		n++;
+	}
+	return n;
+}
+
+/* The command gets the payload's limits, as it gets its ids: where the
+ * caller cannot raise a hard limit that far (an ordinary user above its
+ * own), it keeps its own hard limit, as nsbox run clamps. Before the user
+ * namespace: raising a hard limit takes CAP_SYS_RESOURCE in the host's. */
+static void
+set_limits(const struct rlimit *rl, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct rlimit lim = rl[i], cur;
+
+		if (setrlimit((int)i, &lim) == 0 || getrlimit((int)i, &cur) < 0 ||
+		    lim.rlim_max <= cur.rlim_max)
+			continue;
+		lim.rlim_max = cur.rlim_max;
+		if (lim.rlim_cur > lim.rlim_max)
+			lim.rlim_cur = lim.rlim_max;
+		(void)setrlimit((int)i, &lim);
+	}
+}
 
 /* The identity of the process whose /proc directory is proc, read in its
  * user namespace: the ids are then the container's, and its files are
@@ -641,6 +690,8 @@ ctl_exec(const char *what, char **argv, const struct exec_opts *eo, struct nsbox
 {
 	struct run_state st;
 	struct ident id = {0};
+	struct rlimit rl[RLIM_NLIMITS];
+	size_t nrl;
 	_cleanup_close_ int rootfd = -1, cwdfd = -1, proc = -1, failr = -1;
 	int ns[ARRAY_SIZE(nstypes)];
 	int fail[2];
@@ -677,6 +728,7 @@ ctl_exec(const char *what, char **argv, const struct exec_opts *eo, struct nsbox
 		state_clear(&st);
 		return nsbox_error(err, errno, "nsbox exec: %s", what);
 	}
+	nrl = read_limits(proc, rl, ARRAY_SIZE(rl));
 	for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
 		ns[i] = -1;
 	if ((rootfd == AT_FDCWD ? ns_open_held(st.nsbox_pid, ns, err) : ns_open(init, ns, err)) <
@@ -716,6 +768,7 @@ ctl_exec(const char *what, char **argv, const struct exec_opts *eo, struct nsbox
 		 * is the host's nsbox (CVE-2019-5736). The kernel then wants
 		 * CAP_SYS_PTRACE in the host's user namespace for that. */
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		set_limits(rl, nrl);
 		/* its cgroups first, while their paths are the host's; its
 		 * user namespace before what it owns */
 		if (cgroups_join(st.cgroups) < 0 || ns_enter(ns, CLONE_NEWUSER, &e) < 0 ||

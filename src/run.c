@@ -488,6 +488,26 @@ step_cgroup_attach(struct run_ctx *ctx, struct nsbox_err *err)
 	return cgroup_attach(&ctx->cg, ctx->pid, err);
 }
 
+/* The child waits on the sync pipe until its limits are set. From here,
+ * in the host's user namespace, a caller with CAP_SYS_RESOURCE (root)
+ * gives the container the plan's limits even above its own hard limit, as
+ * systemd gives its services 524288 open files; the container's root
+ * cannot, in a user namespace of its own. Where this fails (an ordinary
+ * user above its own hard limit), the child's step clamps. */
+static int
+step_limits(struct run_ctx *ctx, struct nsbox_err *err)
+{
+	(void)err;
+	for (size_t i = 0; i < ctx->p->limits.n_rlimits; i++) {
+		const struct rlimit_op *r = &ctx->p->limits.rlimits[i];
+		struct rlimit lim = {r->soft == UINT64_MAX ? RLIM_INFINITY : r->soft,
+				     r->hard == UINT64_MAX ? RLIM_INFINITY : r->hard};
+
+		(void)prlimit(ctx->pid, r->resource, &lim, NULL);
+	}
+	return 0;
+}
+
 /* The child waits on the sync pipe until its maps are written. */
 static int
 step_maps(struct run_ctx *ctx, struct nsbox_err *err)
@@ -581,6 +601,7 @@ static const struct step parent_steps[] = {
 	{"cgroup", step_cgroup},
 	{"clone", step_clone},
 	{"cgroup-attach", step_cgroup_attach},
+	{"prlimit", step_limits},
 	{"maps", step_maps},
 	{"host-fds", step_host_fds},
 	{"netif", step_netif},

@@ -7,8 +7,10 @@
 # and overhead = total - dpkg-buildpackage's own time where the tool's log
 # says it. Every round, nsbox-debuild's cold results are compared with
 # sbuild's: every .deb byte for byte, the .buildinfo line for line but for
-# Build-Date and what dpkg-buildpackage --sanitize-env (which sbuild passes)
-# sets. Reports; never fails on a number. Needs root and the mirror.
+# Build-Date. sbuild builds in /build/SOURCE-VERSION as nsbox-debuild does
+# (--build-path=/build; by default a random directory goes into the
+# binaries of some packages), and both pass dpkg-buildpackage
+# --sanitize-env. Reports; never fails on a number. Needs root and the mirror.
 #
 # NSBOX_BENCH_SID       the base tarball (default /var/cache/nsbox-test/bench-sid.tar.zst,
 #                       made with nsbox-mkroot when missing)
@@ -92,7 +94,8 @@ sbuild_run() { # PKG
 	t0=$(now)
 	(cd "$W/so" && runuser -u "$BU" -- env DEB_BUILD_OPTIONS="$DBO" sbuild --chroot-mode=unshare \
 		--chroot="$W/sbuild-sid.tar.zst" --dist=unstable --no-run-lintian --no-run-autopkgtest \
-		--no-run-piuparts --no-apt-upgrade --no-apt-distupgrade --extra-repository= "$(dsc_of "$1")") \
+		--no-run-piuparts --no-apt-upgrade --no-apt-distupgrade --extra-repository= \
+		--build-path=/build "$(dsc_of "$1")") \
 		>"$W/sbuild.out" 2>&1 || { tail -5 "$W/sbuild.out" >&2; return 0; }
 	t1=$(now)
 	b=$(sed -n 's/^Build-Time: \([0-9]*\)$/\1/p' "$W"/so/*.build 2>/dev/null | head -1)
@@ -102,11 +105,9 @@ sbuild_run() { # PKG
 
 # same PKG: this round's nsbox-debuild (cold) and sbuild results, compared;
 # one line "PKG DEBS BUILDINFO" to $W/same: DEBS identical, differ or
-# names-differ; BUILDINFO equal, differs or missing. The .buildinfo is compared without
-# Build-Date and without the LC_COLLATE="C.UTF-8" that dpkg-buildpackage
-# --sanitize-env sets in its own environment (dpkg's Debian vendor hook;
-# it also sets umask 022, which the file does not show).
-norm() { sed -e '/^Build-Date:/d' -e '/^ LC_COLLATE="C.UTF-8"$/d' "$1"; }
+# names-differ; BUILDINFO equal, differs or missing. The .buildinfo is
+# compared without Build-Date.
+norm() { sed -e '/^Build-Date:/d' "$1"; }
 same() {
 	a=$W/o.$1 b=$W/so
 	if [ ! -d "$a" ] || [ -z "$(find "$b" -maxdepth 1 -name '*.deb')" ]; then

@@ -8,8 +8,12 @@
 # the sid-build profile), as root with the build run as sbuild's user;
 # the same sources built by nsbox-debuild and by sbuild --chroot-mode=unshare
 # (an ordinary user with subordinate ids: sbuild's unshare mode needs them)
-# on the same base tarball; every .deb's file list (names, modes, owners)
-# and contents (md5sums) compared. hello also through the server run by
+# on the same base tarball, all in /build/SOURCE-VERSION (sbuild's
+# --build-path=/build: by default sbuild builds in a random directory,
+# which goes into the binaries of some packages, cjson's among them):
+# every .deb byte for byte, and the .buildinfo line for line but for
+# Build-Date (issue 28: both pass dpkg-buildpackage --sanitize-env); where
+# a .deb differs, its file list and contents name what. hello also through the server run by
 # that user. The base is the daily sid tarball of nsbox-mkroot in
 # /var/cache/nsbox-test (as t-root-safety.sh). Only apt and mmdebstrap talk
 # to the mirror.
@@ -88,23 +92,24 @@ chown "$U:$U" "$W/un" "$W/uap"
 (
 	for p in $PKGS; do
 		as_u mkdir "$W/un/$p" && cd "$W/un/$p" && as_u timeout 900 sbuild --chroot-mode=unshare --chroot="$BASE" \
-			-d unstable --no-run-lintian "$(dsc "$p")" >"$W/un/$p.out" 2>&1
+			-d unstable --no-run-lintian --build-path=/build "$(dsc "$p")" >"$W/un/$p.out" 2>&1
 		echo "$p $?" >>"$W/un/status"
 	done
 	cd "$W/uap" && as_u timeout 900 sbuild --chroot-mode=autopkgtest --autopkgtest-virt-server=nsbox \
-		--autopkgtest-virt-server-opts='-r %r' -d unstable "$(dsc hello)" >"$W/uap.out" 2>&1
+		--autopkgtest-virt-server-opts='-r %r' -d unstable --build-path=/build "$(dsc hello)" >"$W/uap.out" 2>&1
 	echo "$?" >"$W/uap/status"
 ) &
 users=$!
 
 # sbuild: the man page's example, as written but for the .dsc's version
+# and --build-path
 line=$(man_examples "$TOP/man/autopkgtest-virt-nsbox.1" | grep -F -- '--chroot-mode=autopkgtest' | head -1)
 [ -n "$line" ] || not_ok "autopkgtest-virt-nsbox(1) has an sbuild example"
 mkdir "$W/ap" "$W/nd"
 for p in $PKGS; do
 	d=$(dsc "$p")
 	mkdir "$W/ap/$p"
-	cmd=$(printf '%s\n' "${line#? }" | sed "s|hello_[^ ]*\.dsc|$d|")
+	cmd=$(printf '%s\n' "${line#? }" | sed "s|hello_[^ ]*\.dsc|--build-path=/build $d|")
 	(cd "$W/ap/$p" && SBUILD_CONFIG="$W/sbuild-root.conf" timeout 900 sh -c "$cmd") >"$W/ap/$p.out" 2>&1
 	check "sbuild through autopkgtest-virt-nsbox, as root: $p builds" "0 yes" \
 		"$? $(ls "$W/ap/$p"/*.deb >/dev/null 2>&1 && echo yes)"
@@ -143,23 +148,45 @@ same() {
 	if cmp -s "$2" "$3"; then ok "$1"
 	else not_ok "$1" "$(diff "$2" "$3" | grep '^[<>]' | head -12 | tr '\n' ';')"; fi
 }
+# bytes NAME DIR1 DIR2: the same .deb names in both, each byte for byte,
+# and the .buildinfo equal but for Build-Date; else what differs (the
+# file lists and contents of a .deb that differs)
+bytes() {
+	why=''
+	l1=$(find "$2" -maxdepth 1 -name '*.deb' -printf '%f\n' | sort | paste -sd' ' -)
+	l2=$(find "$3" -maxdepth 1 -name '*.deb' -printf '%f\n' | sort | paste -sd' ' -)
+	if [ -z "$l1" ] || [ "$l1" != "$l2" ]; then
+		why="the .deb names: $l1 / $l2"
+	else
+		for f in $l1; do
+			cmp -s "$2/$f" "$3/$f" && continue
+			why="$why $f differs: $(diff "$2/${f%%_*}.all" "$3/${f%%_*}.all" 2>/dev/null | grep '^[<>]' | head -6 | tr '\n' ';')"
+		done
+		b1=$(find "$2" -maxdepth 1 -name "*.buildinfo" | head -1)
+		b2=$(find "$3" -maxdepth 1 -name "*.buildinfo" | head -1)
+		if [ -z "$b1" ] || [ -z "$b2" ]; then
+			why="$why a .buildinfo is missing"
+		else
+			sed '/^Build-Date:/d' "$b1" >"$W/bi1"
+			sed '/^Build-Date:/d' "$b2" >"$W/bi2"
+			cmp -s "$W/bi1" "$W/bi2" ||
+				why="$why the .buildinfo: $(diff "$W/bi1" "$W/bi2" | grep '^[<>]' | head -8 | tr '\n' ';')"
+		fi
+	fi
+	if [ -z "$why" ]; then ok "$1"; else not_ok "$1" "$why"; fi
+}
 for p in $PKGS; do
-	debs "$W/ap/$p" >"$W/ap/$p.all"
-	debs "$W/nd/$p" >"$W/nd/$p.all"
-	debs "$W/un/$p" >"$W/un/$p.all"
-	# What nsbox-debuild and sbuild's unshare mode build differently
-	# themselves is not reproducible (a build path in it: sbuild builds in
-	# a random directory): its contents are left out, and named.
-	sort "$W/nd/$p.all" >"$W/nd/$p.sorted"
-	sort "$W/un/$p.all" >"$W/un/$p.sorted"
-	comm -3 "$W/nd/$p.sorted" "$W/un/$p.sorted" | awk 'NF == 2 && length($1) == 32 {print $2}' | sort -u >"$W/$p.unrepro"
-	[ ! -s "$W/$p.unrepro" ] || echo "# $p: not reproducible between nsbox-debuild and unshare, contents not compared: $(paste -sd' ' "$W/$p.unrepro")"
 	for b in ap nd un; do
-		awk -v skip="$W/$p.unrepro" 'BEGIN {while ((getline l <skip) > 0) s[l] = 1}
-			!(NF == 2 && length($1) == 32 && ($2 in s))' "$W/$b/$p.all" >"$W/$b/$p.debs"
+		debs "$W/$b/$p" >"$W/$b/$p.debs"
+		# per .deb, for bytes' explanation
+		for f in "$W/$b/$p"/*.deb; do
+			[ -e "$f" ] || continue
+			n=${f##*/}
+			debs "$W/$b/$p" | awk -v n="== $n" '/^== / {p = ($0 == n)} p' >"$W/$b/$p/${n%%_*}.all"
+		done
 	done
-	same "$p: the .debs, file lists and contents of nsbox-debuild's" "$W/nd/$p.debs" "$W/ap/$p.debs"
-	same "$p: the .debs, file lists and contents of sbuild --chroot-mode=unshare's" "$W/un/$p.debs" "$W/ap/$p.debs"
+	bytes "$p: nsbox-debuild's .debs and .buildinfo are sbuild --chroot-mode=unshare's" "$W/un/$p" "$W/nd/$p"
+	bytes "$p: sbuild through the server: its .debs and .buildinfo are sbuild --chroot-mode=unshare's" "$W/un/$p" "$W/ap/$p"
 done
 debs "$W/uap" >"$W/uap.debs"
 debs "$W/ap/hello" >"$W/ap/hello.debs"

@@ -176,12 +176,15 @@ test_user() {
 	! getent group "$TU" >/dev/null || groupdel "$TU" 2>/dev/null
 	sed -i "/^$TU:/d" /etc/subuid /etc/subgid
 	useradd -m -d "$W/home" -s /bin/sh "$TU" || { echo "Bail out! useradd $TU"; exit 1; }
-	cp /etc/subuid "$W/subuid.saved"; cp /etc/subgid "$W/subgid.saved"
 	echo "$TU:$2:65536" >>/etc/subuid; echo "$TU:$2:65536" >>/etc/subgid
+	TU_MADE=$TU
 	trap restore EXIT INT TERM
 }
 restore() {
-	cp "$W/subuid.saved" /etc/subuid; cp "$W/subgid.saved" /etc/subgid; userdel "$TU" 2>/dev/null
+	[ -n "${TU_MADE:-}" ] || return 0
+	sed -i "/^$TU_MADE:/d" /etc/subuid /etc/subgid
+	userdel "$TU_MADE" 2>/dev/null
+	TU_MADE=''
 	trap - EXIT INT TERM
 }
 
@@ -208,6 +211,7 @@ stop_xvfb() {
 }
 
 finish() {
+	restore
 	rm -rf "$W"
 	echo "1..$n"
 	[ "$failed" -eq 0 ]

@@ -23,8 +23,8 @@ set -- --set root.tarball="$W/root.tar" --netif=veth:fveth0:eth0 --set limits.pi
 	--set hooks.pre-exec="$W/hook"
 "$FAULT" run "$@" -- true 2>/dev/null || echo "Bail out! the run without a fault fails"
 "$FAULT" run --dry-run "$@" -- true | sed -n 's/^# \(parent\|child\): //p' >"$W/steps"
-check "the steps, from --dry-run" "state prepare-root cgroup clone cgroup-attach maps host-fds netif register pre-exec" \
-	"$(sed -n '1,10p' "$W/steps" | tr '\n' ' ' | sed 's/ $//')"
+check "the steps, from --dry-run" "state prepare-root cgroup clone cgroup-attach prlimit maps host-fds netif register pre-exec" \
+	"$(sed -n '1,11p' "$W/steps" | tr '\n' ' ' | sed 's/ $//')"
 
 check "the installed build has no fault points" 0 \
 	"$(NSBOX_FAULT=state:fail "$NSBOX" run --chroot="$ROOT" -- true >/dev/null 2>&1; echo $?)"

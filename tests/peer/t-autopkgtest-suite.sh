@@ -8,8 +8,9 @@
 # PodmanRunner...) whose server is `nsbox -t TARBALL`, runs every test the
 # class inherits against the installed autopkgtest, and reports each as a
 # TAP line: a pass, or a skip with the suite's own reason. Then autopkgtest
-# on real packages of the mirror's bookworm, each test named: dpkg's
-# test-func-root (needs-root, breaks-testbed), redis's 0001-redis-cli
+# on real packages of the mirror's bookworm, each test named: cron's
+# check-listings-protection (needs-root, breaks-testbed: it adds a user
+# and a crontab), redis's 0001-redis-cli
 # (needs-root; `service redis-server restart` leaves the daemon running
 # when the test returns) and tzdata's debconf (needs-root), the last also
 # through the server run by an ordinary user with subordinate ids. The
@@ -182,11 +183,30 @@ pkg() {
 	rc=$?
 	out=$(grep -E "^$2 +(PASS|FAIL|SKIP)" "$_o/out/summary" 2>/dev/null)
 }
-pkg dpkg test-func-root
-check "dpkg's test-func-root (needs-root, breaks-testbed): passes" "0 PASS" "$rc $(echo "$out" | awk '{print $2}')"
-pkg redis 0001-redis-cli
-check "redis's 0001-redis-cli (needs-root; leaves redis-server running): passes" "0 PASS" \
+# dpkg's test-func-root is not one of them: it makes device nodes
+# (mknod c 1 3, b 1 0), which no testbed root may do here without a device
+# policy (autopkgtest-virt-nsbox(1), BUGS).
+pkg cron check-listings-protection
+check "cron's check-listings-protection (needs-root, breaks-testbed): passes" "0 PASS" \
 	"$rc $(echo "$out" | awk '{print $2}')"
+pkg redis 0001-redis-cli
+# redis-server's init script runs `ulimit -n 65536`, and says so on stderr
+# when it cannot: the testbed's root may not raise its hard limit of open
+# files above the one nsbox gave it (the plan's 524288, or the caller's own
+# where the caller lacks CAP_SYS_RESOURCE: root on the machine this was
+# written on has a hard limit of 20000 and lacks it).
+hn=$(sh -c 'ulimit -Hn') # dash's and bash's -H
+capres=$(($(printf '%d' "0x$(sed -n 's/^CapEff:\t//p' /proc/self/status)") >> 24 & 1))
+if [ "$rc $(echo "$out" | awk '{print $2}')" != "0 PASS" ] && [ "$capres" -eq 0 ] &&
+	[ "$hn" != unlimited ] && [ "$hn" -lt 65536 ] &&
+	[ "$(grep -cv '^/etc/init.d/redis-server: [0-9]*: ulimit: error setting limit (Operation not permitted)$' \
+		"$W/redis-0001-redis-cli/out/0001-redis-cli-stderr")" -eq 0 ]; then
+	n=$((n + 1))
+	echo "ok $n - redis's 0001-redis-cli (needs-root; leaves redis-server running): passes # SKIP its only failure is the init script's ulimit -n 65536 on stderr: this host's hard limit is $hn and its root lacks CAP_SYS_RESOURCE"
+else
+	check "redis's 0001-redis-cli (needs-root; leaves redis-server running): passes" "0 PASS" \
+		"$rc $(echo "$out" | awk '{print $2}')"
+fi
 check "... and redis-server answered it" "yes" \
 	"$(grep -q '^redis_version:' "$W/redis-0001-redis-cli/out/0001-redis-cli-stdout" && echo yes)"
 check "... and is gone" "" "$(pgrep -x redis-server)"
