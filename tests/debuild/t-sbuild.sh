@@ -45,9 +45,11 @@ chmod -R a+rX "$W/bin" "$W/profiles"
 # and then runs it through the caller's PATH: the test's bin in both, last
 # in $path, after sbuild's default, which is also the build's PATH.
 # As root, sbuild would build as root: $build_user makes it its sbuild user.
+# No log filter: with --build-path=/build, sbuild's would write every
+# "build" of its log as <<BUILDDIR>> ("USER=s<<BUILDDIR>>").
 SBPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/games:$W/bin
-printf '$path = "%s";\n$run_lintian = 0;\n$build_user = "sbuild";\n1;\n' "$SBPATH" >"$W/sbuild-root.conf"
-printf '$path = "%s";\n$run_lintian = 0;\n1;\n' "$SBPATH" >"$W/sbuild-user.conf"
+printf '$path = "%s";\n$run_lintian = 0;\n$log_filter = 0;\n$build_user = "sbuild";\n1;\n' "$SBPATH" >"$W/sbuild-root.conf"
+printf '$path = "%s";\n$run_lintian = 0;\n$log_filter = 0;\n1;\n' "$SBPATH" >"$W/sbuild-user.conf"
 chmod 644 "$W"/sbuild-*.conf
 DEB_BUILD_OPTIONS="parallel=$(nproc)"
 # sbuild checks for the server in its $path, and runs it through PATH
@@ -181,8 +183,8 @@ for p in $PKGS; do
 		# per .deb, for bytes' explanation
 		for f in "$W/$b/$p"/*.deb; do
 			[ -e "$f" ] || continue
-			n=${f##*/}
-			debs "$W/$b/$p" | awk -v n="== $n" '/^== / {p = ($0 == n)} p' >"$W/$b/$p/${n%%_*}.all"
+			dn=${f##*/}
+			debs "$W/$b/$p" | awk -v n="== $dn" '/^== / {p = ($0 == n)} p' >"$W/$b/$p/${dn%%_*}.all"
 		done
 	done
 	bytes "$p: nsbox-debuild's .debs and .buildinfo are sbuild --chroot-mode=unshare's" "$W/un/$p" "$W/nd/$p"
