@@ -117,8 +117,8 @@ check-debuild: nsbox tests/probe/nsbox-probe tests/nsbox-shipped
 	prove $(PROVE) $(DEBUILD_TESTS)
 
 # autopkgtest's own test suite and real packages from the mirror against
-# autopkgtest-virt-nsbox (tests/peer): about 6 minutes; not yet in make
-# check (its last run had 4 failures: tests/README.md).
+# autopkgtest-virt-nsbox (tests/peer): about 7 minutes. Needs root and
+# make deps-ci; .ci/run runs it after check-ci, not make check.
 check-peer: nsbox tests/probe/nsbox-probe
 	prove $(PROVE) tests/peer/t-*.sh
 

@@ -133,36 +133,6 @@ out=$(nsbox run --chroot=/srv/boot --ephemeral -- sh -c "dd if=/dev/zero of=/big
 check "an ephemeral root takes $mb MB, more than /run's $((run_kb / 1024)) MB" "$mb /big" "$(echo "$out" | tr '\t' ' ')"
 check "... and leaves nothing in /run/nsbox or the scratch directory" "" "$(find /run/nsbox /var/cache/nsbox/scratch -mindepth 1 2>/dev/null)"
 
-# --- a sid-build-style run: a tarball root, ephemeral, that installs a few
-# hundred MB with apt while /run is a small tmpfs ---
-# The packages: those this image was made with (mkimage.sh keeps apt's
-# cache), as a local repository; the root: /srv/boot as a tarball.
-t=$(date +%s)
-run_size=$(findmnt -no OPTIONS /run | tr ',' '\n' | sed -n 's/^size=//p')
-R=/var/tmp/sidlike
-mkdir -p "$R"
-tar --numeric-owner -C /srv/boot -cf "$R/root.tar" .
-(cd /var/cache/apt/archives && apt-ftparchive packages . >Packages 2>/dev/null)
-printf '[root]\ntarball = %s\nephemeral = yes\n' "$R/root.tar" >"$R/sidlike.conf"
-mount -o remount,size=64M /run
-out=$(nsbox run --profile="$R/sidlike.conf" -m bind-ro:/var/cache/apt/archives:/debs --setenv=DEBIAN_FRONTEND=noninteractive -- sh -c '
-	set -e
-	rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*
-	echo "deb [trusted=yes] file:/debs ./" >/etc/apt/sources.list.d/local.list
-	apt-get -qq update
-	before=$(du -sxm / | cut -f1)
-	apt-get -qq -y --no-install-recommends install gcc make perl libc6-dev >/dev/null
-	echo "grew $(($(du -sxm / | cut -f1) - before)) MB"
-	echo "int main(void) { return 42; }" >/tmp/a.c && gcc -o /tmp/a /tmp/a.c && { /tmp/a || echo "gcc works: $?"; }' 2>&1)
-mount -o remount,size="$run_size" /run
-grew=$(echo "$out" | sed -n 's/^grew \([0-9]*\) MB$/\1/p')
-check "a tarball root, ephemeral, with /run a 64 MB tmpfs: apt installs gcc make perl libc6-dev, and gcc works" \
-	"big gcc works: 42" "$([ "${grew:-0}" -ge 150 ] && echo big) $(echo "$out" | grep '^gcc works')"
-echo "# the root grew by ${grew:-?} MB in $(secs "$t") s; $(echo "$out" | grep -v -e '^grew' -e '^gcc works' | head -5 | tr '\n' ' ')"
-check "... and leaves nothing in /run/nsbox or the scratch directory" "" "$(find /run/nsbox /var/cache/nsbox/scratch -mindepth 1 2>/dev/null)"
-nsbox cache prune --all >/dev/null
-rm -rf "$R" /var/cache/apt/archives/Packages
-
 # --- systemd booted in nsbox, registered with systemd-machined ---
 # boot NAME: start it; wait_boot NAME: is-system-running --wait inside
 boot() {
@@ -220,10 +190,40 @@ check "after poweroff and terminate: no machine, scope or cgroup left" "" \
 # the set run.sh asked for: ci leaves out the integration test files
 SET=$(sed -n 's/.*nsbox\.vmset=\([a-z]*\).*/\1/p' /proc/cmdline)
 if [ "$SET" = ci ]; then
-	echo "# set ci: the integration test files (make check-vm runs them) are left out"
+	echo "# set ci: the sid-build-style apt install and the integration test files (make check-vm runs them) are left out"
 	echo "1..$n"
 	exit 0
 fi
+
+# --- a sid-build-style run: a tarball root, ephemeral, that installs a few
+# hundred MB with apt while /run is a small tmpfs ---
+# The packages: those this image was made with (mkimage.sh keeps apt's
+# cache), as a local repository; the root: /srv/boot as a tarball.
+t=$(date +%s)
+run_size=$(findmnt -no OPTIONS /run | tr ',' '\n' | sed -n 's/^size=//p')
+R=/var/tmp/sidlike
+mkdir -p "$R"
+tar --numeric-owner -C /srv/boot -cf "$R/root.tar" .
+(cd /var/cache/apt/archives && apt-ftparchive packages . >Packages 2>/dev/null)
+printf '[root]\ntarball = %s\nephemeral = yes\n' "$R/root.tar" >"$R/sidlike.conf"
+mount -o remount,size=64M /run
+out=$(nsbox run --profile="$R/sidlike.conf" -m bind-ro:/var/cache/apt/archives:/debs --setenv=DEBIAN_FRONTEND=noninteractive -- sh -c '
+	set -e
+	rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*
+	echo "deb [trusted=yes] file:/debs ./" >/etc/apt/sources.list.d/local.list
+	apt-get -qq update
+	before=$(du -sxm / | cut -f1)
+	apt-get -qq -y --no-install-recommends install gcc make perl libc6-dev >/dev/null
+	echo "grew $(($(du -sxm / | cut -f1) - before)) MB"
+	echo "int main(void) { return 42; }" >/tmp/a.c && gcc -o /tmp/a /tmp/a.c && { /tmp/a || echo "gcc works: $?"; }' 2>&1)
+mount -o remount,size="$run_size" /run
+grew=$(echo "$out" | sed -n 's/^grew \([0-9]*\) MB$/\1/p')
+check "a tarball root, ephemeral, with /run a 64 MB tmpfs: apt installs gcc make perl libc6-dev, and gcc works" \
+	"big gcc works: 42" "$([ "${grew:-0}" -ge 150 ] && echo big) $(echo "$out" | grep '^gcc works')"
+echo "# the root grew by ${grew:-?} MB in $(secs "$t") s; $(echo "$out" | grep -v -e '^grew' -e '^gcc works' | head -5 | tr '\n' ' ')"
+check "... and leaves nothing in /run/nsbox or the scratch directory" "" "$(find /run/nsbox /var/cache/nsbox/scratch -mindepth 1 2>/dev/null)"
+nsbox cache prune --all >/dev/null
+rm -rf "$R" /var/cache/apt/archives/Packages
 
 # --- the integration tests, as root from this service ---
 export CI=true
