@@ -5,8 +5,10 @@
 # .dsc, no build), through autopkgtest-virt-nsbox, autopkgtest-virt-unshare
 # (which unpacks the tarball at every open and revert) on the same tarball,
 # and autopkgtest-virt-schroot on the same root unpacked (a directory
-# schroot with union-type=overlay and the sbuild profile, in a file of
-# /etc/schroot/chroot.d of the benchmark's own, removed at the end). The
+# schroot with union-type=overlay, in a file of /etc/schroot/chroot.d of
+# the benchmark's own, and a profile of its own: sbuild's, but copying no
+# user database from the host, as debci's profile does; both removed at
+# the end). The
 # root is the bookworm testbed of tests/peer/t-autopkgtest-suite.sh;
 # revert also on a root of about three times its size, for nsbox and
 # unshare: nsbox's revert (a new upper on the cached tree) should be flat
@@ -50,6 +52,7 @@ cleanup() {
 		schroot --end-session --chroot="$s" >/dev/null 2>&1 || :
 	done
 	rm -f "$CONF"
+	rm -rf "/etc/schroot/$SCHROOT"
 	if [ -s "$W/subuid" ]; then cp "$W/subuid" /etc/subuid; cp "$W/subgid" /etc/subgid; fi
 	NSBOX_CACHE_DIR="$W/cache" "$NSBOX" cache prune --all >/dev/null 2>&1 || :
 	rm -rf "$W"
@@ -81,8 +84,13 @@ fi
 mkdir "$W/sroot"
 tar --zstd -xpf "$TAR" -C "$W/sroot" --numeric-owner
 mkdir -p /var/lib/sbuild/build
-printf '[%s]\ntype=directory\ndirectory=%s\nunion-type=overlay\nprofile=sbuild\nusers=root\nroot-users=root\n' \
-	"$SCHROOT" "$W/sroot" >"$CONF"
+# The host's passwd and shadow in the testbed (sbuild's profile copies
+# them) make autopkgtest's su to its test user fail ("Authentication
+# failure"); debci's profile copies none, and nor does this one.
+cp -r /etc/schroot/sbuild "/etc/schroot/$SCHROOT"
+: >"/etc/schroot/$SCHROOT/nssdatabases"
+printf '[%s]\ntype=directory\ndirectory=%s\nunion-type=overlay\nprofile=%s\nusers=root\nroot-users=root\n' \
+	"$SCHROOT" "$W/sroot" "$SCHROOT" >"$CONF"
 
 # dash's source, for the whole runs
 mkdir "$W/src"
@@ -94,7 +102,7 @@ cat >"$W/drive.py" <<'EOF'
 # drive ROUNDS REVERTS NAME ARGV... [-- NAME ARGV...]...: per round and
 # server, start it, open once, revert REVERTS times, quit; the servers'
 # order rotated each round. Lines "open_NAME US" and "revert_NAME US".
-import subprocess, sys, time
+import subprocess, sys, tempfile, time
 rounds, reverts = int(sys.argv[1]), int(sys.argv[2])
 servers, cur = [], []
 for a in sys.argv[3:] + ['--']:
@@ -111,15 +119,19 @@ def say(p, line):
     p.stdin.flush()
     reply = p.stdout.readline()
     if not reply.startswith('ok'):
-        sys.exit('%s: %s: %r' % (p.args[0], line, reply))
+        p.err.seek(0)
+        sys.exit('%s: %s: %r; its stderr ends: %s' % (
+            p.args[0], line, reply, ' | '.join(p.err.read().splitlines()[-8:])))
     return int((time.monotonic() - t) * 1e6)
 
 
 for r in range(rounds):
     order = servers[r % len(servers):] + servers[:r % len(servers)]
     for name, *argv in order:
+        err = tempfile.TemporaryFile('w+')
         p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)
+                             stderr=err, text=True)
+        p.err = err
         p.stdout.readline()
         print('open_%s %d' % (name, say(p, 'open')), flush=True)
         for i in range(reverts):
@@ -164,12 +176,14 @@ size() { zstd -dc "$1" | wc -c | awk '{printf "%d MB", $1 / 1048576}'; }
 echo "the root: $(size "$TAR"); the bigger root: $(size "$BIG")"
 tsv="$OUT/autopkgtest.tsv"
 cat >"$W/ratios.awk" <<'EOF'
+# q A B: A / B, or n/a when either is missing
+function q(a, b, f) { return (a in m) && (b in m) && m[b] > 0 ? sprintf(f, m[a] / m[b]) : "n/a" }
 END {
 	table()
-	printf "\nrevert, nsbox: %.1f ms (goal: under 50); bigger root / root: %.2f\n", m["revert_nsbox"] / 1000, m["revert_nsbox_big"] / m["revert_nsbox"]
-	printf "revert, nsbox / unshare: %.3f, / schroot: %.2f\n", m["revert_nsbox"] / m["revert_unshare"], m["revert_nsbox"] / m["revert_schroot"]
-	printf "open, nsbox / unshare: %.3f, / schroot: %.2f\n", m["open_nsbox"] / m["open_unshare"], m["open_nsbox"] / m["open_schroot"]
-	printf "whole run, nsbox / unshare: %.2f, / schroot: %.2f\n", m["run_nsbox"] / m["run_unshare"], m["run_nsbox"] / m["run_schroot"]
+	printf "\nrevert, nsbox: %.1f ms (goal: under 50); bigger root / root: %s\n", m["revert_nsbox"] / 1000, q("revert_nsbox_big", "revert_nsbox", "%.2f")
+	printf "revert, nsbox / unshare: %s, / schroot: %s\n", q("revert_nsbox", "revert_unshare", "%.3f"), q("revert_nsbox", "revert_schroot", "%.2f")
+	printf "open, nsbox / unshare: %s, / schroot: %s\n", q("open_nsbox", "open_unshare", "%.3f"), q("open_nsbox", "open_schroot", "%.2f")
+	printf "whole run, nsbox / unshare: %s, / schroot: %s\n", q("run_nsbox", "run_unshare", "%.2f"), q("run_nsbox", "run_schroot", "%.2f")
 }
 EOF
 awk -v tsv="$tsv" -f "$TOP/tests/bench/table.awk" -f "$W/ratios.awk" "$W/times"
