@@ -22,6 +22,12 @@
 . "$(dirname "$0")/../integration/lib.sh"
 
 MIRROR=${NSBOX_TEST_MIRROR:-http://deb.debian.org/debian}
+# Run from make check, the test has make's MAKEFLAGS, MFLAGS and MAKELEVEL,
+# and sbuild passes the caller's MAKEFLAGS into the build (dpkg's list of
+# variables a .buildinfo records): root's builds would have a
+# ` MAKEFLAGS=""` line that the user's (env -i) lack. As a packager's
+# shell, none.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 for t in sbuild mmdebstrap setpriv newuidmap; do
 	command -v "$t" >/dev/null || { echo "Bail out! $t is missing (make deps)"; exit 1; }
 done
