@@ -74,6 +74,8 @@ check "the log: the plan, the base's identity, every phase with its time" "1 1 2
 check "... hello resolved and installed in that one container, no install phase" "1 1 0" \
 	"$(grep -c '^nsbox-resolved: hello ' "$LOG") $(sed -n '/^=== deps$/,/^=== deps:/p' "$LOG" | grep -c '^Setting up hello ') $(grep -c '^install ' "$LOG")"
 check "the log: the layer was made" 1 "$(grep -c '^layer-cache miss' "$LOG")"
+check "... its upper in memory: root's tmpfs, in nsbox-debuild's own mount namespace" 1 \
+	"$(grep -c "^build dependencies' upper: in memory (a tmpfs of [0-9]* MiB)\$" "$LOG")"
 check "DEB_BUILD_OPTIONS gets parallel=CPUs" 1 "$(grep -c "^DEB_BUILD_OPTIONS=parallel=$(nproc)\$" "$LOG")"
 check "built as an unprivileged user, from a copy of root's tree" 1 "$(grep -c '^source tree: .* (copy as uid 1000)$' "$LOG")"
 check "the .deb installs and runs in a fresh container" "nsbox-test-ok: Hello, world!" \
@@ -93,6 +95,18 @@ rm -f "$OUT"/*
 build nsbox-test-ok --no-cache; rc=$?
 check "--no-cache: builds, and installs the dependencies again" "0 1 0" \
 	"$rc $(grep -c '^install 0' "$LOG") $(grep -c '^layer-cache' "$LOG")"
+# a tmpfs the dependencies do not fit in: installed again on disk
+rm -f "$OUT"/*
+export NSBOX_DEBUILD_MEM=1
+build nsbox-test-ok --no-cache; rc=$?
+unset NSBOX_DEBUILD_MEM
+check "NSBOX_DEBUILD_MEM=1: the dependencies do not fit in 1 MiB, and install again on disk" "0 1 1 1" \
+	"$rc $(grep -c '^nsbox-debuild: the build dependencies did not fit in memory ([0-9]* MB): installing them again on disk$' "$LOG") $(grep -c '^install [1-9][0-9]* ' "$LOG") $(grep -c '^install 0 ' "$LOG")"
+rm -f "$OUT"/*
+export NSBOX_DEBUILD_MEM=0
+build nsbox-test-ok --no-cache; rc=$?
+unset NSBOX_DEBUILD_MEM
+check "NSBOX_DEBUILD_MEM=0: the upper on disk" "0 1" "$rc $(grep -c "^build dependencies' upper: on disk\$" "$LOG")"
 
 # --- a tree of an ordinary user is bound in and built as that user ---
 # Its results are written as that user too: into a directory it can write.
