@@ -38,6 +38,45 @@ check "the README's first command: $cmd" 0 "$rc"
 echo "# it took $(secs "$t") s"
 make -s tests/probe/nsbox-probe tests/nsbox-fault >/tmp/make.log 2>&1 || not_ok "make the test helpers" "$(tail -3 /tmp/make.log)"
 
+# --- autopkgtest through autopkgtest-virt-nsbox on a real package, as root
+# with CAP_SYS_RESOURCE (the CI host's root lacks it): bookworm's redis
+# (mkimage.sh's /srv/peer), whose 0001-redis-cli restarts redis-server
+# through its init script, which runs `ulimit -n 65536`, and leaves it
+# running. The testbed's apt has the local repository of redis's .debs in
+# place of the mirror; -B: the tests use those, autopkgtest builds none. ---
+peer() {
+	t=$(date +%s)
+	P=/srv/peer O=/var/tmp/redis-out
+	(cd "$P/debs" && apt-ftparchive packages . >Packages 2>/dev/null)
+	rm -rf "$O"
+	timeout 1200 autopkgtest --test-name=0001-redis-cli --output-dir="$O" \
+		--setup-commands='rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*; echo "deb [trusted=yes] file:/srv/debs ./" >/etc/apt/sources.list.d/local.list; apt-get -qq update' \
+		-B "$(find "$P" -maxdepth 1 -type d -name 'redis-*' | head -1)" -- nsbox -t "$P/bookworm.tar" -- -m bind-ro:"$P/debs":/srv/debs \
+		>/tmp/redis.log 2>&1
+	rc=$?
+	check "autopkgtest, bookworm's redis 0001-redis-cli (needs-root; leaves redis-server running), as root with CAP_SYS_RESOURCE: passes" \
+		"0 PASS" "$rc $(awk '$1 == "0001-redis-cli" { print $2 }' "$O/summary" 2>/dev/null)"
+	[ "$rc" -eq 0 ] || tail -8 /tmp/redis.log | sed 's/^/# /'
+	# (autopkgtest writes a -stderr file only when there was some)
+	check "... with nothing on its stderr: the init script's ulimit -n 65536 worked" "nothing" \
+		"$(if [ -s "$O/0001-redis-cli-stderr" ]; then cat "$O/0001-redis-cli-stderr"
+		elif [ -s "$O/0001-redis-cli-stdout" ]; then echo nothing; else echo "the test did not run"; fi)"
+	check "... and redis-server answered it" yes "$(grep -q '^redis_version:' "$O/0001-redis-cli-stdout" 2>/dev/null && echo yes)"
+	check "... and no redis-server, container or upper is left" "" \
+		"$(pgrep -x redis-server; nsbox ps | tail -n +2; find /run/nsbox /var/tmp -maxdepth 1 -name '*autopkgtest*' 2>/dev/null)"
+	echo "# autopkgtest on redis took $(secs "$t") s"
+	rm -rf "$O" "$P/debs/Packages"
+}
+# the set run.sh asked for: ci leaves out the sid-build-style apt install,
+# the peer check and the integration test files; peer runs only the peer
+# check (after the README's command, which installs nsbox)
+SET=$(sed -n 's/.*nsbox\.vmset=\([a-z]*\).*/\1/p' /proc/cmdline)
+if [ "$SET" = peer ]; then
+	peer
+	echo "1..$n"
+	exit 0
+fi
+
 # A user with subordinate ids and a systemd manager of its own (lingering).
 U=nsbox-vm
 useradd -m -s /bin/sh "$U"
@@ -187,8 +226,6 @@ sleep 1
 check "after poweroff and terminate: no machine, scope or cgroup left" "" \
 	"$(machinectl list --no-legend; systemctl list-units --all --no-legend 'nsbox-*'; find /sys/fs/cgroup -name 'nsbox-*')"
 
-# the set run.sh asked for: ci leaves out the integration test files
-SET=$(sed -n 's/.*nsbox\.vmset=\([a-z]*\).*/\1/p' /proc/cmdline)
 if [ "$SET" = ci ]; then
 	echo "# set ci: the sid-build-style apt install and the integration test files (make check-vm runs them) are left out"
 	echo "1..$n"
@@ -224,6 +261,8 @@ echo "# the root grew by ${grew:-?} MB in $(secs "$t") s; $(echo "$out" | grep -
 check "... and leaves nothing in /run/nsbox or the scratch directory" "" "$(find /run/nsbox /var/cache/nsbox/scratch -mindepth 1 2>/dev/null)"
 nsbox cache prune --all >/dev/null
 rm -rf "$R" /var/cache/apt/archives/Packages
+
+peer
 
 # --- the integration tests, as root from this service ---
 export CI=true

@@ -18,6 +18,8 @@
 # init and a login prompt, for booting in nsbox. apt's cache of the packages
 # the image was made of is kept (/var/cache/apt/archives): the guest's
 # local repository, for a run that installs packages without a network.
+# /srv/peer: a bookworm testbed, redis's .debs and its source, for
+# autopkgtest through autopkgtest-virt-nsbox.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 DIR=$1
@@ -77,6 +79,27 @@ unshare --mount --propagation private -- mmdebstrap --quiet --variant=minbase --
 mkdir -p "$T/tree/srv/boot"
 tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$T/boot.tar" -C "$T/tree/srv/boot"
 rm "$T/boot.tar"
+# autopkgtest on a real package in the guest (run.sh's full and peer sets):
+# bookworm's redis, whose 0001-redis-cli restarts redis-server through its
+# init script (ulimit -n 65536) and leaves it running. A bookworm testbed,
+# the .debs of redis's binary packages and of dpkg-dev (autopkgtest wants
+# it in the testbed to test a source tree) with what they need beyond it
+# (the guest's local repository), and redis's unpacked source, in /srv/peer.
+P=$T/tree/srv/peer
+mkdir -p "$P/debs"
+# shellcheck disable=SC2016 # expanded by mmdebstrap's hooks
+unshare --mount --propagation private -- mmdebstrap --quiet --variant=minbase \
+	--customize-hook='APT_CONFIG=$MMDEBSTRAP_APT_CONFIG apt-get -qq -y --download-only install redis redis-server redis-tools redis-sentinel dpkg-dev' \
+	--customize-hook="mv \"\$1\"/var/cache/apt/archives/*.deb '$P/debs/'" \
+	bookworm "$P/bookworm.tar" "$MIRROR"
+A=$T/apt
+mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
+echo "deb-src $MIRROR bookworm main" >"$A/sources.list"
+set -- -qq -o Dir::Etc::sourcelist="$A/sources.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$A/lists" \
+	-o Dir::Cache="$A/cache" -o Acquire::Languages=none
+apt-get "$@" update
+(cd "$A" && apt-get "$@" source redis >/dev/null 2>&1 && mv redis-*/ "$P/") ||
+	{ echo "mkimage.sh: apt-get source redis (bookworm) failed" >&2; exit 1; }
 cp "$T"/tree/boot/vmlinuz-* "$T/vmlinuz"
 cp "$T"/tree/boot/initrd.img-* "$T/initrd"
 mke2fs -q -t ext4 -L root -d "$T/tree" "$T/img" 8G >/dev/null

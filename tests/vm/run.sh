@@ -9,7 +9,8 @@
 # second disk; the serial console is kept in $NSBOX_VM_LOG (default
 # tests/vm/console.log). KVM when /dev/kvm works, TCG otherwise.
 # NSBOX_VM_TIMEOUT (seconds, default 2400) ends a guest that hangs: a
-# failure. NSBOX_VM_SET=ci leaves out the integration test files.
+# failure. NSBOX_VM_SET=ci leaves out the slow parts, peer runs only
+# autopkgtest on redis (tests/vm/README.md).
 # Needs root, qemu-system-x86 and mmdebstrap (make deps).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,10 +18,11 @@ TOP=$(cd "$here/../.." && pwd)
 CACHE=${NSBOX_VM_CACHE:-/var/cache/nsbox-test/vm}
 LOG=${NSBOX_VM_LOG:-$here/console.log}
 TIMEOUT=${NSBOX_VM_TIMEOUT:-2400}
-# full: everything guest.sh has; ci: without the integration test files
-# (about 5 minutes less under TCG; .ci/run's choice, see tests/vm/README.md)
+# full: everything guest.sh has; ci: without the sid-build-style apt
+# install, autopkgtest on redis and the integration test files (.ci/run's
+# choice); peer: the README's command and autopkgtest on redis alone
 SET=${NSBOX_VM_SET:-full}
-case $SET in full | ci) ;; *) echo "Bail out! NSBOX_VM_SET: full or ci, not '$SET'"; exit 1 ;; esac
+case $SET in full | ci | peer) ;; *) echo "Bail out! NSBOX_VM_SET: full, ci or peer, not '$SET'"; exit 1 ;; esac
 bail() { echo "Bail out! $*"; exit 1; }
 [ "$(id -u)" -eq 0 ] || bail "make check-vm needs root (mmdebstrap, the image)"
 command -v qemu-system-x86_64 >/dev/null || bail "qemu-system-x86_64 is missing (make deps: qemu-system-x86)"
