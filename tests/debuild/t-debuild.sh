@@ -88,6 +88,12 @@ check "a second build: exit 0, the layer is reused" "0 1 0" \
 	"$rc $(grep -c '^layer-cache hit' "$LOG") $(grep -c '^install ' "$LOG")"
 dpkg-deb -c "$OUT/nsbox-test-ok_1.0_amd64.deb" >"$W/list2"
 check "... and the same .deb file list, byte for byte" "" "$(cmp "$W/list1" "$W/list2")"
+# lists older than the window (0 minutes): apt is asked again, and its hook
+# finds the layer and stops it before dpkg
+rm -f "$OUT"/*
+build nsbox-test-ok --update-window=0; rc=$?
+check "--update-window=0: the lists updated, apt stopped by its hook at the cached layer" "0 1 1 0 0" \
+	"$rc $(grep -c '^layer-cache hit' "$LOG") $(grep -c '^nsbox-resolved: hello ' "$LOG") $(sed -n '/^=== deps$/,/^=== deps:/p' "$LOG" | grep -c -e '^Setting up ' -e '^Unpacking ' -e '^E: ') $(grep -c '^install ' "$LOG")"
 base12=$("$NSBOX" cache id "$TAR" | cut -c1-12)
 check "nsbox cache list shows the layer on its base" 1 \
 	"$("$NSBOX" cache list | grep -c "current  build dependencies on $base12")"
