@@ -110,7 +110,17 @@ for p in $PKGS; do
 	check "$p: the log says the testbed was nsbox's" "yes" \
 		"$([ -n "$log" ] && zgrep -q -e '-- nsbox --tarball=' "$log" && echo yes)"
 done
-[ "$failed" -eq 0 ] || { sed 's/^/# w1: /' "$W/w1.log"; sed 's/^/# w2: /' "$W/w2.log"; sed 's/^/# c: /' "$W/collector.log"; }
+if [ "$failed" -ne 0 ]; then
+	sed 's/^/# w1: /' "$W/w1.log"
+	sed 's/^/# w2: /' "$W/w2.log"
+	sed 's/^/# c: /' "$W/collector.log"
+	# why a job did not pass: the end of its autopkgtest log
+	for p in $PKGS; do
+		[ "$("$DEBCI" status "$p" 2>/dev/null)" != pass ] || continue
+		log=$(find "$W/data/autopkgtest/$SUITE" -path "*/$p/*" -name log.gz | head -1)
+		[ -z "$log" ] || zcat "$log" | tail -25 | sed "s/^/# $p: /"
+	done
+fi
 
 # --- a worker killed with SIGKILL in the middle of a test ---
 run_ok "debci enqueue $KILLED" "$DEBCI" enqueue "$KILLED"
