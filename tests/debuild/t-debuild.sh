@@ -43,6 +43,12 @@ if grep -q "tarball = $TAR" "$W/create.log"; then ok "--create: prints the profi
 else not_ok "--create: prints the profile lines" "$(tail -5 "$W/create.log")"; fi
 check "the sid base tells apt to ignore Valid-Until (frozen mirror)" "1" \
 	"$("$NSBOX" run --profile="$P" -- sh -c 'grep -rh Check-Valid-Until /etc/apt/apt.conf.d/ | grep -c false' 2>/dev/null)"
+# apt's cache in the base is valid: apt reads it, and does not make it again
+valid_cache='c=/var/cache/apt/pkgcache.bin; a=$(stat -c %Y.%s $c) &&
+	apt-cache -q -o Acquire::Languages=none -o Dir::Cache::srcpkgcache= show dpkg >/dev/null &&
+	[ "$(stat -c %Y.%s $c)" = "$a" ] && echo ok $(find /var/lib/apt/lists -maxdepth 1 -name "*_Packages" | wc -l) $(find /var/lib/apt/lists -name "*Translation*" | wc -l)'
+check "the base keeps apt's lists, without translations, and a valid cache of them" "ok 1 0" \
+	"$("$NSBOX" run --profile="$P" -- sh -c "$valid_cache" 2>&1)"
 sum_tree() { (cd "$1" && find . -printf '%p %m %U %G %s %l\n' | sort; find . -type f -exec cat {} + | md5sum); }
 "$NSBOX" run --profile="$P" -- true 2>/dev/null
 base_tree=$(echo "$W"/cache/roots/[0-9a-f]*/tree)
@@ -74,6 +80,13 @@ check "the log: the plan, the base's identity, every phase with its time" "1 1 2
 check "... hello resolved and installed in that one container, no install phase" "1 1 0" \
 	"$(grep -c '^nsbox-resolved: hello ' "$LOG") $(sed -n '/^=== deps$/,/^=== deps:/p' "$LOG" | grep -c '^Setting up hello ') $(grep -c '^install ' "$LOG")"
 check "the log: the layer was made" 1 "$(grep -c '^layer-cache miss' "$LOG")"
+KEPT=$(echo "$W"/cache/debuild/apt/*/lists)
+check "a first build on a fresh base reads the base's lists: no apt-get update, nothing copied" \
+	"1 .nsbox-base" \
+	"$(grep -c '^nsbox-debuild: the package lists of the base are younger than 30 minutes: no apt-get update$' "$LOG") $(ls -A "$KEPT" | tr '\n' ' ' | sed 's/ $//')"
+ltree=$(echo "$W"/cache/layers/[0-9a-f]*/tree)
+check "... and the layer holds neither lists nor an apt cache" "" \
+	"$(find "$ltree/var/lib/apt/lists" "$ltree/var/cache/apt" -type f 2>/dev/null)"
 check "... its upper in memory: root's tmpfs, in nsbox-debuild's own mount namespace" 1 \
 	"$(grep -c "^build dependencies' upper: in memory (a tmpfs of [0-9]* MiB)\$" "$LOG")"
 check "DEB_BUILD_OPTIONS gets parallel=CPUs" 1 "$(grep -c "^DEB_BUILD_OPTIONS=parallel=$(nproc)\$" "$LOG")"
@@ -94,6 +107,8 @@ rm -f "$OUT"/*
 build nsbox-test-ok --update-window=0; rc=$?
 check "--update-window=0: the lists updated, apt stopped by its hook at the cached layer" "0 1 1 0 0" \
 	"$rc $(grep -c '^layer-cache hit' "$LOG") $(grep -c '^nsbox-resolved: hello ' "$LOG") $(sed -n '/^=== deps$/,/^=== deps:/p' "$LOG" | grep -c -e '^Setting up ' -e '^Unpacking ' -e '^E: ') $(grep -c '^install ' "$LOG")"
+check "... into the kept lists, started from a copy of the base's" "yes no 1" \
+	"$([ -e "$KEPT/.nsbox-updated" ] && echo yes || echo no) $([ -e "$KEPT/.nsbox-base" ] && echo yes || echo no) $(find "$KEPT" -maxdepth 1 -name '*_Packages' | wc -l)"
 base12=$("$NSBOX" cache id "$TAR" | cut -c1-12)
 check "nsbox cache list shows the layer on its base" 1 \
 	"$("$NSBOX" cache list | grep -c "current  build dependencies on $base12")"
@@ -197,8 +212,8 @@ ino=$(stat -c %i "$W/copy.tar.zst")
 NSBOX_PROFILE_PATH="$W/copyprofiles" example "--update --dist=sid" "$W" >"$W/update.out" 2>&1
 check "--update: exit 0, a new file in place" "0 yes" "$? $([ "$(stat -c %i "$W/copy.tar.zst")" != "$ino" ] && echo yes)"
 grep -q "^nsbox-debuild: updated" "$W/update.out" || tail -3 "$W/update.out" | sed "s/^/# /"
-check "--update: the new base runs apt, and keeps no package lists" "ok 0" \
-	"$("$NSBOX" run --profile="$W/copy.conf" -- sh -c 'apt-get --version >/dev/null && echo ok $(find /var/lib/apt/lists -maxdepth 1 -name "*_Packages*" | wc -l)' 2>/dev/null)"
+check "--update: the new base runs apt, keeps its lists and a valid cache of them" "ok 1 0" \
+	"$("$NSBOX" run --profile="$W/copy.conf" -- sh -c "$valid_cache" 2>&1)"
 
 check "every example of nsbox-debuild(1) ran" "" "$(sort "$W/examples" | comm -23 - "$(sort "$W/examples.run" >"$W/s"; echo "$W/s")")"
 "$NSBOX" cache prune --all >/dev/null
