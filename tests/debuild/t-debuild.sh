@@ -212,6 +212,7 @@ ino=$(stat -c %i "$W/copy.tar.zst")
 NSBOX_PROFILE_PATH="$W/copyprofiles" example "--update --dist=sid" "$W" >"$W/update.out" 2>&1
 check "--update: exit 0, a new file in place" "0 yes" "$? $([ "$(stat -c %i "$W/copy.tar.zst")" != "$ino" ] && echo yes)"
 grep -q "^nsbox-debuild: updated" "$W/update.out" || tail -3 "$W/update.out" | sed "s/^/# /"
+"$NSBOX" run --profile="$W/copy.conf" -- true 2>/dev/null # extracted
 check "--update: the new base runs apt, keeps its lists and a valid cache of them" "ok 1 0" \
 	"$("$NSBOX" run --profile="$W/copy.conf" -- sh -c "$valid_cache" 2>&1)"
 
