@@ -101,14 +101,26 @@ check "a second build: exit 0, the layer is reused" "0 1 0" \
 	"$rc $(grep -c '^layer-cache hit' "$LOG") $(grep -c '^install ' "$LOG")"
 dpkg-deb -c "$OUT/nsbox-test-ok_1.0_amd64.deb" >"$W/list2"
 check "... and the same .deb file list, byte for byte" "" "$(cmp "$W/list1" "$W/list2")"
-# lists older than the window (0 minutes): apt is asked again, and its hook
-# finds the layer and stops it before dpkg
+# lists older than the window (0 minutes): checked against the mirror,
+# which still serves the base's Release file, so the base's lists stand;
+# apt is asked again, and its hook finds the layer and stops it before dpkg
 rm -f "$OUT"/*
 build nsbox-test-ok --update-window=0; rc=$?
-check "--update-window=0: the lists updated, apt stopped by its hook at the cached layer" "0 1 1 0 0" \
-	"$rc $(grep -c '^layer-cache hit' "$LOG") $(grep -c '^nsbox-resolved: hello ' "$LOG") $(sed -n '/^=== deps$/,/^=== deps:/p' "$LOG" | grep -c -e '^Setting up ' -e '^Unpacking ' -e '^E: ') $(grep -c '^install ' "$LOG")"
-check "... into the kept lists, started from a copy of the base's" "yes no 1" \
-	"$([ -e "$KEPT/.nsbox-updated" ] && echo yes || echo no) $([ -e "$KEPT/.nsbox-base" ] && echo yes || echo no) $(find "$KEPT" -maxdepth 1 -name '*_Packages' | wc -l)"
+check "--update-window=0: the base's lists checked, apt stopped by its hook at the cached layer" "0 1 1 1 0 0" \
+	"$rc $(grep -c '^nsbox-debuild: the mirror serves the Release files of the package lists of the base: no apt-get update$' "$LOG") $(grep -c '^layer-cache hit' "$LOG") $(grep -c '^nsbox-resolved: hello ' "$LOG") $(sed -n '/^=== deps$/,/^=== deps:/p' "$LOG" | grep -c -e '^Setting up ' -e '^Unpacking ' -e '^E: ') $(grep -c '^install ' "$LOG")"
+check "... the kept lists still unused" ".nsbox-base" "$(ls -A "$KEPT" | tr '\n' ' ' | sed 's/ $//')"
+# sources the base's lists lack (deb-src): apt-get update into the kept
+# lists, which start from a copy of the base's
+echo "deb-src $NSBOX_MIRROR sid main" >"$W/src.list"
+printf '[profile]\ninclude = %s\n\n[mount]\nbind-ro = %s:/etc/apt/sources.list.d/nsbox-test-src.list\n' "$P" "$W/src.list" >"$W/src.conf"
+rm -f "$OUT"/*
+(cd "$W/nsbox-test-ok-1.0" && "$DEBUILD" --profile="$W/src.conf" --output="$OUT" --update-window=0) >"$W/src.out" 2>&1; rc=$?
+check "a source the base's lists lack: apt-get update, apt stopped at the cached layer" "0 0 1 0" \
+	"$rc $(grep -c 'no apt-get update' "$LOG") $(grep -c '^layer-cache hit' "$LOG") $(grep -c '^install ' "$LOG")"
+# The copy keeps the base's mtime, older than the tarball; apt found it
+# current and fetched no Packages again.
+check "... into the kept lists, started from a copy of the base's Packages" "yes no 1 1" \
+	"$([ -e "$KEPT/.nsbox-updated" ] && echo yes || echo no) $([ -e "$KEPT/.nsbox-base" ] && echo yes || echo no) $(find "$KEPT" -maxdepth 1 -name '*_Packages' ! -newer "$TAR" | wc -l) $(find "$KEPT" -maxdepth 1 -name '*_Sources' | wc -l)"
 base12=$("$NSBOX" cache id "$TAR" | cut -c1-12)
 check "nsbox cache list shows the layer on its base" 1 \
 	"$("$NSBOX" cache list | grep -c "current  build dependencies on $base12")"
