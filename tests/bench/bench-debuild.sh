@@ -12,8 +12,12 @@
 # binaries of some packages), and both pass dpkg-buildpackage
 # --sanitize-env. Reports; never fails on a number. Needs root and the mirror.
 #
-# NSBOX_BENCH_SID       the base tarball (default /var/cache/nsbox-test/bench-sid.tar.zst,
-#                       made with nsbox-mkroot when missing)
+# NSBOX_BENCH_SID       the base tarball (default /var/cache/nsbox-test/bench-sid-DATE.tar.zst,
+#                       made with nsbox-mkroot once a day: its apt lists are
+#                       today's, the older ones go)
+# NSBOX_BENCH_COLD_OPTS options of the cold builds only, e.g. --update-window=0:
+#                       the base's lists checked against the mirror (or
+#                       updated) however young they are
 # NSBOX_BENCH_ROUNDS    rounds (default 5)
 # NSBOX_BENCH_PACKAGES  source packages (default "hello cjson")
 # NSBOX_BENCH_PBUILDER  yes: also pbuilder and cowbuilder (their bases are
@@ -25,11 +29,19 @@ DEBUILD="$TOP/debuild/nsbox-debuild"
 ROUNDS=${NSBOX_BENCH_ROUNDS:-5}
 PKGS=${NSBOX_BENCH_PACKAGES:-hello cjson}
 OUT=${NSBOX_BENCH_OUT:-$TOP/tests/bench/out}
-TAR=${NSBOX_BENCH_SID:-/var/cache/nsbox-test/bench-sid.tar.zst}
+TAR=${NSBOX_BENCH_SID:-}
+COLD_OPTS=${NSBOX_BENCH_COLD_OPTS:-}
 MIRROR=${NSBOX_MIRROR:-http://deb.debian.org/debian}
 BU=nsbox-bench # sbuild's unshare mode runs as a user with subordinate ids
 [ "$(id -u)" -eq 0 ] || { echo "bench-debuild: needs root" >&2; exit 1; }
-[ -s "$TAR" ] || "$TOP/helpers/nsbox-mkroot" sid "$TAR" >/dev/null
+if [ -z "$TAR" ]; then
+	TAR=/var/cache/nsbox-test/bench-sid-$(date +%Y%m%d).tar.zst
+	for old in /var/cache/nsbox-test/bench-sid-*.tar.zst; do
+		[ "$old" = "$TAR" ] || rm -f "$old" "$old.lock"
+	done
+fi
+[ -s "$TAR" ] || "$TOP/helpers/nsbox-mkroot" sid "$TAR" >/dev/null 2>&1 ||
+	{ echo "bench-debuild: nsbox-mkroot sid $TAR failed" >&2; exit 1; }
 W=$(mktemp -d /var/tmp/nsbox-bench-debuild.XXXXXX)
 chmod 755 "$W"
 trap 'rm -rf "$W"' EXIT
@@ -66,13 +78,25 @@ nsbox_run() { # PKG cold|warm
 	[ "$2" = warm ] || rm -rf "$W/cache/layers" "$W/cache/debuild"
 	rm -rf "$W/o"
 	mkdir "$W/o"
+	o=''
+	[ "$2" = warm ] || o=$COLD_OPTS
 	t0=$(now)
-	(cd "$(tree_of "$1")" && "$DEBUILD" --profile="$P" --output="$W/o") >"$W/nsbox.out" 2>&1 ||
+	# shellcheck disable=SC2086 # o: words
+	(cd "$(tree_of "$1")" && "$DEBUILD" --profile="$P" --output="$W/o" $o) >"$W/nsbox.out" 2>&1 ||
 		{ tail -5 "$W/nsbox.out" >&2; return 0; }
 	t1=$(now)
 	b=$(sed -n 's/^=== dpkg-buildpackage: exit 0, \([0-9.]*\) s$/\1/p' "$W"/o/*.build)
 	record "${1}_nsbox-$2" "$(secs "$t0" "$t1")" "$b"
 	if [ "$2" = cold ]; then
+		# which lists apt read: the base's (young, or checked against the
+		# mirror), or the kept ones, updated
+		if grep -q '^nsbox-debuild: the package lists of the base are younger' "$W"/o/*.build; then
+			echo "$1 base-young" >>"$W/lists"
+		elif grep -q '^nsbox-debuild: the mirror serves the Release files' "$W"/o/*.build; then
+			echo "$1 base-checked" >>"$W/lists"
+		else
+			echo "$1 updated" >>"$W/lists"
+		fi
 		rm -rf "$W/o.$1"
 		mv "$W/o" "$W/o.$1"
 	fi
@@ -173,6 +197,7 @@ pb_run() { # pbuilder|cowbuilder PKG
 # the base extracted once: "nothing cached but the base"
 for p in $PKGS; do nsbox_run "$p" warm >/dev/null 2>&1 || :; done
 : >"$W/times"
+: >"$W/lists"
 : >"$W/same"
 : >"$W/diffs"
 r=1
@@ -243,6 +268,11 @@ END {
 	if (sb == "no") print "sbuild: not installed (make bench-deps); no comparison of results"
 	if (pb == "no") print "pbuilder, cowbuilder: not measured (NSBOX_BENCH_PBUILDER=yes)"
 }' "$W/times"
+for p in $PKGS; do
+	printf "%s: the cold builds' apt lists: the base's, young %d; the base's, checked against the mirror %d; updated %d\n" "$p" \
+		"$(grep -c "^$p base-young" "$W/lists")" "$(grep -c "^$p base-checked" "$W/lists")" "$(grep -c "^$p updated" "$W/lists")"
+done
+echo "base: $TAR, its lists fetched $(tar -tvf "$TAR" ./var/lib/apt/lists/ 2>/dev/null | awk 'NR == 1 { print $4, $5 }')"
 if [ -s "$W/diffs" ]; then
 	echo "differences from sbuild's results:"
 	awk '!seen[$0]++' "$W/diffs" | head -40
