@@ -99,6 +99,9 @@ for pkg in hello cjson; do
 		"$(cd "$H/src" && stat -c %u:%g $(cat "$W/$pkg.results") | sort -u | tr '\n' ' ' | sed 's/ $//')"
 	check "$pkg: its tree still the user's alone" "" "$(find "$d" ! -uid "$UID_" | head -3)"
 done
+# the user's base keeps its lists, and apt's cache of them valid
+check "hello: the first build read the lists of the user's fresh base: no apt-get update" 1 \
+	"$(grep -c '^nsbox-debuild: the package lists of the base are younger than 30 minutes: no apt-get update$' "$H/src"/hello_*.build)"
 check "hello's .deb installs and runs in a container of the user's" "Hello, world!" \
 	"$(as_u sh -c 'nsbox run --profile=sid-build -m bind-ro:$HOME/src:/mnt -- sh -c "dpkg -i /mnt/hello_*_amd64.deb >/dev/null && hello"' 2>&1)"
 check "nothing nsbox-debuild made is left in /var/tmp" "" "$(find /var/tmp -maxdepth 1 -name 'nsbox-debuild.*' -user "$U")"
