@@ -540,14 +540,17 @@ remove_state(const char *dir)
 	unlink(state);
 }
 
-/* Remove what run ID of statedir left (its lock held by the caller):
- * cgroups, the run directory, the scratch upper, the state; the lock last. */
+/* Remove what run ID of statedir left (its lock held by the caller): the
+ * state first, since a held lock and a state make a live run for nsbox ps,
+ * stop and exec, and this one is dead (nothing here reads the state); then
+ * cgroups, the run directory, the scratch upper; the lock last. */
 static void
 gc_run(const char *statedir, const char *id, int idlen, const char *scratch)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/%.*s", statedir, idlen, id);
 	_cleanup_free_ char *lock = xasprintf("%s.lock", dir);
 
+	remove_state(dir);
 	gc_cgroups(dir);
 	remove_run_dir(dir, NULL);
 	if (scratch) {
@@ -555,7 +558,6 @@ gc_run(const char *statedir, const char *id, int idlen, const char *scratch)
 
 		remove_run_dir(up, NULL);
 	}
-	remove_state(dir);
 	unlink(lock);
 }
 

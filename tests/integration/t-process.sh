@@ -36,8 +36,10 @@ check "L7: each forwarded signal arrives once" "ready INT HUP QUIT USR1 USR2 TER
 check "L7: the payload's status after TERM" 0 "$rc"
 
 for s in INT HUP; do
+	# (the last round's file must not answer for this one)
+	rm -f "$W/ready"
 	"$NSBOX" run --chroot="$ROOT" -- sh -c 'trap "exit 9" '"$s"'; echo ready; while :; do sleep 0.1; done' >"$W/ready" &
-	pid=$!; wait_until 'grep -q ready "$W/ready"'; kill -"$s" $pid; wait $pid
+	pid=$!; wait_until 'grep -qs ready "$W/ready"'; kill -"$s" $pid; wait $pid
 	check "SIG$s to nsbox reaches a trapping payload" 9 $?
 done
 "$NSBOX" run --chroot="$ROOT" -- sleep 1741 &
