@@ -878,6 +878,18 @@ ctl_stats(FILE *out, const char *what, struct nsbox_err *err)
 	return 0;
 }
 
+/* Whether the cgroup dir is frozen: v2's cgroup.events says "frozen 1",
+ * v1's freezer.state "FROZEN" (not "FREEZING": a task still runs). */
+static bool
+frozen(const char *dir, bool v2)
+{
+	_cleanup_free_ char *text = cgroup_read(dir, v2 ? "cgroup.events" : "freezer.state");
+
+	if (!text)
+		return false;
+	return v2 ? strstr(text, "frozen 1") != NULL : startswith(text, "FROZEN");
+}
+
 int
 ctl_freeze(const char *what, bool freeze, struct nsbox_err *err)
 {
@@ -898,10 +910,25 @@ ctl_freeze(const char *what, bool freeze, struct nsbox_err *err)
 		if (!file)
 			continue;
 		fd = open(file, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		if (fd < 0 || write(fd, val, strlen(val)) < 0) {
 			rc = nsbox_error(err, errno, "nsbox %s: %s", cmd, file);
-		else
-			rc = 0;
+			break;
+		}
+		rc = 0;
+		/* As runc and docker pause: done once every task is stopped
+		 * (the kernel freezes them one by one), else thawed again. */
+		for (int t = 0; freeze && !frozen(st.cgroups[i], file == v2); t++) {
+			if (t == 1000) {
+				const char *thaw = file == v2 ? "0" : "THAWED";
+				bool thawed = write(fd, thaw, strlen(thaw)) >= 0;
+
+				rc = nsbox_error(
+					err, 0, "nsbox pause: %s did not freeze within 10 s; %s",
+					what, thawed ? "thawed again" : "and cannot be thawed");
+				break;
+			}
+			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+		}
 	}
 	state_clear(&st);
 	if (rc > 0)

@@ -73,10 +73,12 @@ if only "$PRIV" 3 "limits need a cgroup"; then
 	check "stats: memory with its limit, pids with theirs" "limit 104857600|2, limit 50" \
 		"$(echo "$st" | sed -n 's/^memory [0-9]* bytes, //p')|$(echo "$st" | sed -n 's/^pids //p')"
 	cpu() { "$NSBOX" stats busy | sed -n 's/^cpu \([0-9.]*\) s$/\1/p'; }
-	"$NSBOX" pause busy; sleep 0.2; a=$(cpu); sleep 1; b=$(cpu)
-	check "pause: the container uses no CPU while frozen" "$a" "$b"
-	"$NSBOX" resume busy; sleep 1; c=$(cpu)
-	check "resume: it runs again" "yes" "$(awk -v b="$b" -v c="$c" 'BEGIN { if (c > b + 0.3) print "yes" }')"
+	# pause returns once every task is frozen: no CPU from then on
+	"$NSBOX" pause busy; a=$(cpu); sleep 1; b=$(cpu)
+	check "pause: the container uses no CPU once nsbox pause returns" "$a" "$b"
+	"$NSBOX" resume busy; c=0
+	wait_until 'c=$(cpu); awk -v b="$b" -v c="$c" "BEGIN { exit !(c > b + 0.1) }"'
+	check "resume: it runs again" "yes" "$(awk -v b="$b" -v c="$c" 'BEGIN { if (c > b + 0.1) print "yes" }')"
 	"$NSBOX" stop busy; wait $busy
 fi
 "$NSBOX" run --chroot="$ROOT" --name=plain -- sleep 1724 &
