@@ -45,7 +45,7 @@ PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); p
 # The named profile: root's, 0644, in a directory of the test's own. Each
 # run has an upper on disk (ephemeral) and a cgroup (limits): what a killed
 # run could leave.
-mkdir -p "$W/profiles"
+mkdir -p "$W/profiles" "$W/gate"
 cat >"$W/profiles/bbtest.conf" <<EOF
 [profile]
 description = buildbot's builds (t-buildbot)
@@ -54,6 +54,10 @@ description = buildbot's builds (t-buildbot)
 directory = $ROOT
 ephemeral = yes
 hostname = bbtest
+
+# where the test tells the pass builds to end (gate/go)
+[mount]
+bind-ro = $W/gate:/gate
 
 [limits]
 pids = 64
@@ -98,9 +102,9 @@ def builder(name, argv, **kw):
     return util.BuilderConfig(name=name, workernames=['w1', 'w2'], factory=f)
 
 c['builders'] = [
-    builder('pass', ['sh', '-c', 'sleep 1; hostname']),
+    builder('pass', ['sh', '-c', 'i=0; until [ -e /gate/go ] || [ \$i -ge 600 ]; do sleep 0.1; i=\$((i + 1)); done; hostname']),
     builder('fail', ['sh', '-c', 'echo failing; exit 3']),
-    builder('timeout', ['sleep', '3600'], maxTime=3),
+    builder('timeout', ['sleep', '3600'], maxTime=10),
     builder('bytes', ['sh', '/bytes.sh']),
 ]
 c['schedulers'] = [
@@ -139,14 +143,6 @@ elif what == 'log':  # BUILDER NUMBER CHANNEL: the stdio log's lines of one chan
 EOF
 bbq() { "$PY" "$W/bbq.py" "$M/state.sqlite" "$@"; }
 
-# wait_secs COND SECONDS: wait_until with a longer bound, for buildbot.
-wait_secs() {
-	_end=$(($(date +%s) + $2))
-	until eval "$1"; do
-		[ "$(date +%s)" -lt "$_end" ] || return 1
-		sleep 0.2
-	done
-}
 # wait_builds BUILDER N SECONDS: until BUILDER has N complete builds.
 wait_builds() {
 	wait_secs '[ "$(bbq builds '"$1"' | wc -l)" -ge '"$2"' ]' "$3"
@@ -171,8 +167,12 @@ done
 wait_secs '[ "$(bbq workers)" = "w1 w2" ]' 60
 check "buildbot: both workers are connected" "w1 w2" "$(bbq workers)"
 
-# (a) two builds at once: each worker takes one (max_builds=1).
+# (a) two builds at once: each worker takes one (max_builds=1). The first
+# waits until both run: a worker that is done by the second request could
+# take it as well.
 send pass && send pass
+wait_secs '[ "$("$NSBOX" ps | awk "\$2 == \"bbtest\"" | wc -l)" -ge 2 ]' 60
+: >"$W/gate/go"
 if wait_builds pass 2 60; then
 	check "(a) two passing builds are SUCCESS (0), one on each worker" "0 w1|0 w2" \
 		"$(bbq builds pass | awk '{print $2, $3}' | sort | paste -sd '|' -)"
@@ -194,7 +194,7 @@ else
 	not_ok "(b) a failing build" "$(tail -5 "$M/twistd.log" | tr '\n' ' ')"
 fi
 
-# (c) maxTime=3 on a sleep of an hour: buildbot kills the step's process
+# (c) maxTime=10 on a sleep of an hour: buildbot kills the step's process
 # group with SIGKILL (its default). The container was there, and then
 # nothing of it is: not in ps, no process, no state, no upper, no cgroup.
 send timeout
@@ -207,11 +207,11 @@ audit_snapshot during
 check "(c) ... with a cgroup, an upper and its state" "cgroup upper state" \
 	"$(cmp -s "$W/before.cgroups" "$W/during.cgroups" || printf cgroup) $(grep -q '^scratch ' "$W/during.state" && printf upper) $(grep -q '[.]json$' "$W/during.state" && printf state)"
 if wait_builds timeout 1 60; then
-	check "(c) a step past its maxTime is FAILURE (2), after about 3 s" "2 yes" \
-		"$(bbq step timeout 1 | awk '{print $1, ($2 >= 3 && $2 < 30) ? "yes" : "no"}')"
+	check "(c) a step past its maxTime is FAILURE (2), after about 10 s" "2 yes" \
+		"$(bbq step timeout 1 | awk '{print $1, ($2 >= 10 && $2 < 40) ? "yes" : "no"}')"
 	check "(c) ... as timed out, killed with SIGKILL" \
-		"command timed out: 3 seconds elapsed running|process killed by signal 9" \
-		"$(bbq log timeout 1 h | grep -o -e 'command timed out: 3 seconds elapsed running' -e 'process killed by signal 9' | paste -sd '|' -)"
+		"command timed out: 10 seconds elapsed running|process killed by signal 9" \
+		"$(bbq log timeout 1 h | grep -o -e 'command timed out: 10 seconds elapsed running' -e 'process killed by signal 9' | paste -sd '|' -)"
 else
 	not_ok "(c) a timed out build" "$(tail -5 "$M/twistd.log" | tr '\n' ' ')"
 fi

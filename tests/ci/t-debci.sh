@@ -82,7 +82,7 @@ w1=$!
 "$DEBCI" worker --backend=nsbox >>"$W/w2.log" 2>&1 &
 w2=$!
 # both consume: each has its connection to the broker
-if wait_until '[ "$(debci_consumers)" -ge 2 ]'; then ok "two debci workers consume debci-tests-$(dpkg --print-architecture)-nsbox"
+if wait_secs '[ "$(debci_consumers)" -ge 2 ]' 60; then ok "two debci workers consume debci-tests-$(dpkg --print-architecture)-nsbox"
 else not_ok "two debci workers consume" "$(cat "$W/w1.log" "$W/w2.log")"; fi
 # shellcheck disable=SC2086 # the package names
 run_ok "debci enqueue $PKGS" "$DEBCI" enqueue $PKGS

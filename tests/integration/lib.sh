@@ -78,6 +78,16 @@ wait_until() {
 	done
 }
 
+# wait_secs COND SECONDS: wait_until with a longer bound, for daemons
+# (buildbot, debci's workers) that take seconds to start.
+wait_secs() {
+	_end=$(($(date +%s) + $2))
+	until eval "$1"; do
+		[ "$(date +%s)" -lt "$_end" ] || return 1
+		sleep 0.2
+	done
+}
+
 # wait_running NAME: until the container NAME is in nsbox ps.
 wait_running() {
 	wait_until "\"\$NSBOX\" ps 2>/dev/null | awk -v n='$1' '\$1 == n {f = 1} END {exit !f}'"
@@ -143,12 +153,21 @@ audit_snapshot() {
 		'$2 != "-" && $3 !~ /^Z/ && ($4 == "nsbox" || $2 != own) {print $1, $4}' | sort >"$W/$1.procs"
 }
 
+# Whether the snapshot "after" is "before", with no process more.
+audit_same() {
+	for _f in mounts state cgroups links; do
+		cmp -s "$W/before.$_f" "$W/after.$_f" || return 1
+	done
+	[ -z "$(comm -13 "$W/before.procs" "$W/after.procs")" ]
+}
+
 # The host must look as it did before: no mounts, no state left.
 audit_check() {
-	# where systemd manages the cgroups, a run's scope goes just after it
+	# Until the host is as it was, 10 s at most: where systemd manages the
+	# cgroups, a run's scope goes just after it, and a killed run's sweeper
+	# may still be removing its leftovers. A leak is there still after that.
 	# shellcheck disable=SC2016 # expanded by wait_until's eval
-	wait_until 'find /sys/fs/cgroup -name "nsbox-*" -type d 2>/dev/null | sort | cmp -s - "$W/before.cgroups"'
-	audit_snapshot after
+	wait_until 'audit_snapshot after; audit_same'
 	if cmp -s "$W/before.mounts" "$W/after.mounts"; then ok "$1: no mounts left on the host"
 	else not_ok "$1: no mounts left on the host" "$(diff "$W/before.mounts" "$W/after.mounts" | tr '\n' ' ')"; fi
 	if cmp -s "$W/before.state" "$W/after.state"; then ok "$1: no state left in /run/nsbox"
@@ -293,6 +312,9 @@ init_fds() {
 		echo "no payload"
 	else
 		_init=$(awk '{print $4}' "/proc/$_pl/stat")
+		# the sleep may run before its init has closed all: nsbox ps lists
+		# the run once the init's end of the setup channel is closed
+		wait_until "\"\$NSBOX\" ps | awk -v p=$_init '\$3 == p {f = 1} END {exit !f}'"
 		ls "/proc/$_init/fd" | tr '\n' ' ' | sed 's/ $//'
 		kill "$_pl"
 	fi

@@ -36,8 +36,10 @@ check "pflask's --attach=PID (of nsbox) works too" "yes" \
 id=$("$NSBOX" ps --json | python3 -c 'import json, sys; print([r["id"] for r in json.load(sys.stdin) if r["name"] == "bg"][0])')
 sock=$STATEDIR/$id/attach.sock
 mv "$sock" "$sock.real"
-$AS_CALLER /usr/bin/python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); time.sleep(3)' "$sock" &
+# (it listens before the path exists: a connect then finds a listener)
+$AS_CALLER /usr/bin/python3 -c 'import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1] + ".new"); s.listen(1)
+os.rename(sys.argv[1] + ".new", sys.argv[1]); time.sleep(60)' "$sock" &
 squat=$!
 wait_until "[ -S '$sock' ]" || not_ok "L19: the squatter serves $sock"
 err=$(printf '\0' | timeout 5 "$NSBOX" attach bg 2>&1); rc=$?

@@ -122,6 +122,7 @@ check "--kill-leftovers: the container runs on" "1728" "$("$NSBOX" exec --kill-l
 # without it, as nsenter and docker exec: nsbox exec returns with the
 # command, and the sleep stays (it would hold a pipe on its stdout)
 "$NSBOX" exec st -- sh -c 'sleep 1044 >/dev/null & echo started' >"$W/left.out"
+wait_proc 'sleep 1044' # (sh may exit before its child has exec'd sleep)
 check "the default leaves them running" "started 1" "$(cat "$W/left.out") $(pgrep -fc '^sleep 1044$')"
 
 # --- nsbox stop of a name that is gone ---
@@ -169,7 +170,7 @@ j=0
 while [ $j -lt 100 ] && ! "$NSBOX" ps | grep -q '^watch '; do sleep 0.05; j=$((j + 1)); done
 j=0 fails=0
 while [ $j -lt "$rounds" ]; do
-	"$NSBOX" exec watch -- sleep 0.02 || fails=$((fails + 1))
+	"$NSBOX" exec watch -- sleep 0.05 || fails=$((fails + 1)) # (the watcher must see it)
 	j=$((j + 1))
 done
 wait $watch; rc=$?

@@ -33,9 +33,9 @@ wait "$leader" 2>/dev/null
 # ps shows it until the container's init has died (with nsbox, not in
 # the same instant)
 wait_until '[ -z "$("$NSBOX" ps | awk '"'"'$1 == "killed"'"'"')" ]'
-check "SIGKILL to the group: gone from ps" "" "$("$NSBOX" ps | awk '$1 == "killed"')"
 # no gc here: the sweeper alone
 wait_until 'audit_snapshot mid; cmp -s "$W/before.state" "$W/mid.state" && cmp -s "$W/before.procs" "$W/mid.procs"'
+check "SIGKILL to the group: gone from ps" "" "$("$NSBOX" ps | awk '$1 == "killed"')"
 check "the sweeper is done, and gc finds nothing" "" "$("$NSBOX" gc --dry-run 2>&1)"
 audit_check "killed group"
 

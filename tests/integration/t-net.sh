@@ -80,11 +80,11 @@ check "macvlan: gone after" "$before" "$(links)"
 
 # macvlan: two containers on one master talk to each other
 ip link set hveth up; ip link set hpeer up
-"$NSBOX" run --chroot="$ROOT" --netif=macvlan:hveth:mv0 --set network.address=mv0:169.254.2.1/16 -- sleep 3 &
-pid=$!; wait_proc 'sleep 3'
+"$NSBOX" run --chroot="$ROOT" --netif=macvlan:hveth:mv0 --set network.address=mv0:169.254.2.1/16 -- sleep 1731 &
+pid=$!; wait_proc 'sleep 1731'
 check "macvlan: traffic between two containers" "yes" \
 	"$(run --caps=+net_raw --netif=macvlan:hveth:mv0 --set network.address=mv0:169.254.2.2/16 -- sh -c 'ping -c1 -W2 169.254.2.1 >/dev/null && echo yes')"
-wait "$pid"
+kill "$pid"; wait "$pid"
 ip link set hveth down; ip link set hpeer down
 
 # a profile alone gives a container a working link to the host
@@ -124,11 +124,13 @@ check "N6: kill -9: a moved veth end is destroyed with the namespace, and its pe
 "$NSBOX" gc >/dev/null 2>&1
 ip link add hveth type veth peer name hpeer
 
-# N2: two runs with the same fixed host name: one wins, the other is refused
-"$NSBOX" run --chroot="$ROOT" --name=vsame --netif=veth:vsame:eth0 -- sleep 2 &
+# N2: two runs with the same fixed host name: one wins, the other is
+# refused; the first lives until it is told to end (TERM, which it traps)
+"$NSBOX" run --chroot="$ROOT" --name=vsame --netif=veth:vsame:eth0 -- \
+	sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done' &
 pid=$!; wait_running vsame
 err=$(run --netif=veth:vsame:eth0 -- true 2>&1); rc=$?
-wait "$pid"; rc1=$?
+kill "$pid"; wait "$pid"; rc1=$?
 check "N2: the first run" 0 "$rc1"
 check "N2: the second is refused" "125 nsbox: command line: network.netif: host interface 'vsame' already exists" "$rc $err"
 check "N2: nothing leaked" "$before" "$(links)"

@@ -29,8 +29,10 @@ check "init = no, no PID namespace: refused" "125" \
 # In the background, "$NSBOX" itself: $! must be nsbox, not a subshell.
 "$NSBOX" run --chroot="$ROOT" -- nsbox-probe sig-wait >"$W/sig" &
 pid=$!
-i=0; until [ -s "$W/sig" ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
-for s in INT HUP QUIT USR1 USR2 TERM; do kill -"$s" $pid; sleep 0.2; done
+wait_until 'grep -qx ready "$W/sig"'
+# each one once the last has arrived: two pending at once are taken lowest
+# first (HUP before INT), by the kernel, not by nsbox
+for s in INT HUP QUIT USR1 USR2 TERM; do kill -"$s" $pid; wait_until "grep -qx $s \"\$W/sig\""; done
 wait $pid; rc=$?
 check "L7: each forwarded signal arrives once" "ready INT HUP QUIT USR1 USR2 TERM" "$(tr '\n' ' ' <"$W/sig" | sed 's/ $//')"
 check "L7: the payload's status after TERM" 0 "$rc"
@@ -73,13 +75,13 @@ if only "root no-openat2" 7 "no PID namespace with a user namespace: the root's 
 	check "no PID namespace: a daemon left behind, the run's status" "0 started" "$rc $out"
 	check "... and the daemon is gone when nsbox returns" 0 "$(pgrep -fc '^sleep 1719$' || true)"
 	"$NSBOX" run --chroot="$ROOT" --no-pidns -- sh -c 'setsid sleep 1720 & echo started; sleep 1721' >"$W/nopid" &
-	pid=$!; wait_file "$W/nopid"
+	pid=$!; wait_file "$W/nopid"; wait_proc 'sleep 1720'
 	check "... SIGTERM of nsbox: the run had started its daemon" "started 1" "$(cat "$W/nopid") $(pgrep -fc '^sleep 1720$')"
 	kill -TERM $pid; wait $pid
 	check "... SIGTERM of nsbox: nothing of the run survives" 0 "$(pgrep -fc '^sleep 17(20|21)$' || true)"
 	: >"$W/nopid"
 	"$NSBOX" run --chroot="$ROOT" --no-pidns -- sh -c 'setsid sleep 1722 & echo started; sleep 1723' >"$W/nopid" &
-	pid=$!; wait_file "$W/nopid"
+	pid=$!; wait_file "$W/nopid"; wait_proc 'sleep 1722'
 	check "... kill -9 of nsbox: the run had started its daemon" "started 1" "$(cat "$W/nopid") $(pgrep -fc '^sleep 1722$')"
 	kill -KILL $pid; wait $pid 2>/dev/null
 	# no gc: the run's sweeper kills the cgroup once nsbox is gone
@@ -130,8 +132,17 @@ check "/dev/console is the pty" "136 0" \
 	"$(inpty "$NSBOX run --chroot=$ROOT -- stat -c '%t %T' /dev/console" </dev/null | tr -d '\r' | sed 's/^88 /136 /')"
 check "the window size is copied" "33 77" \
 	"$(inpty "stty rows 33 cols 77; $NSBOX run --chroot=$ROOT -- nsbox-probe winsize" </dev/null | tr -d '\r')"
+# The resize once the payload's sh catches WINCH (bit 28 of SigCgt), not
+# after a guess of how long a start takes; the payload gives up after 60 s.
+cat >"$W/winch.sh" <<EOF
+stty rows 20 cols 60
+"$NSBOX" run --chroot="$ROOT" -- sh -c 'trap "nsbox-probe winsize; exit 0" WINCH; i=0; while [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done; echo not resized' </dev/tty &
+armed() { for p in \$(pgrep -f '^sh -c trap'); do awk '/^SigCgt:/ {exit !index("89abcdef", substr(\$2, 10, 1))}' /proc/\$p/status && return 0; done; return 1; }
+i=0; until armed || [ \$i -ge 600 ]; do sleep 0.05; i=\$((i + 1)); done
+stty rows 40 cols 90; kill -WINCH \$!; wait
+EOF
 check "SIGWINCH resizes the container's pty" "40 90" \
-	"$(inpty "stty rows 20 cols 60; $NSBOX run --chroot=$ROOT -- sh -c 'trap \"nsbox-probe winsize; exit 0\" WINCH; while :; do sleep 0.1; done' </dev/tty & sleep 1; stty rows 40 cols 90; kill -WINCH \$!; wait" </dev/null | tr -d '\r' | tail -1)"
+	"$(inpty "sh $W/winch.sh" </dev/null | tr -d '\r' | tail -1)"
 check "10 MB of output drained through the pty" 10000000 \
 	"$(inpty "$NSBOX run --chroot=$ROOT -- sh -c 'head -c 10000000 /dev/zero | tr \"\\\\0\" a'" </dev/null | tr -cd a | wc -c)"
 check "the exit status through the pty" 7 "$(inpty_rc "$NSBOX run --chroot=$ROOT -- sh -c 'exit 7'" </dev/null >/dev/null; echo $?)"

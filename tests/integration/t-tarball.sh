@@ -235,8 +235,9 @@ rm "$T/root.tar.bz2"
 list=$("$NSBOX" cache list)
 check "cache list: a header, an entry per tarball, a total" 5 "$(echo "$list" | wc -l)"
 check "cache list: a gone tarball" 1 "$(echo "$list" | grep -c "gone     $T/root.tar.bz2")"
-"$NSBOX" run --set root.tarball="$T/root.tar.gz" -- sleep 3.25 &
-wait_proc 'sleep 3.25' || not_ok "a run on root.tar.gz starts"
+"$NSBOX" run --set root.tarball="$T/root.tar.gz" -- sleep 1733 &
+inuse=$!
+wait_proc 'sleep 1733' || not_ok "a run on root.tar.gz starts"
 check "cache list: in use" 1 "$("$NSBOX" cache list | grep -c "in use   $T/root.tar.gz")"
 check "cache prune --dry-run: says what would go, removes nothing" "1 3" \
 	"$("$NSBOX" cache prune --dry-run | grep -c "^would remove .*root.tar.bz2: gone") $(entries)"
@@ -244,7 +245,7 @@ check "cache prune --dry-run: says what would go, removes nothing" "1 3" \
 check "cache prune: the gone tarball's entry goes, the current ones stay" 2 "$(entries)"
 "$NSBOX" cache prune --all >/dev/null
 check "cache prune --all: the entry in use stays" 1 "$(entries)"
-wait
+kill "$inuse"; wait "$inuse"
 "$NSBOX" cache prune --all >/dev/null
 check "cache prune --all: then it goes too" "0 yes" "$(entries) $(tmp_empty && echo yes)"
 check "cache prune: index and locks are empty" "" "$(ls -A "$CACHE/roots/index"; ls -A "$CACHE/roots/locks")"
