@@ -356,21 +356,65 @@ set_limits(const struct rlimit *rl, size_t n)
 	}
 }
 
+/* Whether the process whose /proc directory is proc is inside an execve:
+ * from the moment its new image replaces the old (the payload's setup
+ * channel closes then, and nsbox run reports the container started) until
+ * the kernel has laid out its arguments and environment, its cmdline and
+ * environ read empty. After an execve, cmdline holds at least one byte,
+ * even for an empty argv. */
+static bool
+in_execve(int proc)
+{
+	_cleanup_close_ int fd = openat(proc, "cmdline", O_RDONLY | O_CLOEXEC);
+	char c;
+
+	return fd >= 0 && read(fd, &c, 1) == 0;
+}
+
+/* The environment of the process whose /proc directory is proc, into
+ * *buf (NUL-separated, len bytes). */
+static int
+read_environ(int proc, char **buf, size_t *len)
+{
+	_cleanup_close_ int fd = openat(proc, "environ", O_RDONLY | O_CLOEXEC);
+	const char *why;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	if (read_regular_file(fd, 1 << 20, buf, len, &why) == 0)
+		return 0;
+	/* /proc files are not regular in size: read it plainly */
+	*buf = xmalloc(1 << 16);
+	if (lseek(fd, 0, SEEK_SET) < 0 || (n = read(fd, *buf, (1 << 16) - 1)) < 0) {
+		free(*buf);
+		*buf = NULL;
+		return -1;
+	}
+	(*buf)[n] = '\0';
+	*len = (size_t)n;
+	return 0;
+}
+
 /* The identity of the process whose /proc directory is proc, read in its
  * user namespace: the ids are then the container's, and its files are
- * readable to a user whose container runs its command as another id. */
+ * readable to a user whose container runs its command as another id.
+ * Read once the process is through an execve (2 s at most): halfway, its
+ * environment would read empty. */
 static int
 read_ident(int proc, pid_t pid, struct ident *id, struct nsbox_err *err)
 {
 	_cleanup_free_ char *st = xasprintf("/proc/%d/status", (int)pid);
 	_cleanup_free_ char *en = xasprintf("/proc/%d/environ", (int)pid);
-	_cleanup_close_ int sfd = openat(proc, "status", O_RDONLY | O_CLOEXEC);
-	_cleanup_fclose_ FILE *f = sfd >= 0 ? fdopen(steal_fd(&sfd), "re") : NULL;
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int sfd = -1;
+	_cleanup_fclose_ FILE *f = NULL;
 	char line[1024], *buf = NULL;
 	size_t len = 0;
-	const char *why;
 
+	for (int i = 0; i < 400 && in_execve(proc); i++)
+		usleep(5000);
+	sfd = openat(proc, "status", O_RDONLY | O_CLOEXEC);
+	f = sfd >= 0 ? fdopen(steal_fd(&sfd), "re") : NULL;
 	if (!f)
 		return nsbox_error(err, errno, "%s", st);
 	while (fgets(line, sizeof(line), f)) {
@@ -396,22 +440,27 @@ read_ident(int proc, pid_t pid, struct ident *id, struct nsbox_err *err)
 		else if (startswith(line, "NoNewPrivs:"))
 			id->nnp = strtol(line + 11, NULL, 10) != 0;
 	}
-	fd = openat(proc, "environ", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || read_regular_file(fd, 1 << 20, &buf, &len, &why) < 0) {
-		/* /proc files are not regular in size: read it plainly */
-		ssize_t n;
-
-		buf = xmalloc(1 << 16);
-		if (fd < 0 || (n = read(fd, buf, (1 << 16) - 1)) < 0) {
-			free(buf);
+	/* Empty: an empty environment (env -i), or the process went into an
+	 * execve since: taken for empty once seen so twice, each time outside
+	 * an execve. */
+	for (int i = 0, settled = 0; i < 400; i++) {
+		free(buf);
+		buf = NULL;
+		if (read_environ(proc, &buf, &len) < 0)
 			return nsbox_error(err, errno, "%s", en);
-		}
-		buf[n] = '\0';
-		len = (size_t)n;
+		if (len > 0)
+			break;
+		if (!in_execve(proc)) {
+			if (++settled == 2)
+				break;
+		} else
+			usleep(5000);
 	}
 	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
 		strv_push(&id->env, buf + i);
 	free(buf);
+	if (!id->env) /* an empty environment (env -i) is one still */
+		id->env = xcalloc(1, sizeof(*id->env));
 	return 0;
 }
 

@@ -200,6 +200,15 @@ done
 for f in "$W"/ap/*.out "$W"/nd/*.out "$W"/un/*.out "$W"/uap/*.out; do
 	[ ! -s "$f" ] || [ "$failed" -eq 0 ] || tail -3 "$f" | sed "s|^|# ${f#"$W"/}: |"
 done
+# sbuild writes what went wrong (its own and the server's stderr) to the
+# build's log, not to its output: a failed build's log, its end
+[ "$failed" -eq 0 ] || for d in "$W"/ap/* "$W"/un/* "$W"/uap/*; do
+	[ -d "$d" ] || continue
+	! ls "$d"/*.deb >/dev/null 2>&1 || continue
+	for f in "$d"/*.build; do
+		[ -f "$f" ] && [ ! -L "$f" ] && grep -v '^$' "$f" | tail -25 | sed "s|^|# ${f#"$W"/}: |"
+	done
+done
 
 "$NSBOX" cache prune --all >/dev/null
 check "nothing the server made is left in /var/tmp" "" "$(find /var/tmp -maxdepth 1 -name 'autopkgtest-virt-nsbox.*' -newer "$W/bin/nsbox")"

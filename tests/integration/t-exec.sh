@@ -180,5 +180,30 @@ check "the watcher saw them come and go, and opened the exe of some once they ra
 	"$rc $([ "${seen:-0}" -ge "$rounds" ] && echo yes) $([ "${opened:-0}" -gt 0 ] && echo yes)"
 check "no handle on the host's nsbox through /proc/PID/exe, of the joining process or of the init" "0" "${handles:-?}"
 
+# --- the payload's environment, whatever it is, whenever exec comes ---
+# exec gives its command the payload's environment, read from
+# /proc/PID/environ. An empty one (env -i) is empty still, and nsbox exec
+# does not crash on it (it did: 139). Nor on a payload caught inside an
+# execve, whose environ reads empty until the kernel has laid out the new
+# image: nsbox run reports a container started from the moment its payload
+# is in execve, so the first exec after a start could catch it there
+# (autopkgtest-virt-nsbox's open, under load). Here the payload is in
+# execve again and again.
+"$NSBOX" run --detach --name=envi --chroot="$ROOT" -- env -i /bin/sleep 1734 >/dev/null
+check "exec into a payload with an empty environment: none, and its status" "|0" \
+	"$("$NSBOX" exec envi -- env; echo "|$?")"
+"$NSBOX" stop envi
+"$NSBOX" run --detach --name=reexec --chroot="$ROOT" --setenv=MARK=kept -- \
+	sh -c 'exec sh -c "$0" "$0"' 'exec sh -c "$0" "$0"' >/dev/null
+j=0 bad=
+while [ $j -lt 200 ]; do
+	got=$("$NSBOX" exec reexec -- sh -c 'echo "$MARK"' 2>&1; echo "rc=$?")
+	[ "$got" = "kept
+rc=0" ] || bad="${bad}[$got]"
+	j=$((j + 1))
+done
+check "200 execs into a payload that execs itself without end: each gets its environment" "" "$bad"
+"$NSBOX" stop reexec
+
 audit_check "exec"
 finish

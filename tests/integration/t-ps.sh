@@ -104,7 +104,7 @@ fi
 
 "$NSBOX" run --chroot="$ROOT" --name=stubborn --set process.grace=1 -- sh -c 'trap "" TERM; echo ready; sleep 1722' >"$W/stubborn.out" &
 pid=$!
-wait_until 'grep -q ready "$W/stubborn.out"'
+wait_until 'grep -qs ready "$W/stubborn.out"'
 "$NSBOX" stop stubborn
 wait $pid
 check "stop: SIGKILL after the grace period" 137 $?
