@@ -82,6 +82,13 @@ check "-r %r (sbuild knew no distribution): refused, with why" \
 	"2 autopkgtest-virt-nsbox: error: -r %r: not a suite (sbuild substitutes %r only when it knows the distribution: give it -d)" \
 	"$rc $(printf '%s\n' "$err" | tail -1)"
 
+# --- an open that fails once the testbed runs, as the user: nothing left ---
+# In a user namespace the upper's work directory (the kernel's, mode 0)
+# and what the testbed's root wrote are not the user's to remove plainly.
+out=$(printf 'open\n' | as_u "$W/bin/autopkgtest-virt-nsbox" -r unstable -u no:such 2>&1); rc=$?
+check "as $U, an open that fails once the testbed runs (useradd refuses the user): 12, and no testbed or directory left" \
+	"12 yes||" "$rc $(case $out in *"failure: "*useradd*) echo yes ;; esac)|$(as_u "$W/bin/nsbox" ps | awk '$1 ~ /^autopkgtest-/')|$(find /var/tmp -maxdepth 1 -name 'autopkgtest-virt-nsbox.*' -user "$U")"
+
 # --- the sources, from the mirror's sid, unpacked (for nsbox-debuild) ---
 mkdir -m 755 "$W/src"
 "$NSBOX" run --profile="$P" --set namespaces.net=no -m bind-ro:/etc/resolv.conf:/etc/resolv.conf \

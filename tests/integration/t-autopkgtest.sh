@@ -150,6 +150,16 @@ wait_until "! \"\$NSBOX\" ps | grep -q '^$name '"
 check "SIGKILL of the server: no container left" "" "$("$NSBOX" ps | awk -v n="$name" '$1 == n')"
 servers | xargs -r rm -rf # what a killed server cannot remove
 
+# --- an open that fails once the testbed runs leaves nothing ---
+# (useradd refuses the suggested user's name; VirtSubproc cleans up only
+# an opened testbed, and sbuild SIGKILLs a server whose open failed)
+out=$(printf 'open\n' | "$SERVER" -t "$TAR" -u no:such 2>&1); rc=$?
+check "an open that fails once the testbed runs (useradd refuses the user): the server says why, exits 12" \
+	"12 ok yes" "$rc $(printf '%s\n' "$out" | head -1) $(case $out in *"failure: "*useradd*) echo yes ;; esac)"
+check "... its testbed is gone as it exits" "" "$("$NSBOX" ps | awk '$1 ~ /^autopkgtest-/')"
+check "... and its directory" "" "$(servers)"
+servers | xargs -r rm -rf
+
 # --- the real autopkgtest ---
 S=$W/nsbox-at-demo
 cp -r "$TOP/tests/fixtures/autopkgtest/nsbox-at-demo" "$S"
