@@ -356,19 +356,31 @@ set_limits(const struct rlimit *rl, size_t n)
 	}
 }
 
-/* Whether the process whose /proc directory is proc is inside an execve:
- * from the moment its new image replaces the old (the payload's setup
- * channel closes then, and nsbox run reports the container started) until
- * the kernel has laid out its arguments and environment, its cmdline and
- * environ read empty. After an execve, cmdline holds at least one byte,
- * even for an empty argv. */
-static bool
-in_execve(int proc)
+/* The bounds of the environment of the process whose /proc directory is
+ * proc, fields 50 and 51 of its stat: both 0 inside an execve, from the
+ * moment the new image replaces the old (the payload's setup channel
+ * closes then, and nsbox run reports the container started) until the
+ * kernel has laid out its arguments and environment; equal for an empty
+ * environment. The kernel shows them to whoever may read its environ.
+ * -1 when unreadable. */
+static int
+env_bounds(int proc, unsigned long long *start, unsigned long long *end)
 {
-	_cleanup_close_ int fd = openat(proc, "cmdline", O_RDONLY | O_CLOEXEC);
-	char c;
+	_cleanup_close_ int fd = openat(proc, "stat", O_RDONLY | O_CLOEXEC);
+	char buf[2048], *p;
+	ssize_t n;
+	int field = 2; /* that of comm, which ends at the last ')' */
 
-	return fd >= 0 && read(fd, &c, 1) == 0;
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (!(p = strrchr(buf, ')')))
+		return -1;
+	while (field < 50 && (p = strchr(p + 1, ' ')))
+		field++;
+	if (!p || sscanf(p, " %llu %llu", start, end) != 2)
+		return -1;
+	return 0;
 }
 
 /* The environment of the process whose /proc directory is proc, into
@@ -411,12 +423,30 @@ read_ident(int proc, pid_t pid, struct ident *id, struct nsbox_err *err)
 	char line[1024], *buf = NULL;
 	size_t len = 0;
 
-	for (int i = 0; i < 400 && in_execve(proc); i++)
+	/* Empty where the bounds say it is not: inside an execve, or the
+	 * process went into one since. Where they stay unknown (a zombie),
+	 * what environ gives after 2 s. Once it is through, its ids are the
+	 * new image's. */
+	for (int i = 0; i < 400; i++) {
+		unsigned long long es, ee;
+
+		if (env_bounds(proc, &es, &ee) == 0 && ee != 0 && es == ee)
+			break; /* empty (env -i) */
+		free(buf);
+		buf = NULL;
+		len = 0;
+		if (read_environ(proc, &buf, &len) < 0)
+			return nsbox_error(err, errno, "%s", en);
+		if (len > 0)
+			break;
 		usleep(5000);
+	}
 	sfd = openat(proc, "status", O_RDONLY | O_CLOEXEC);
 	f = sfd >= 0 ? fdopen(steal_fd(&sfd), "re") : NULL;
-	if (!f)
+	if (!f) {
+		free(buf);
 		return nsbox_error(err, errno, "%s", st);
+	}
 	while (fgets(line, sizeof(line), f)) {
 		unsigned a, b;
 
@@ -439,22 +469,6 @@ read_ident(int proc, pid_t pid, struct ident *id, struct nsbox_err *err)
 			id->bnd = strtoull(line + 7, NULL, 16);
 		else if (startswith(line, "NoNewPrivs:"))
 			id->nnp = strtol(line + 11, NULL, 10) != 0;
-	}
-	/* Empty: an empty environment (env -i), or the process went into an
-	 * execve since: taken for empty once seen so twice, each time outside
-	 * an execve. */
-	for (int i = 0, settled = 0; i < 400; i++) {
-		free(buf);
-		buf = NULL;
-		if (read_environ(proc, &buf, &len) < 0)
-			return nsbox_error(err, errno, "%s", en);
-		if (len > 0)
-			break;
-		if (!in_execve(proc)) {
-			if (++settled == 2)
-				break;
-		} else
-			usleep(5000);
 	}
 	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
 		strv_push(&id->env, buf + i);
