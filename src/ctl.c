@@ -356,30 +356,50 @@ set_limits(const struct rlimit *rl, size_t n)
 	}
 }
 
-/* The bounds of the environment of the process whose /proc directory is
- * proc, fields 50 and 51 of its stat: both 0 inside an execve, from the
- * moment the new image replaces the old (the payload's setup channel
- * closes then, and nsbox run reports the container started) until the
- * kernel has laid out its arguments and environment; equal for an empty
- * environment. The kernel shows them to whoever may read its environ.
- * -1 when unreadable. */
+/* From the stat of the process whose /proc directory is proc: where its
+ * code ends (field 27) and the bounds of its environment (50 and 51), -1
+ * when unreadable. The kernel lays out a new image's arguments and
+ * environment on its stack, then records its code and data: from the
+ * moment an execve replaces the old image (the payload's setup channel
+ * closes then, and nsbox run reports the container started) until then,
+ * the end of code is 0, and the bounds are 0, or equal for a moment.
+ * Once it is not 0, equal bounds are an empty environment. The kernel
+ * shows these to whoever may read environ (else 1, 0 and 0). */
 static int
-env_bounds(int proc, unsigned long long *start, unsigned long long *end)
+stat_image(int proc, unsigned long long *end_code, unsigned long long *env_start,
+	   unsigned long long *env_end)
 {
 	_cleanup_close_ int fd = openat(proc, "stat", O_RDONLY | O_CLOEXEC);
-	char buf[2048], *p;
+	char buf[2048], *p, *q;
 	ssize_t n;
-	int field = 2; /* that of comm, which ends at the last ')' */
 
 	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
 		return -1;
 	buf[n] = '\0';
 	if (!(p = strrchr(buf, ')')))
-		return -1;
-	while (field < 50 && (p = strchr(p + 1, ' ')))
-		field++;
-	if (!p || sscanf(p, " %llu %llu", start, end) != 2)
-		return -1;
+		return -1; /* comm, which ends at the last ')', is field 2 */
+	p++;
+	for (int field = 3; field <= 51; field++, p = q) {
+		unsigned long long v;
+
+		while (*p == ' ')
+			p++;
+		errno = 0;
+		v = strtoull(p, &q, 10);
+		if (q == p || errno) {
+			if (field == 3) { /* the state, a letter */
+				q = p + 1;
+				continue;
+			}
+			return -1;
+		}
+		if (field == 27)
+			*end_code = v;
+		else if (field == 50)
+			*env_start = v;
+		else if (field == 51)
+			*env_end = v;
+	}
 	return 0;
 }
 
@@ -423,14 +443,14 @@ read_ident(int proc, pid_t pid, struct ident *id, struct nsbox_err *err)
 	char line[1024], *buf = NULL;
 	size_t len = 0;
 
-	/* Empty where the bounds say it is not: inside an execve, or the
-	 * process went into one since. Where they stay unknown (a zombie),
-	 * what environ gives after 2 s. Once it is through, its ids are the
-	 * new image's. */
+	/* environ reads empty inside an execve, and in full once the image
+	 * is laid out: empty is taken where the image says so, else read
+	 * again (2 s at most: a zombie has none). Then its ids are the new
+	 * image's. */
 	for (int i = 0; i < 400; i++) {
-		unsigned long long es, ee;
+		unsigned long long ec = 0, es = 0, ee = 0;
 
-		if (env_bounds(proc, &es, &ee) == 0 && ee != 0 && es == ee)
+		if (stat_image(proc, &ec, &es, &ee) == 0 && ec > 1 && es == ee)
 			break; /* empty (env -i) */
 		free(buf);
 		buf = NULL;
@@ -439,7 +459,7 @@ read_ident(int proc, pid_t pid, struct ident *id, struct nsbox_err *err)
 			return nsbox_error(err, errno, "%s", en);
 		if (len > 0)
 			break;
-		usleep(5000);
+		usleep(i < 20 ? 500 : 5000);
 	}
 	sfd = openat(proc, "status", O_RDONLY | O_CLOEXEC);
 	f = sfd >= 0 ? fdopen(steal_fd(&sfd), "re") : NULL;
